@@ -1,0 +1,94 @@
+/* The multi-scale Glow model on the engine (calls only the backend interface).
+ *
+ * Input: uint8 images NHWC (in_c x in_h x in_w, MNIST-class images already
+ * padded 28 -> 32 with zeros by the data loader). Dequantised to x in
+ * [-0.5, 0.5] (see glow_dequantize), then:
+ *   squeeze; for level l in 0..L-1: K x (actnorm -> LU 1x1 conv -> affine coupling);
+ *     if l < L-1: split (first half kept, second half z_l scored by a prior from
+ *     zeroconv(kept)), squeeze;
+ *   top prior: zeroconv(zeros) scores the last level's output z_{L-1}.
+ * bpd = (-log p(x) + D log 2^n_bits) / (D ln 2), D = C*H*W, p the density of
+ * the dequantised input in [-0.5, 0.5].
+ *
+ * Latents: for encode/decode a sample's latent is the concatenation of its
+ * per-level z_l, each flattened NHWC, D floats in all (glow_model_latent_size). */
+#ifndef GLOW_MODEL_H
+#define GLOW_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glow/backend.h"
+#include "glow/params.h"
+
+typedef struct {
+    int in_c, in_h, in_w; /* model input, e.g. 1x32x32 or 3x32x32 */
+    int levels;           /* L */
+    int steps;            /* K, flow steps per level */
+    int hidden;           /* F, width of the coupling networks */
+    int n_bits;           /* 1..8 */
+} glow_model_config;
+
+typedef enum { GLOW_MEMORY_STORE = 0, GLOW_MEMORY_REVERSIBLE = 1 } glow_memory_mode;
+
+typedef struct {
+    glow_adam_params adam; /* lr and step are set per call by the trainer (warm-up) */
+    glow_memory_mode memory;
+} glow_train_options;
+
+typedef enum { GLOW_ARENA_PARAMS = 0, GLOW_ARENA_ADAM_M = 1, GLOW_ARENA_ADAM_V = 2 } glow_arena_kind;
+
+typedef struct glow_model glow_model;
+
+/* Validates the configuration (e.g. in_h, in_w divisible by 2^L) with a clear
+ * message, builds the parameter table and arenas on `be` for batches up to
+ * max_batch, and initialises parameters (LU from a random orthogonal matrix
+ * drawn from `seed`; zeroconvs to zero; actnorm not yet initialised). */
+glow_status glow_model_create(glow_backend *be, const glow_model_config *cfg, uint64_t seed, int max_batch,
+                              glow_model **out);
+void glow_model_destroy(glow_model *m);
+
+const glow_model_config *glow_model_get_config(const glow_model *m);
+const glow_param_table *glow_model_param_table(const glow_model *m);
+size_t glow_model_param_count(const glow_model *m); /* trainable scalars */
+size_t glow_model_latent_size(const glow_model *m); /* D = in_c*in_h*in_w */
+
+/* Whether the data-dependent actnorm init has run (part of a checkpoint). */
+int glow_model_actnorm_initialized(const glow_model *m);
+void glow_model_set_actnorm_initialized(glow_model *m, int done);
+
+/* Host copies of an arena (table->total floats), for checkpoints. */
+glow_status glow_model_arena_download(glow_model *m, glow_arena_kind kind, float *host);
+glow_status glow_model_arena_upload(glow_model *m, glow_arena_kind kind, const float *host);
+
+/* Exact log-likelihood: bpd per sample of a batch of uint8 images
+ * (batch x in_h x in_w x in_c), dequantised with noise from `rng`. */
+glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng, float *bpd);
+
+/* One training step: actnorm init on the first call if not yet done, forward,
+ * backward of the batch-mean bpd, optimiser update. *mean_bpd receives the
+ * batch-mean bpd before the update. opt->adam.lr and opt->adam.step are used as given. */
+glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
+                                  const glow_train_options *opt, float *mean_bpd);
+
+/* Gradients of the batch-mean bpd w.r.t. every parameter into a host array
+ * (table->total floats) without updating; for tests. */
+glow_status glow_model_gradients(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
+                                 glow_memory_mode memory, float *mean_bpd, float *grads_host);
+
+/* Same, but from an already dequantised input x (batch x in_h x in_w x in_c floats in
+ * [-0.5, 0.5]); also returns per-sample log p(x) if logp != NULL. For tests and the golden fixture. */
+glow_status glow_model_gradients_from_x(glow_model *m, const float *x, int batch, glow_memory_mode memory,
+                                        float *mean_bpd, float *logp, float *grads_host);
+
+/* x (batch x D, model space [-0.5, 0.5]) -> latents (batch x D) and per-sample log p(x). */
+glow_status glow_model_encode(glow_model *m, const float *x, int batch, float *z, float *logp);
+/* latents (batch x D) -> x (batch x D). */
+glow_status glow_model_decode(glow_model *m, const float *z, int batch, float *x);
+/* Sample at temperature T: z_l = mean_l + exp(logsd_l) * T * eps at every level, decoded to x. */
+glow_status glow_model_sample(glow_model *m, int batch, float temperature, glow_rng rng, float *x);
+
+/* Model-space value in [-0.5, 0.5] to an 8-bit pixel, honouring n_bits. */
+uint8_t glow_model_to_pixel(const glow_model *m, float x);
+
+#endif

@@ -1,0 +1,121 @@
+/* Backend registry: lists the compiled-in and loadable backends and opens one
+ * by name. `auto` prefers CUDA, then a Vulkan discrete/integrated GPU, then
+ * Vulkan on any device, then the CPU reference. */
+#include "glow/backend.h"
+#include "registry_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *glow_device_type_name(glow_device_type t)
+{
+    switch (t) {
+    case GLOW_DEVICE_CPU: return "cpu";
+    case GLOW_DEVICE_DISCRETE_GPU: return "discrete-gpu";
+    case GLOW_DEVICE_INTEGRATED_GPU: return "integrated-gpu";
+    case GLOW_DEVICE_VIRTUAL_GPU: return "virtual-gpu";
+    case GLOW_DEVICE_OTHER: return "other";
+    }
+    return "unknown";
+}
+
+int glow_backend_factories(const glow_backend_factory **out, int max)
+{
+    int n = 0;
+#ifdef GLOW_HAVE_CUDA_LOADER
+    if (n < max)
+        out[n++] = &glow_cuda_factory;
+#endif
+#ifdef GLOW_HAVE_VULKAN
+    if (n < max)
+        out[n++] = &glow_vulkan_factory;
+#endif
+    if (n < max)
+        out[n++] = &glow_cpu_factory;
+    return n;
+}
+
+static const glow_backend_factory *find_factory(const char *name)
+{
+    const glow_backend_factory *f[8];
+    int n = glow_backend_factories(f, 8);
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i]->name, name) == 0)
+            return f[i];
+    return NULL;
+}
+
+static int env_device(void)
+{
+    const char *s = getenv("GLOW_DEVICE");
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    return (end && *end == '\0' && v >= 0 && v < 1000) ? (int)v : -1;
+}
+
+/* Index of the first device of `f` whose type is in `types`, or -1. */
+static int first_device_of_type(const glow_backend_factory *f, const glow_device_type *types, int ntypes)
+{
+    glow_device_info info[16];
+    int count = 0;
+    if (f->list_devices(info, 16, &count) != GLOW_OK)
+        return -1;
+    for (int i = 0; i < count; i++)
+        for (int t = 0; t < ntypes; t++)
+            if (info[i].type == types[t])
+                return i;
+    return -1;
+}
+
+static glow_status open_auto(int device, glow_backend **out)
+{
+    static const glow_device_type gpus[] = {GLOW_DEVICE_DISCRETE_GPU, GLOW_DEVICE_INTEGRATED_GPU};
+    static const glow_device_type any[] = {GLOW_DEVICE_DISCRETE_GPU, GLOW_DEVICE_INTEGRATED_GPU,
+                                           GLOW_DEVICE_VIRTUAL_GPU, GLOW_DEVICE_CPU, GLOW_DEVICE_OTHER};
+    const glow_backend_factory *cuda = find_factory("cuda");
+    const glow_backend_factory *vulkan = find_factory("vulkan");
+    if (cuda && first_device_of_type(cuda, any, 5) >= 0 && cuda->open(device, out) == GLOW_OK)
+        return GLOW_OK;
+    if (vulkan) {
+        int gpu = device >= 0 ? device : first_device_of_type(vulkan, gpus, 2);
+        if (gpu >= 0 && vulkan->open(gpu, out) == GLOW_OK)
+            return GLOW_OK;
+        int dev = device >= 0 ? device : first_device_of_type(vulkan, any, 5);
+        if (dev >= 0 && vulkan->open(dev, out) == GLOW_OK)
+            return GLOW_OK;
+    }
+    glow_clear_error();
+    return glow_cpu_factory.open(-1, out);
+}
+
+glow_status glow_backend_open(const char *name, int device, glow_backend **out)
+{
+    *out = NULL;
+    if (name == NULL || *name == '\0')
+        name = getenv("GLOW_BACKEND");
+    if (name == NULL || *name == '\0')
+        name = "auto";
+    if (device < 0)
+        device = env_device();
+    if (strcmp(name, "auto") == 0)
+        return open_auto(device, out);
+    const glow_backend_factory *f = find_factory(name);
+    if (f == NULL) {
+        if (strcmp(name, "vulkan") == 0 || strcmp(name, "cuda") == 0)
+            return glow_error(GLOW_ERR_UNAVAILABLE, "%s: unavailable: not compiled into this build", name);
+        return glow_error(GLOW_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, cpu, vulkan or cuda)", name);
+    }
+    glow_status st = f->open(device, out);
+    if (st != GLOW_OK)
+        return glow_error_context(st, "%s", name);
+    return GLOW_OK;
+}
+
+void glow_backend_close(glow_backend *be)
+{
+    if (be)
+        be->ops->destroy(be);
+}

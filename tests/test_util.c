@@ -1,0 +1,140 @@
+#include "test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+glow_backend *tu_open_cpu(void)
+{
+    glow_backend *be = NULL;
+    TU_OK(glow_backend_open("cpu", -1, &be));
+    return be;
+}
+
+glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host)
+{
+    size_t count = (size_t)n * h * w * c;
+    glow_buffer *buf = NULL;
+    TU_OK(glow_buffer_create(be, count * sizeof(float), &buf));
+    glow_tensor t = glow_tensor_make(buf, 0, n, h, w, c);
+    if (host) {
+        TU_OK(glow_tensor_upload(t, host));
+    } else {
+        TU_OK(glow_fill(be, t, 0.0f));
+    }
+    return t;
+}
+
+void tu_tensor_free(glow_tensor t)
+{
+    glow_buffer_destroy(t.buf);
+}
+
+float *tu_download(glow_tensor t)
+{
+    float *host = malloc(glow_tensor_count(t) * sizeof(float) + 1);
+    assert_non_null(host);
+    TU_OK(glow_tensor_download(t, host));
+    return host;
+}
+
+void tu_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi)
+{
+    glow_rng r = {seed, GLOW_STREAM_TEST, 0};
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * glow_rng_uniform(r, i);
+}
+
+float *tu_random(size_t n, uint32_t seed, float lo, float hi)
+{
+    float *x = malloc(n * sizeof(float) + 1);
+    assert_non_null(x);
+    tu_fill_uniform(x, n, seed, lo, hi);
+    return x;
+}
+
+double tu_max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || isnan(d))
+            m = d;
+    }
+    return m;
+}
+
+double tu_nmse(const float *got, const float *ref, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)got[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    return den > 0.0 ? num / den : num;
+}
+
+void tu_assert_finite(const char *what, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            fail_msg("%s: element %zu is not finite (%g)", what, i, (double)x[i]);
+}
+
+void tu_assert_close(const char *what, const float *got, const float *want, size_t n, double tol)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]);
+        if (!(d <= tol))
+            fail_msg("%s: element %zu is %.9g, expected %.9g (|diff| %.3g > %.3g)", what, i, (double)got[i],
+                     (double)want[i], d, tol);
+    }
+}
+
+void tu_check_gradient(const char *what, float *x, size_t n, const float *analytic, tu_loss_fn f, void *ctx,
+                       double eps, double rtol, double atol)
+{
+    for (size_t i = 0; i < n; i++) {
+        float saved = x[i];
+        x[i] = (float)((double)saved + eps);
+        double plus = f(ctx);
+        x[i] = (float)((double)saved - eps);
+        double minus = f(ctx);
+        /* the step actually taken in float */
+        double step = (double)(float)((double)saved + eps) - (double)(float)((double)saved - eps);
+        x[i] = saved;
+        double fd = (plus - minus) / step;
+        double err = fabs((double)analytic[i] - fd);
+        if (!(err <= atol + rtol * fabs(fd)))
+            fail_msg("%s: gradient[%zu] analytic %.9g vs finite difference %.9g (|diff| %.3g > %.3g)", what, i,
+                     (double)analytic[i], fd, err, atol + rtol * fabs(fd));
+    }
+}
+
+double tu_log_abs_det(double *a, int n)
+{
+    double logdet = 0.0;
+    for (int k = 0; k < n; k++) {
+        int piv = k;
+        for (int i = k + 1; i < n; i++)
+            if (fabs(a[i * n + k]) > fabs(a[piv * n + k]))
+                piv = i;
+        if (a[piv * n + k] == 0.0)
+            return -INFINITY;
+        if (piv != k)
+            for (int j = 0; j < n; j++) {
+                double t = a[k * n + j];
+                a[k * n + j] = a[piv * n + j];
+                a[piv * n + j] = t;
+            }
+        logdet += log(fabs(a[k * n + k]));
+        for (int i = k + 1; i < n; i++) {
+            double l = a[i * n + k] / a[k * n + k];
+            for (int j = k; j < n; j++)
+                a[i * n + j] -= l * a[k * n + j];
+        }
+    }
+    return logdet;
+}

@@ -1,0 +1,55 @@
+/* Shared helpers for the cmocka suites. */
+#ifndef GLOW_TEST_UTIL_H
+#define GLOW_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "glow/backend.h"
+#include "glow/ops.h"
+
+/* Fails the test with the library's message when st != GLOW_OK. */
+#define TU_OK(expr)                                                                  \
+    do {                                                                             \
+        glow_status tu_st_ = (expr);                                                 \
+        if (tu_st_ != GLOW_OK)                                                       \
+            fail_msg("%s failed: %s: %s", #expr, glow_status_name(tu_st_), glow_last_error()); \
+    } while (0)
+
+/* The CPU reference backend (fails the test if it cannot open). */
+glow_backend *tu_open_cpu(void);
+
+/* A tensor in a buffer of its own, filled from `host` when non-NULL, else zeros. */
+glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host);
+void tu_tensor_free(glow_tensor t);
+/* Download a tensor into a malloc'ed array (caller frees). */
+float *tu_download(glow_tensor t);
+
+/* Deterministic host data: uniform in [lo, hi). */
+void tu_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi);
+float *tu_random(size_t n, uint32_t seed, float lo, float hi); /* malloc'ed */
+
+double tu_max_abs_diff(const float *a, const float *b, size_t n);
+/* Normalised mean squared error sum (a-b)^2 / sum b^2 (b the reference). */
+double tu_nmse(const float *got, const float *ref, size_t n);
+/* Fails if any element is NaN or Inf. */
+void tu_assert_finite(const char *what, const float *x, size_t n);
+/* Fails unless |got[i] - want[i]| <= tol for every i, naming the first bad index. */
+void tu_assert_close(const char *what, const float *got, const float *want, size_t n, double tol);
+
+/* Central finite differences in double for a scalar function of a host array.
+ * f(ctx) must evaluate the loss from the current contents of x (it typically
+ * uploads x, runs the forward op and returns sum_i r_i * y_i in double).
+ * For each i: fd = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), and the check
+ * |analytic[i] - fd| <= atol + rtol * |fd| must hold. */
+typedef double (*tu_loss_fn)(void *ctx);
+void tu_check_gradient(const char *what, float *x, size_t n, const float *analytic, tu_loss_fn f, void *ctx,
+                       double eps, double rtol, double atol);
+
+/* log|det J| of a square matrix (row-major, n x n) by LU with partial pivoting, in double. */
+double tu_log_abs_det(double *a, int n);
+
+#endif
