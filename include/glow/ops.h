@@ -13,6 +13,10 @@ glow_status glow_copy_channels(glow_backend *be, glow_tensor src, int src_c0, gl
                                int count, int accumulate);
 glow_status glow_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate);
 glow_status glow_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate);
+/* Split x (N,H,W,C) along channels into a = x[..][0, C/2) and b = x[..][C/2, C);
+ * C must be even and a, b of shape (N,H,W,C/2). concat is the inverse (= or +=). */
+glow_status glow_split_channels(glow_backend *be, glow_tensor x, glow_tensor a, glow_tensor b);
+glow_status glow_concat_channels(glow_backend *be, glow_tensor a, glow_tensor b, glow_tensor x, int accumulate);
 glow_status glow_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy);
 glow_status glow_add_scalar(glow_backend *be, glow_tensor t, float value);
 glow_status glow_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld);

@@ -104,6 +104,35 @@ glow_status glow_copy_channels(glow_backend *be, glow_tensor src, int src_c0, gl
     return be->ops->copy_channels(be, src, src_c0, dst, dst_c0, count, accumulate);
 }
 
+static glow_status check_split(glow_backend *be, const char *op, glow_tensor x, glow_tensor a, glow_tensor b)
+{
+    GLOW_TRY(check_tensor(be, op, "x", x));
+    GLOW_TRY(check_tensor(be, op, "a", a));
+    GLOW_TRY(check_tensor(be, op, "b", b));
+    if (x.c % 2 != 0)
+        return glow_error(GLOW_ERR_SHAPE, "%s: C=%d is odd; a split needs an even channel count", op, x.c);
+    GLOW_TRY(check_same_pixels(op, "x", x, "a", a));
+    GLOW_TRY(check_same_pixels(op, "x", x, "b", b));
+    if (a.c != x.c / 2 || b.c != x.c / 2)
+        return glow_error(GLOW_ERR_SHAPE, "%s: halves of C=%d must have %d channels, got %d and %d", op, x.c,
+                          x.c / 2, a.c, b.c);
+    return GLOW_OK;
+}
+
+glow_status glow_split_channels(glow_backend *be, glow_tensor x, glow_tensor a, glow_tensor b)
+{
+    GLOW_TRY(check_split(be, "split", x, a, b));
+    GLOW_TRY(glow_copy_channels(be, x, 0, a, 0, a.c, 0));
+    return glow_copy_channels(be, x, a.c, b, 0, b.c, 0);
+}
+
+glow_status glow_concat_channels(glow_backend *be, glow_tensor a, glow_tensor b, glow_tensor x, int accumulate)
+{
+    GLOW_TRY(check_split(be, "concat", x, a, b));
+    GLOW_TRY(glow_copy_channels(be, a, 0, x, 0, a.c, accumulate));
+    return glow_copy_channels(be, b, 0, x, a.c, b.c, accumulate);
+}
+
 static glow_status check_squeeze_pair(glow_backend *be, const char *op, glow_tensor big, glow_tensor small)
 {
     GLOW_TRY(check_tensor(be, op, "x", big));
