@@ -71,6 +71,11 @@ glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch,
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
                                   const glow_train_options *opt, float *mean_bpd);
 
+/* The same step from an already dequantised input x (batch x in_h x in_w x in_c floats in
+ * [-0.5, 0.5]); for tests and the golden fixture. */
+glow_status glow_model_train_step_from_x(glow_model *m, const float *x, int batch, const glow_train_options *opt,
+                                         float *mean_bpd);
+
 /* Gradients of the batch-mean bpd w.r.t. every parameter into a host array
  * (table->total floats) without updating; for tests. */
 glow_status glow_model_gradients(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,

@@ -1,6 +1,7 @@
 /* Buffers: the core's bookkeeping around a backend's allocation. */
 #include "glow/backend.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 glow_status glow_buffer_create(glow_backend *be, size_t bytes, glow_buffer **out)
@@ -8,6 +9,8 @@ glow_status glow_buffer_create(glow_backend *be, size_t bytes, glow_buffer **out
     *out = NULL;
     if (be == NULL || bytes == 0)
         return glow_error(GLOW_ERR_INVALID_ARG, "buffer_create: %s", be ? "zero bytes" : "no backend");
+    if (bytes > SIZE_MAX - 15u)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "buffer_create: %zu bytes is beyond any address space", bytes);
     size_t rounded = (bytes + 15u) & ~(size_t)15u;
     glow_buffer *buf = calloc(1, sizeof *buf);
     if (buf == NULL)

@@ -2,8 +2,27 @@
 #include "glow/ops.h"
 
 #include <math.h>
+#include <stdint.h>
 
 /* ---- checks -------------------------------------------------------------- */
+
+/* Sets *end to the end of a tensor in bytes, (off + N*H*W*C) * 4, and returns 1;
+ * returns 0 when that does not fit in size_t (huge offsets or shapes would
+ * otherwise wrap around and pass the end-of-buffer check). The shape is positive. */
+static int tensor_end_byte(glow_tensor t, size_t *end)
+{
+    const int dims[4] = {t.n, t.h, t.w, t.c};
+    size_t count = 1;
+    for (int i = 0; i < 4; i++) {
+        if ((size_t)dims[i] > SIZE_MAX / count)
+            return 0;
+        count *= (size_t)dims[i];
+    }
+    if (t.off > SIZE_MAX - count || t.off + count > SIZE_MAX / sizeof(float))
+        return 0;
+    *end = (t.off + count) * sizeof(float);
+    return 1;
+}
 
 static glow_status check_tensor(glow_backend *be, const char *op, const char *name, glow_tensor t)
 {
@@ -14,7 +33,12 @@ static glow_status check_tensor(glow_backend *be, const char *op, const char *na
     if (t.n <= 0 || t.h <= 0 || t.w <= 0 || t.c <= 0)
         return glow_error(GLOW_ERR_SHAPE, "%s: tensor '%s' has non-positive shape (%d,%d,%d,%d)", op, name, t.n,
                           t.h, t.w, t.c);
-    size_t end = (t.off + glow_tensor_count(t)) * sizeof(float);
+    size_t end = 0;
+    if (!tensor_end_byte(t, &end))
+        return glow_error(GLOW_ERR_SHAPE,
+                          "%s: tensor '%s' (%d,%d,%d,%d) at element %zu ends beyond any address, past its buffer "
+                          "of %zu bytes",
+                          op, name, t.n, t.h, t.w, t.c, t.off, t.buf->bytes);
     if (end > t.buf->bytes)
         return glow_error(GLOW_ERR_SHAPE,
                           "%s: tensor '%s' (%d,%d,%d,%d) at element %zu ends at byte %zu, past its buffer of %zu bytes",
@@ -484,7 +508,7 @@ glow_status glow_dequantize(glow_backend *be, const glow_buffer *pixels, size_t 
         return glow_error(GLOW_ERR_INVALID_ARG, "dequantize: pixel buffer missing or from another backend");
     if (pixel_off % 4 != 0)
         return glow_error(GLOW_ERR_INVALID_ARG, "dequantize: pixel offset %zu is not a multiple of 4", pixel_off);
-    if (pixel_off + glow_tensor_count(x) > pixels->bytes)
+    if (pixel_off > pixels->bytes || glow_tensor_count(x) > pixels->bytes - pixel_off)
         return glow_error(GLOW_ERR_SHAPE, "dequantize: %zu pixels at byte %zu run past the buffer of %zu bytes",
                           glow_tensor_count(x), pixel_off, pixels->bytes);
     if (n_bits < 1 || n_bits > 8)

@@ -24,7 +24,16 @@ glow_status glow_error_context(glow_status code, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_message, sizeof old);
-    snprintf(g_message, sizeof g_message, "%s: %s", prefix, old);
+    /* Truncation of an over-long message is acceptable; keep the prefix. */
+    size_t used = strlen(prefix);
+    if (used > sizeof g_message - 3)
+        used = sizeof g_message - 3;
+    memcpy(g_message, prefix, used);
+    memcpy(g_message + used, ": ", 2);
+    size_t room = sizeof g_message - used - 2;
+    size_t old_len = strnlen(old, room - 1);
+    memcpy(g_message + used + 2, old, old_len);
+    g_message[used + 2 + old_len] = '\0';
     return code;
 }
 

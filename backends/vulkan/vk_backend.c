@@ -1,0 +1,133 @@
+/* The Vulkan backend: its glow_backend_ops table (entries implemented in vk_memory.c,
+ * vk_command.c and the vk_ops_*.c files), open/destroy, and glow_vulkan_factory. */
+#include "vk_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "glow/vulkan.h"
+
+static void vk_destroy(glow_backend *be);
+
+static const glow_backend_ops vk_backend_ops = {
+    .destroy = vk_destroy,
+    .buffer_alloc = vk_buffer_alloc,
+    .buffer_free = vk_buffer_free,
+    .upload = vk_upload,
+    .download = vk_download,
+    .sync = vk_sync,
+    .memory_usage = vk_memory_usage,
+
+    .fill = vk_fill,
+    .copy_channels = vk_copy_channels,
+    .squeeze = vk_squeeze,
+    .unsqueeze = vk_unsqueeze,
+    .relu_backward = vk_relu_backward,
+    .add_scalar = vk_add_scalar,
+    .logdet_sum = vk_logdet_sum,
+
+    .actnorm_forward = vk_actnorm_forward,
+    .actnorm_inverse = vk_actnorm_inverse,
+    .actnorm_backward = vk_actnorm_backward,
+    .actnorm_init = vk_actnorm_init,
+
+    .lu_weight = vk_lu_weight,
+    .lu_weight_backward = vk_lu_weight_backward,
+
+    .conv2d_forward = vk_conv2d_forward,
+    .conv2d_backward_data = vk_conv2d_backward_data,
+    .conv2d_backward_weight = vk_conv2d_backward_weight,
+    .channel_scale_forward = vk_channel_scale_forward,
+    .channel_scale_backward = vk_channel_scale_backward,
+
+    .coupling_forward = vk_coupling_forward,
+    .coupling_inverse = vk_coupling_inverse,
+    .coupling_backward = vk_coupling_backward,
+
+    .gaussian_logp = vk_gaussian_logp,
+    .gaussian_logp_backward = vk_gaussian_logp_backward,
+    .gaussian_sample = vk_gaussian_sample,
+
+    .rng_uniform = vk_rng_uniform,
+    .rng_normal = vk_rng_normal,
+    .dequantize = vk_dequantize,
+
+    .sum_squares = vk_sum_squares,
+    .optimizer_step = vk_optimizer_step,
+};
+
+/* Tears down whatever vk_open got to (every stage tolerates a missing part). */
+static void vk_destroy(glow_backend *be)
+{
+    if (be == NULL)
+        return;
+    vk_context *vk = vk_ctx(be);
+    if (vk) {
+        if (vk->device) {
+            if (vk->rec)
+                vk_flush(vk);
+            vk_conv_release(vk);
+            vk_recorder_destroy(vk);
+            vk_pipelines_destroy(vk);
+            vk_memory_destroy(vk);
+        }
+        vk_device_close(vk);
+        free(vk);
+    }
+    free(be);
+}
+
+static glow_status vk_open(int device, glow_backend **out)
+{
+    *out = NULL;
+    glow_backend *be = calloc(1, sizeof *be);
+    vk_context *vk = calloc(1, sizeof *vk);
+    if (be == NULL || vk == NULL) {
+        free(be);
+        free(vk);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+    }
+    be->ops = &vk_backend_ops;
+    be->impl = vk;
+    vk->backend = be;
+    glow_status st = vk_device_open(vk, device);
+    if (st == GLOW_OK)
+        st = vk_memory_init(vk);
+    if (st == GLOW_OK)
+        st = vk_pipelines_init(vk);
+    if (st == GLOW_OK)
+        st = vk_recorder_init(vk);
+    if (st != GLOW_OK) {
+        vk_destroy(be);
+        return st;
+    }
+    *out = be;
+    return GLOW_OK;
+}
+
+const glow_backend_factory glow_vulkan_factory = {
+    .name = "vulkan",
+    .list_devices = vk_list_devices,
+    .open = vk_open,
+};
+
+int glow_vulkan_validation_errors(glow_backend *be)
+{
+    if (be == NULL || be->ops != &vk_backend_ops)
+        return -1;
+    return vk_ctx(be)->validation_errors;
+}
+
+int glow_vulkan_validation_enabled(glow_backend *be)
+{
+    if (be == NULL || be->ops != &vk_backend_ops)
+        return -1;
+    return vk_ctx(be)->validation;
+}
+
+const char *glow_vulkan_gemm_variant(glow_backend *be)
+{
+    if (be == NULL || be->ops != &vk_backend_ops)
+        return NULL;
+    return vk_ctx(be)->gemm_variant == VK_GEMM_TEXEL ? "texel" : "tiled";
+}

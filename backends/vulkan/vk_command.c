@@ -1,0 +1,297 @@
+/* Command recording: one primary command buffer is kept open; every op appends its
+ * dispatches, and vk_flush ends it, submits it once, waits on a fence and begins a
+ * fresh one. Descriptor sets come from one pool that is reset after each completed
+ * submit (an exhausted pool mid-recording flushes and carries on).
+ *
+ * Barriers: the recorder remembers which VkBuffers dispatches have read and written
+ * since the last barrier. A dispatch that reads a written buffer (RAW), or writes a
+ * buffer that was read (WAR) or written (WAW), first records one compute->compute
+ * VkMemoryBarrier, which clears both sets. Independent dispatches run without one. */
+#include "vk_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VK_POOL_SETS 1024u
+
+typedef struct {
+    VkBuffer *items;
+    int count, cap;
+} vk_buffer_set;
+
+struct vk_recorder {
+    VkCommandPool command_pool;
+    VkCommandBuffer cmd;
+    VkDescriptorPool descriptor_pool;
+    VkFence fence;
+    int begun;   /* cmd is in the recording state */
+    int pending; /* commands were recorded since begin */
+    vk_pipeline *bound;
+    vk_buffer_set read, written; /* since the last barrier */
+    uint64_t dispatches, barriers, submits;
+};
+
+static int set_has(const vk_buffer_set *s, VkBuffer b)
+{
+    for (int i = 0; i < s->count; i++)
+        if (s->items[i] == b)
+            return 1;
+    return 0;
+}
+
+static glow_status set_add(vk_buffer_set *s, VkBuffer b)
+{
+    if (set_has(s, b))
+        return GLOW_OK;
+    if (s->count == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 32;
+        VkBuffer *items = realloc(s->items, (size_t)cap * sizeof *items);
+        if (items == NULL)
+            return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+        s->items = items;
+        s->cap = cap;
+    }
+    s->items[s->count++] = b;
+    return GLOW_OK;
+}
+
+glow_status vk_recorder_init(vk_context *vk)
+{
+    struct vk_recorder *rec = calloc(1, sizeof *rec);
+    if (rec == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+    vk->rec = rec;
+    VkCommandPoolCreateInfo pi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
+        .queueFamilyIndex = vk->queue_family,
+    };
+    VK_CHECK(vkCreateCommandPool(vk->device, &pi, NULL, &rec->command_pool));
+    VkCommandBufferAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = rec->command_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    VK_CHECK(vkAllocateCommandBuffers(vk->device, &ai, &rec->cmd));
+    VkDescriptorPoolSize sizes[2] = {
+        {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VK_POOL_SETS * 6},
+        {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VK_POOL_SETS * 4},
+    };
+    VkDescriptorPoolCreateInfo di = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+        .maxSets = VK_POOL_SETS,
+        .poolSizeCount = 2,
+        .pPoolSizes = sizes,
+    };
+    VK_CHECK(vkCreateDescriptorPool(vk->device, &di, NULL, &rec->descriptor_pool));
+    VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VK_CHECK(vkCreateFence(vk->device, &fi, NULL, &rec->fence));
+    return GLOW_OK;
+}
+
+void vk_recorder_destroy(vk_context *vk)
+{
+    struct vk_recorder *rec = vk->rec;
+    if (rec == NULL)
+        return;
+    if (rec->pending)
+        vk_flush(vk);
+    if (vk->device) {
+        vkDeviceWaitIdle(vk->device);
+        if (rec->fence)
+            vkDestroyFence(vk->device, rec->fence, NULL);
+        if (rec->descriptor_pool)
+            vkDestroyDescriptorPool(vk->device, rec->descriptor_pool, NULL);
+        if (rec->command_pool)
+            vkDestroyCommandPool(vk->device, rec->command_pool, NULL);
+    }
+    free(rec->read.items);
+    free(rec->written.items);
+    free(rec);
+    vk->rec = NULL;
+}
+
+static glow_status ensure_begun(struct vk_recorder *rec)
+{
+    if (rec->begun)
+        return GLOW_OK;
+    VkCommandBufferBeginInfo bi = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    VK_CHECK(vkBeginCommandBuffer(rec->cmd, &bi));
+    rec->begun = 1;
+    return GLOW_OK;
+}
+
+static void memory_barrier(struct vk_recorder *rec, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                           VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = src_access,
+        .dstAccessMask = dst_access,
+    };
+    vkCmdPipelineBarrier(rec->cmd, src_stage, dst_stage, 0, 1, &mb, 0, NULL, 0, NULL);
+    rec->read.count = 0;
+    rec->written.count = 0;
+    rec->barriers++;
+}
+
+glow_status vk_flush(vk_context *vk)
+{
+    struct vk_recorder *rec = vk->rec;
+    if (!rec->pending)
+        return GLOW_OK;
+    /* Make every shader and transfer write visible to host reads of mapped memory. */
+    memory_barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                   VK_ACCESS_HOST_READ_BIT);
+    rec->begun = 0;
+    rec->pending = 0;
+    rec->bound = NULL;
+    VK_CHECK(vkEndCommandBuffer(rec->cmd));
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &rec->cmd,
+    };
+    VK_CHECK(vkQueueSubmit(vk->queue, 1, &si, rec->fence));
+    rec->submits++;
+    VK_CHECK(vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, UINT64_MAX));
+    VK_CHECK(vkResetFences(vk->device, 1, &rec->fence));
+    VK_CHECK(vkResetDescriptorPool(vk->device, rec->descriptor_pool, 0));
+    VK_CHECK(vkResetCommandPool(vk->device, rec->command_pool, 0));
+    return GLOW_OK;
+}
+
+glow_status vk_sync(glow_backend *be)
+{
+    return vk_flush(vk_ctx(be));
+}
+
+static glow_status check_dispatch(const vk_context *vk, const vk_pipeline *p, const vk_binding *bindings,
+                                  int n_bindings, uint32_t push_bytes, const uint32_t groups[3])
+{
+    const char *name = p ? p->desc.shader : "(null)";
+    if (p == NULL || n_bindings != p->desc.n_bindings)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s' with %d bindings, the pipeline has %d", name,
+                          n_bindings, p ? p->desc.n_bindings : 0);
+    for (int i = 0; i < n_bindings; i++) {
+        if (bindings[i].buf == NULL || bindings[i].kind != p->desc.kinds[i])
+            return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s': binding %d is %s", name, i,
+                              bindings[i].buf ? "of the wrong kind" : "missing");
+        if (bindings[i].buf->backend != vk->backend)
+            return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s': binding %d belongs to another backend",
+                              name, i);
+    }
+    if (push_bytes != p->desc.push_bytes)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s' with %u push bytes, the pipeline has %u",
+                          name, push_bytes, p->desc.push_bytes);
+    for (int d = 0; d < 3; d++)
+        if (groups[d] > vk->props.limits.maxComputeWorkGroupCount[d])
+            return glow_error(GLOW_ERR_SHAPE, "vulkan: dispatch of '%s': %u groups in dimension %d exceed the limit %u",
+                              name, groups[d], d, vk->props.limits.maxComputeWorkGroupCount[d]);
+    return GLOW_OK;
+}
+
+static glow_status allocate_set(vk_context *vk, const vk_pipeline *p, VkDescriptorSet *set)
+{
+    struct vk_recorder *rec = vk->rec;
+    VkDescriptorSetAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+        .descriptorPool = rec->descriptor_pool,
+        .descriptorSetCount = 1,
+        .pSetLayouts = &p->set_layout,
+    };
+    VkResult r = vkAllocateDescriptorSets(vk->device, &ai, set);
+    if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) {
+        /* The pool is full: run what was recorded (which resets it) and go on. */
+        GLOW_TRY(vk_flush(vk));
+        r = vkAllocateDescriptorSets(vk->device, &ai, set);
+    }
+    VK_CHECK(r);
+    return GLOW_OK;
+}
+
+glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindings, int n_bindings,
+                        const void *push, uint32_t push_bytes, uint32_t groups_x, uint32_t groups_y,
+                        uint32_t groups_z)
+{
+    struct vk_recorder *rec = vk->rec;
+    const uint32_t groups[3] = {groups_x, groups_y, groups_z};
+    GLOW_TRY(check_dispatch(vk, p, bindings, n_bindings, push_bytes, groups));
+    if (groups_x == 0 || groups_y == 0 || groups_z == 0)
+        return GLOW_OK;
+
+    VkBufferView views[VK_MAX_BINDINGS];
+    VkDescriptorBufferInfo infos[VK_MAX_BINDINGS];
+    VkWriteDescriptorSet writes[VK_MAX_BINDINGS];
+    for (int i = 0; i < n_bindings; i++) {
+        views[i] = VK_NULL_HANDLE;
+        if (bindings[i].kind != VK_BIND_STORAGE)
+            GLOW_TRY(vk_buffer_texel_view(vk, bindings[i].buf, bindings[i].kind, &views[i]));
+        infos[i] = (VkDescriptorBufferInfo){.buffer = vk_buffer_handle(bindings[i].buf), .offset = 0,
+                                            .range = VK_WHOLE_SIZE};
+    }
+    /* Allocation may flush, so it precedes everything recorded for this dispatch. */
+    VkDescriptorSet set;
+    GLOW_TRY(allocate_set(vk, p, &set));
+    for (int i = 0; i < n_bindings; i++) {
+        int storage = bindings[i].kind == VK_BIND_STORAGE;
+        writes[i] = (VkWriteDescriptorSet){
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstSet = set,
+            .dstBinding = (uint32_t)i,
+            .descriptorCount = 1,
+            .descriptorType = storage ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .pBufferInfo = storage ? &infos[i] : NULL,
+            .pTexelBufferView = storage ? NULL : &views[i],
+        };
+    }
+    vkUpdateDescriptorSets(vk->device, (uint32_t)n_bindings, writes, 0, NULL);
+
+    GLOW_TRY(ensure_begun(rec));
+    int hazard = 0;
+    for (int i = 0; i < n_bindings && !hazard; i++) {
+        VkBuffer b = infos[i].buffer;
+        hazard = set_has(&rec->written, b) || (bindings[i].writes && set_has(&rec->read, b));
+    }
+    if (hazard)
+        memory_barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (rec->bound != p) {
+        vkCmdBindPipeline(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+        rec->bound = p;
+    }
+    vkCmdBindDescriptorSets(rec->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
+    if (push_bytes)
+        vkCmdPushConstants(rec->cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+    vkCmdDispatch(rec->cmd, groups_x, groups_y, groups_z);
+    rec->pending = 1;
+    rec->dispatches++;
+    for (int i = 0; i < n_bindings; i++) {
+        /* A binding that writes may also read: a later writer must wait for it either way. */
+        GLOW_TRY(set_add(&rec->read, infos[i].buffer));
+        if (bindings[i].writes)
+            GLOW_TRY(set_add(&rec->written, infos[i].buffer));
+    }
+    return GLOW_OK;
+}
+
+glow_status vk_record_copy(vk_context *vk, VkBuffer src, VkDeviceSize src_off, VkBuffer dst, VkDeviceSize dst_off,
+                           VkDeviceSize bytes)
+{
+    struct vk_recorder *rec = vk->rec;
+    GLOW_TRY(ensure_begun(rec));
+    const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    const VkAccessFlags all = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                              VK_ACCESS_TRANSFER_WRITE_BIT;
+    memory_barrier(rec, stages, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, stages, all);
+    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = bytes};
+    vkCmdCopyBuffer(rec->cmd, src, dst, 1, &region);
+    memory_barrier(rec, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, stages, all);
+    rec->pending = 1;
+    return GLOW_OK;
+}

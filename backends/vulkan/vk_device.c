@@ -1,0 +1,553 @@
+/* Vulkan instance and device: the loader through volk (dlopen of libvulkan.so.1, no
+ * link-time dependency), the Khronos validation layer on $GLOW_VK_VALIDATION=1 with a
+ * debug-utils messenger that prints and counts messages, physical device listing and
+ * choice, one compute queue, and the glow_device_info of each device.
+ *
+ * One VkInstance is shared by every open context of the process (reference counted),
+ * because volk keeps the instance-level function pointers in globals. Device-level
+ * calls go through the loader's dispatching trampolines (volkLoadInstance without
+ * volkLoadDevice), so several devices may be open at once. */
+#include "vk_internal.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VK_MAX_LIVE_CONTEXTS 16
+
+typedef struct {
+    int refs;
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    int validation;
+    uint32_t api_version;
+    vk_context *live[VK_MAX_LIVE_CONTEXTS]; /* contexts whose counters the messenger bumps */
+} vk_shared_instance;
+
+static vk_shared_instance g_inst;
+static pthread_mutex_t g_inst_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_volk_ready; /* 1: loader found, -1: not found */
+
+const char *vk_result_name(VkResult r)
+{
+    switch (r) {
+#define VK_RESULT_CASE(x) \
+    case x: return #x;
+        VK_RESULT_CASE(VK_SUCCESS)
+        VK_RESULT_CASE(VK_NOT_READY)
+        VK_RESULT_CASE(VK_TIMEOUT)
+        VK_RESULT_CASE(VK_EVENT_SET)
+        VK_RESULT_CASE(VK_EVENT_RESET)
+        VK_RESULT_CASE(VK_INCOMPLETE)
+        VK_RESULT_CASE(VK_ERROR_OUT_OF_HOST_MEMORY)
+        VK_RESULT_CASE(VK_ERROR_OUT_OF_DEVICE_MEMORY)
+        VK_RESULT_CASE(VK_ERROR_INITIALIZATION_FAILED)
+        VK_RESULT_CASE(VK_ERROR_DEVICE_LOST)
+        VK_RESULT_CASE(VK_ERROR_MEMORY_MAP_FAILED)
+        VK_RESULT_CASE(VK_ERROR_LAYER_NOT_PRESENT)
+        VK_RESULT_CASE(VK_ERROR_EXTENSION_NOT_PRESENT)
+        VK_RESULT_CASE(VK_ERROR_FEATURE_NOT_PRESENT)
+        VK_RESULT_CASE(VK_ERROR_INCOMPATIBLE_DRIVER)
+        VK_RESULT_CASE(VK_ERROR_TOO_MANY_OBJECTS)
+        VK_RESULT_CASE(VK_ERROR_FORMAT_NOT_SUPPORTED)
+        VK_RESULT_CASE(VK_ERROR_FRAGMENTED_POOL)
+        VK_RESULT_CASE(VK_ERROR_UNKNOWN)
+        VK_RESULT_CASE(VK_ERROR_OUT_OF_POOL_MEMORY)
+        VK_RESULT_CASE(VK_ERROR_INVALID_EXTERNAL_HANDLE)
+        VK_RESULT_CASE(VK_ERROR_FRAGMENTATION)
+        VK_RESULT_CASE(VK_PIPELINE_COMPILE_REQUIRED)
+#undef VK_RESULT_CASE
+    default: return "VK_RESULT_UNKNOWN";
+    }
+}
+
+glow_status vk_fail(VkResult r, const char *call, const char *file, int line)
+{
+    return glow_error(GLOW_ERR_BACKEND, "vulkan: %s failed: %s (%s:%d)", call, vk_result_name(r), file, line);
+}
+
+static int env_is(const char *name, const char *value)
+{
+    const char *s = getenv(name);
+    return s != NULL && strcmp(s, value) == 0;
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL debug_messenger(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                      VkDebugUtilsMessageTypeFlagsEXT types,
+                                                      const VkDebugUtilsMessengerCallbackDataEXT *data,
+                                                      void *user)
+{
+    (void)types;
+    (void)user;
+    const char *level = (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "error" : "warning";
+    fprintf(stderr, "vulkan validation %s: %s\n", level, data && data->pMessage ? data->pMessage : "(no message)");
+    /* Called from inside Vulkan calls of a thread that may hold g_inst_lock (instance
+     * creation/destruction does not produce messages through this messenger). */
+    for (int i = 0; i < VK_MAX_LIVE_CONTEXTS; i++)
+        if (g_inst.live[i])
+            g_inst.live[i]->validation_errors++;
+    return VK_FALSE;
+}
+
+static glow_status load_loader(void)
+{
+    if (g_volk_ready == 0)
+        g_volk_ready = volkInitialize() == VK_SUCCESS ? 1 : -1;
+    if (g_volk_ready < 0)
+        return glow_error(GLOW_ERR_UNAVAILABLE,
+                          "no Vulkan loader (libvulkan.so.1): install the Vulkan loader and a driver (ICD)");
+    return GLOW_OK;
+}
+
+static int has_layer(const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkLayerProperties *p = calloc(n, sizeof *p);
+    int found = 0;
+    if (p && vkEnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(p[i].layerName, name) == 0;
+    free(p);
+    return found;
+}
+
+static int has_instance_extension(const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateInstanceExtensionProperties(NULL, &n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkExtensionProperties *p = calloc(n, sizeof *p);
+    int found = 0;
+    if (p && vkEnumerateInstanceExtensionProperties(NULL, &n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(p[i].extensionName, name) == 0;
+    free(p);
+    return found;
+}
+
+static glow_status create_instance(void)
+{
+    GLOW_TRY(load_loader());
+    uint32_t loader_version = VK_API_VERSION_1_0;
+    if (vkEnumerateInstanceVersion)
+        vkEnumerateInstanceVersion(&loader_version);
+    if (loader_version < VK_API_VERSION_1_1)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan 1.1: the loader supports only %u.%u",
+                          VK_API_VERSION_MAJOR(loader_version), VK_API_VERSION_MINOR(loader_version));
+    g_inst.api_version = loader_version >= VK_API_VERSION_1_2 ? VK_API_VERSION_1_2 : VK_API_VERSION_1_1;
+
+    const char *layers[1];
+    const char *exts[2];
+    uint32_t n_layers = 0, n_exts = 0;
+    g_inst.validation = 0;
+    if (env_is("GLOW_VK_VALIDATION", "1")) {
+        if (has_layer("VK_LAYER_KHRONOS_validation") && has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
+            layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
+            exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+            g_inst.validation = 1;
+        } else {
+            fprintf(stderr, "glow-vk: GLOW_VK_VALIDATION=1 but VK_LAYER_KHRONOS_validation is not installed\n");
+        }
+    }
+    VkInstanceCreateFlags flags = 0;
+    if (has_instance_extension("VK_KHR_portability_enumeration")) {
+        exts[n_exts++] = "VK_KHR_portability_enumeration";
+        flags |= 0x00000001; /* VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR */
+    }
+
+    VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "glow-vk",
+        .applicationVersion = 1,
+        .pEngineName = "glow-vk",
+        .engineVersion = 1,
+        .apiVersion = g_inst.api_version,
+    };
+    VkInstanceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .flags = flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = n_layers,
+        .ppEnabledLayerNames = layers,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VkResult r = vkCreateInstance(&ci, NULL, &g_inst.instance);
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan device: vkCreateInstance found no compatible driver");
+    VK_CHECK(r);
+    volkLoadInstance(g_inst.instance);
+
+    if (g_inst.validation) {
+        VkDebugUtilsMessengerCreateInfoEXT mi = {
+            .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+            .messageSeverity =
+                VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+            .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+            .pfnUserCallback = debug_messenger,
+        };
+        r = vkCreateDebugUtilsMessengerEXT(g_inst.instance, &mi, NULL, &g_inst.messenger);
+        if (r != VK_SUCCESS) {
+            vkDestroyInstance(g_inst.instance, NULL);
+            g_inst.instance = VK_NULL_HANDLE;
+            return vk_fail(r, "vkCreateDebugUtilsMessengerEXT", __FILE__, __LINE__);
+        }
+    }
+    return GLOW_OK;
+}
+
+/* Takes a reference on the shared instance, creating it on first use. */
+static glow_status instance_acquire(void)
+{
+    pthread_mutex_lock(&g_inst_lock);
+    glow_status st = GLOW_OK;
+    if (g_inst.refs == 0)
+        st = create_instance();
+    if (st == GLOW_OK)
+        g_inst.refs++;
+    pthread_mutex_unlock(&g_inst_lock);
+    return st;
+}
+
+static void instance_release(void)
+{
+    pthread_mutex_lock(&g_inst_lock);
+    if (g_inst.refs > 0 && --g_inst.refs == 0) {
+        if (g_inst.messenger)
+            vkDestroyDebugUtilsMessengerEXT(g_inst.instance, g_inst.messenger, NULL);
+        vkDestroyInstance(g_inst.instance, NULL);
+        g_inst.messenger = VK_NULL_HANDLE;
+        g_inst.instance = VK_NULL_HANDLE;
+    }
+    pthread_mutex_unlock(&g_inst_lock);
+}
+
+static glow_status enumerate_physical(VkPhysicalDevice **out, uint32_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    VK_CHECK(vkEnumeratePhysicalDevices(g_inst.instance, count, NULL));
+    if (*count == 0)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan device: the loader found no physical device");
+    *out = calloc(*count, sizeof **out);
+    if (*out == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory listing devices");
+    VkResult r = vkEnumeratePhysicalDevices(g_inst.instance, count, *out);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
+        free(*out);
+        *out = NULL;
+        return vk_fail(r, "vkEnumeratePhysicalDevices", __FILE__, __LINE__);
+    }
+    return GLOW_OK;
+}
+
+static const char *vendor_name(uint32_t id)
+{
+    switch (id) {
+    case 0x10DE: return "NVIDIA";
+    case 0x1002: return "AMD";
+    case 0x1022: return "AMD";
+    case 0x8086: return "Intel";
+    case 0x13B5: return "ARM";
+    case 0x5143: return "Qualcomm";
+    case 0x106B: return "Apple";
+    case 0x1010: return "Imagination";
+    case 0x14E4: return "Broadcom";
+    case 0x10005: return "Mesa";
+    case 0x10006: return "PoCL";
+    default: return NULL;
+    }
+}
+
+static int device_has_extension(VkPhysicalDevice phys, const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkExtensionProperties *p = calloc(n, sizeof *p);
+    int found = 0;
+    if (p && vkEnumerateDeviceExtensionProperties(phys, NULL, &n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(p[i].extensionName, name) == 0;
+    free(p);
+    return found;
+}
+
+static glow_device_type device_type(VkPhysicalDeviceType t)
+{
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return GLOW_DEVICE_DISCRETE_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return GLOW_DEVICE_INTEGRATED_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return GLOW_DEVICE_VIRTUAL_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return GLOW_DEVICE_CPU;
+    default: return GLOW_DEVICE_OTHER;
+    }
+}
+
+/* Preference when no index is given: discrete > integrated > virtual > CPU > other. */
+static int device_rank(VkPhysicalDeviceType t)
+{
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+    default: return 0;
+    }
+}
+
+static vk_gemm_variant gemm_variant_for(VkPhysicalDeviceType t)
+{
+    const char *s = getenv("GLOW_VK_GEMM");
+    if (s && strcmp(s, "texel") == 0)
+        return VK_GEMM_TEXEL;
+    if (s && strcmp(s, "tiled") == 0)
+        return VK_GEMM_TILED;
+    return t == VK_PHYSICAL_DEVICE_TYPE_CPU ? VK_GEMM_TEXEL : VK_GEMM_TILED;
+}
+
+static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *dst, size_t cap, const char *fmt, ...)
+{
+    size_t len = strlen(dst);
+    if (len + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst + len, cap - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Everything `glow-vk devices` shows about one physical device; also the device's
+ * subgroup size (for vk_context). */
+static void describe_device(VkPhysicalDevice phys, glow_device_info *info, uint32_t *subgroup_size)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->backend, sizeof info->backend, "vulkan");
+
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(phys, &props);
+    int has_driver_props = props.apiVersion >= VK_API_VERSION_1_2 ||
+                           device_has_extension(phys, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    VkPhysicalDeviceDriverProperties driver = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    VkPhysicalDeviceSubgroupProperties subgroup = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    if (has_driver_props)
+        subgroup.pNext = &driver;
+    VkPhysicalDeviceProperties2 props2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &subgroup};
+    vkGetPhysicalDeviceProperties2(phys, &props2);
+
+    int has_f16_query = props.apiVersion >= VK_API_VERSION_1_2 ||
+                        device_has_extension(phys, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDeviceFeatures2 feats2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                        .pNext = has_f16_query ? &f16 : NULL};
+    vkGetPhysicalDeviceFeatures2(phys, &feats2);
+
+    VkPhysicalDeviceMemoryProperties mem;
+    vkGetPhysicalDeviceMemoryProperties(phys, &mem);
+
+    snprintf(info->name, sizeof info->name, "%s", props.deviceName);
+    const char *vendor = vendor_name(props.vendorID);
+    if (vendor)
+        snprintf(info->vendor, sizeof info->vendor, "%s", vendor);
+    else
+        snprintf(info->vendor, sizeof info->vendor, "vendor 0x%04x", props.vendorID);
+    if (has_driver_props && driver.driverName[0])
+        snprintf(info->driver, sizeof info->driver, "%.60s %.60s", driver.driverName, driver.driverInfo);
+    else
+        snprintf(info->driver, sizeof info->driver, "driver version 0x%08x", props.driverVersion);
+    snprintf(info->api_version, sizeof info->api_version, "%u.%u.%u", VK_API_VERSION_MAJOR(props.apiVersion),
+             VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
+    info->type = device_type(props.deviceType);
+    for (uint32_t h = 0; h < mem.memoryHeapCount; h++)
+        if (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+            info->memory_bytes += mem.memoryHeaps[h].size;
+
+    char *d = info->details;
+    size_t cap = sizeof info->details;
+    for (uint32_t h = 0; h < mem.memoryHeapCount; h++)
+        appendf(d, cap, "memory heap %u: %.1f MiB%s\n", h, (double)mem.memoryHeaps[h].size / (1024.0 * 1024.0),
+                (mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) ? " device-local" : "");
+    appendf(d, cap, "subgroup size: %u\n", subgroup.subgroupSize);
+    appendf(d, cap, "max compute shared memory: %u bytes\n", props.limits.maxComputeSharedMemorySize);
+    appendf(d, cap, "max compute workgroup invocations: %u\n", props.limits.maxComputeWorkGroupInvocations);
+    appendf(d, cap, "float16 arithmetic: %s\n", (has_f16_query && f16.shaderFloat16) ? "yes" : "no");
+    int coop = device_has_extension(phys, "VK_KHR_cooperative_matrix") ||
+               device_has_extension(phys, "VK_NV_cooperative_matrix");
+    appendf(d, cap, "cooperative matrix: %s\n", coop ? "yes" : "no");
+    appendf(d, cap, "gemm kernels: %s", gemm_variant_for(props.deviceType) == VK_GEMM_TEXEL ? "texel" : "tiled");
+    if (subgroup_size)
+        *subgroup_size = subgroup.subgroupSize;
+}
+
+glow_status vk_list_devices(glow_device_info *out, int max, int *count)
+{
+    *count = 0;
+    GLOW_TRY(instance_acquire());
+    VkPhysicalDevice *phys = NULL;
+    uint32_t n = 0;
+    glow_status st = enumerate_physical(&phys, &n);
+    if (st == GLOW_OK) {
+        for (uint32_t i = 0; i < n && (int)i < max; i++)
+            describe_device(phys[i], &out[i], NULL);
+        *count = (int)n < max ? (int)n : max;
+    }
+    free(phys);
+    instance_release();
+    return st;
+}
+
+static glow_status pick_device(vk_context *vk, int device)
+{
+    VkPhysicalDevice *phys = NULL;
+    uint32_t n = 0;
+    GLOW_TRY(enumerate_physical(&phys, &n));
+    int chosen = -1;
+    if (device >= 0) {
+        if ((uint32_t)device >= n) {
+            free(phys);
+            return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan device %d (there are %u)", device, n);
+        }
+        chosen = device;
+    } else {
+        int best_rank = -1;
+        for (uint32_t i = 0; i < n; i++) {
+            VkPhysicalDeviceProperties p;
+            vkGetPhysicalDeviceProperties(phys[i], &p);
+            if (device_rank(p.deviceType) > best_rank) {
+                best_rank = device_rank(p.deviceType);
+                chosen = (int)i;
+            }
+        }
+    }
+    vk->phys = phys[chosen];
+    free(phys);
+    return GLOW_OK;
+}
+
+static glow_status create_device(vk_context *vk)
+{
+    uint32_t n_families = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n_families, NULL);
+    VkQueueFamilyProperties *fam = calloc(n_families ? n_families : 1, sizeof *fam);
+    if (fam == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+    vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &n_families, fam);
+    int family = -1;
+    for (uint32_t i = 0; i < n_families && family < 0; i++)
+        if ((fam[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && fam[i].queueCount > 0)
+            family = (int)i;
+    free(fam);
+    if (family < 0)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan device: %s has no compute queue", vk->props.deviceName);
+    vk->queue_family = (uint32_t)family;
+
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo qi = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = vk->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &priority,
+    };
+    const char *exts[1];
+    uint32_t n_exts = 0;
+    /* Required by the spec where a driver is a portability implementation (MoltenVK). */
+    if (device_has_extension(vk->phys, "VK_KHR_portability_subset"))
+        exts[n_exts++] = "VK_KHR_portability_subset";
+    VkDeviceCreateInfo di = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &qi,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VK_CHECK(vkCreateDevice(vk->phys, &di, NULL, &vk->device));
+    vkGetDeviceQueue(vk->device, vk->queue_family, 0, &vk->queue);
+    return GLOW_OK;
+}
+
+static void register_live(vk_context *vk, int on)
+{
+    pthread_mutex_lock(&g_inst_lock);
+    for (int i = 0; i < VK_MAX_LIVE_CONTEXTS; i++) {
+        if (on && g_inst.live[i] == NULL) {
+            g_inst.live[i] = vk;
+            break;
+        }
+        if (!on && g_inst.live[i] == vk)
+            g_inst.live[i] = NULL;
+    }
+    pthread_mutex_unlock(&g_inst_lock);
+}
+
+/* Device-local memory that the host can map: unified memory (lavapipe, integrated
+ * GPUs). Discrete GPUs get staging copies. $GLOW_VK_STAGING=1 forces staging. */
+static int detect_unified(const vk_context *vk)
+{
+    if (env_is("GLOW_VK_STAGING", "1"))
+        return 0;
+    if (vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU &&
+        vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU)
+        return 0;
+    const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+    for (uint32_t i = 0; i < vk->mem_props.memoryTypeCount; i++)
+        if ((vk->mem_props.memoryTypes[i].propertyFlags & want) == want)
+            return 1;
+    return 0;
+}
+
+glow_status vk_device_open(vk_context *vk, int device)
+{
+    GLOW_TRY(instance_acquire());
+    vk->instance = g_inst.instance;
+    vk->messenger = g_inst.messenger;
+    vk->validation = g_inst.validation;
+    glow_status st = pick_device(vk, device);
+    if (st != GLOW_OK) {
+        vk->instance = VK_NULL_HANDLE;
+        instance_release();
+        return st;
+    }
+    vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
+    vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
+    describe_device(vk->phys, &vk->backend->info, &vk->subgroup_size);
+    vk->max_texel_elements = vk->props.limits.maxTexelBufferElements;
+    vk->gemm_variant = gemm_variant_for(vk->props.deviceType);
+    vk->unified_memory = detect_unified(vk);
+    if (vk->props.apiVersion < VK_API_VERSION_1_1) {
+        vk->instance = VK_NULL_HANDLE;
+        instance_release();
+        return glow_error(GLOW_ERR_UNAVAILABLE, "no Vulkan device: %s supports only Vulkan 1.0",
+                          vk->props.deviceName);
+    }
+    st = create_device(vk);
+    if (st != GLOW_OK) {
+        vk->instance = VK_NULL_HANDLE;
+        instance_release();
+        return st;
+    }
+    register_live(vk, 1);
+    return GLOW_OK;
+}
+
+void vk_device_close(vk_context *vk)
+{
+    if (vk->device) {
+        vkDeviceWaitIdle(vk->device);
+        vkDestroyDevice(vk->device, NULL);
+        vk->device = VK_NULL_HANDLE;
+    }
+    if (vk->instance) {
+        register_live(vk, 0);
+        vk->instance = VK_NULL_HANDLE;
+        instance_release();
+    }
+}

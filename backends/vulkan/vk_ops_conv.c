@@ -1,0 +1,370 @@
+/* Host side of the GEMM-shaped ops: conv2d forward, backward_data, backward_weight
+ * (shaders/conv2d_*.comp, shaders/gemm_*.glsl).
+ *
+ * Each op has two variants, picked by vk->gemm_variant:
+ *   VK_GEMM_TILED: shared-memory tiles of BM x BN outputs, BK deep, a 4x4 register block
+ *                  per invocation, (BM/4)*(BN/4) = 256 invocations per workgroup; the tile
+ *                  shape follows the narrow GEMM dimension (BN or BM in {16, 32, 64}).
+ *   VK_GEMM_TEXEL: operands through uniform texel buffers (RGBA32F when every channel
+ *                  count and offset that indexes a view is a multiple of 4, else R32F),
+ *                  a 4x4 register block per invocation, 64 invocations per workgroup.
+ * The texel variant falls back to the tiled one when a buffer is too large for a
+ * texel view (maxTexelBufferElements).
+ *
+ * backward_weight reduces over all P pixels: the pixel sum is split over workgroups
+ * (gl_WorkGroupID.z) into partial sums in a scratch buffer owned by this file, which
+ * conv2d_backward_weight_reduce adds into dw/dbias in a second pass (no float atomics,
+ * deterministic order). With one split the first pass adds into dw/dbias directly. */
+#include "vk_internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define CONV_HAS_BIAS 1u
+#define CONV_RELU 2u
+#define CONV_DIRECT 4u
+
+#define TEXEL_WORKGROUP 64u
+#define TILED_WORKGROUP 256u /* (BM/4) * (BN/4) where the device allows */
+#define TILED_BK 16u
+#define REDUCE_WORKGROUP 256u
+
+/* Split-K targets: enough independent work items to fill the device, each split
+ * summing at least a few image rows so the partials stay small. */
+#define TEXEL_TARGET_INVOCATIONS 4096u
+#define TILED_TARGET_WORKGROUPS 512u
+#define MAX_SPLITS 64u
+#define MAX_PARTIAL_FLOATS ((uint64_t)16 << 20) /* 64 MiB of partial sums at most */
+
+/* Mirrors ConvPush in shaders/gemm_conv_push.glsl. */
+typedef struct {
+    uint32_t x_off, w_off, y_off, bias_off;
+    uint32_t n, h, w, ci, co, k;
+    uint32_t flags;
+    uint32_t rows_per_split, part_stride, n_splits;
+    uint32_t pad0, pad1;
+} conv_push;
+_Static_assert(sizeof(conv_push) == 64, "conv_push must match ConvPush in gemm_conv_push.glsl");
+
+/* The split-K scratch buffer of a context (grown on demand, freed by vk_conv_release). */
+struct vk_conv_scratch {
+    glow_buffer *partials;
+};
+
+void vk_conv_release(vk_context *vk)
+{
+    if (vk->conv_scratch == NULL)
+        return;
+    glow_buffer_destroy(vk->conv_scratch->partials);
+    free(vk->conv_scratch);
+    vk->conv_scratch = NULL;
+}
+
+/* A partials buffer of at least `floats` floats. Growing flushes first: commands
+ * recorded earlier may still reference the old buffer. */
+static glow_status partials_buffer(vk_context *vk, uint64_t floats, const glow_buffer **out)
+{
+    if (vk->conv_scratch == NULL) {
+        vk->conv_scratch = calloc(1, sizeof *vk->conv_scratch);
+        if (vk->conv_scratch == NULL)
+            return glow_error(GLOW_ERR_OUT_OF_MEMORY, "conv2d_backward_weight: out of host memory");
+    }
+    struct vk_conv_scratch *s = vk->conv_scratch;
+    size_t bytes = (size_t)floats * sizeof(float);
+    if (s->partials == NULL || s->partials->bytes < bytes) {
+        if (s->partials != NULL) {
+            GLOW_TRY(vk_flush(vk));
+            glow_buffer_destroy(s->partials);
+            s->partials = NULL;
+        }
+        size_t min_bytes = (size_t)1 << 20;
+        GLOW_TRY(glow_buffer_create(vk->backend, bytes > min_bytes ? bytes : min_bytes, &s->partials));
+    }
+    *out = s->partials;
+    return GLOW_OK;
+}
+
+/* ---- argument helpers --------------------------------------------------------- */
+
+/* Element offsets and counts travel as uint32 push constants. */
+static glow_status check_u32(const char *op, const char *what, glow_tensor t)
+{
+    uint64_t end = (uint64_t)t.off + (uint64_t)glow_tensor_count(t);
+    if (end > UINT32_MAX)
+        return glow_error(GLOW_ERR_SHAPE, "vulkan %s: %s ends at element %llu, beyond the 32-bit indexing limit", op,
+                          what, (unsigned long long)end);
+    return GLOW_OK;
+}
+
+static conv_push make_push(glow_tensor x_shape, int ci, int co, int k)
+{
+    conv_push pc = {0};
+    pc.n = (uint32_t)x_shape.n;
+    pc.h = (uint32_t)x_shape.h;
+    pc.w = (uint32_t)x_shape.w;
+    pc.ci = (uint32_t)ci;
+    pc.co = (uint32_t)co;
+    pc.k = (uint32_t)k;
+    return pc;
+}
+
+static int aligned4(size_t v)
+{
+    return v % 4 == 0;
+}
+
+/* 1 when every buffer fits in a texel view of the given kind. */
+static int texel_views_fit(const vk_context *vk, vk_binding_kind kind, const glow_buffer *a, const glow_buffer *b)
+{
+    uint64_t texel = kind == VK_BIND_TEXEL_RGBA32F ? 16 : 4;
+    return a->bytes / texel <= vk->max_texel_elements && b->bytes / texel <= vk->max_texel_elements;
+}
+
+/* Spreads `groups` workgroups of a 1-D launch over x (up to the device limit) and y. */
+static void spread_groups(const vk_context *vk, uint64_t groups, uint32_t *gx, uint32_t *gy)
+{
+    uint64_t max_x = vk->props.limits.maxComputeWorkGroupCount[0];
+    if (groups == 0)
+        groups = 1;
+    *gx = (uint32_t)(groups < max_x ? groups : max_x);
+    *gy = (uint32_t)((groups + *gx - 1) / *gx);
+}
+
+static glow_status get_pipeline(vk_context *vk, const char *shader, int n_bindings, const vk_binding_kind *kinds,
+                                int n_spec, const uint32_t *spec, vk_pipeline **out)
+{
+    vk_pipeline_desc d = {0};
+    d.shader = shader;
+    d.n_bindings = n_bindings;
+    for (int i = 0; i < n_bindings; i++)
+        d.kinds[i] = kinds[i];
+    d.push_bytes = sizeof(conv_push);
+    d.n_spec = n_spec;
+    for (int i = 0; i < n_spec; i++)
+        d.spec[i] = spec[i];
+    return vk_pipeline_get(vk, &d, out);
+}
+
+/* Tiled variant: a workgroup of `threads` invocations (256, or 128 = the Vulkan minimum of
+ * maxComputeWorkGroupInvocations) owns BM x BN = 16 * threads outputs. The tile along
+ * the GEMM dimension that may be small (`narrow`: Co or Ci) is 16, 32 or 64, the other
+ * side takes the rest; BK is 16, or 8 when the two slices would not fit in shared memory. */
+typedef struct {
+    uint32_t threads, narrow, wide, bk;
+} tiled_shape;
+
+static tiled_shape tiled_shape_for(const vk_context *vk, int narrow)
+{
+    tiled_shape t;
+    uint32_t limit = vk->props.limits.maxComputeWorkGroupInvocations;
+    if (vk->props.limits.maxComputeWorkGroupSize[0] < limit)
+        limit = vk->props.limits.maxComputeWorkGroupSize[0];
+    t.threads = limit >= TILED_WORKGROUP ? TILED_WORKGROUP : 128;
+    t.narrow = narrow <= 16 ? 16 : narrow <= 32 ? 32 : 64;
+    t.wide = 16 * t.threads / t.narrow;
+    t.bk = TILED_BK;
+    if (t.bk * (t.narrow + t.wide) * sizeof(float) > vk->props.limits.maxComputeSharedMemorySize)
+        t.bk = 8;
+    return t;
+}
+
+/* Spec constants of a tiled pipeline: local size, BM, BN, BK. */
+static void tiled_spec(const tiled_shape *t, uint32_t bm, uint32_t bn, uint32_t spec[6])
+{
+    spec[0] = t->threads;
+    spec[1] = 1;
+    spec[2] = 1;
+    spec[3] = bm;
+    spec[4] = bn;
+    spec[5] = t->bk;
+}
+
+static uint32_t div_up(uint64_t a, uint64_t b)
+{
+    return (uint32_t)((a + b - 1) / b);
+}
+
+/* ---- forward -------------------------------------------------------------------- */
+
+glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y, int relu)
+{
+    vk_context *vk = vk_ctx(be);
+    const char *op = "conv2d_forward";
+    GLOW_TRY(check_u32(op, "x", x));
+    GLOW_TRY(check_u32(op, "w", w));
+    GLOW_TRY(check_u32(op, "y", y));
+    int has_bias = bias.buf != NULL;
+    if (has_bias)
+        GLOW_TRY(check_u32(op, "bias", bias));
+
+    conv_push pc = make_push(x, x.c, y.c, w.h);
+    pc.x_off = (uint32_t)x.off;
+    pc.w_off = (uint32_t)w.off;
+    pc.y_off = (uint32_t)y.off;
+    pc.bias_off = has_bias ? (uint32_t)bias.off : 0;
+    pc.flags = (has_bias ? CONV_HAS_BIAS : 0) | (relu ? CONV_RELU : 0);
+    const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf; /* unread placeholder when absent */
+    uint64_t pixels = glow_tensor_rows(x);
+
+    int vec4 = aligned4(x.off) && aligned4(w.off) && x.c % 4 == 0;
+    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+    vk_pipeline *p;
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, w.buf)) {
+        vk_binding_kind kinds[4] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE};
+        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_forward_texel", 4, kinds, 4, spec, &p));
+        vk_binding b[4] = {{x.buf, texel, 0}, {w.buf, texel, 0}, {bias_buf, VK_BIND_STORAGE, 0},
+                           {y.buf, VK_BIND_STORAGE, 1}};
+        uint64_t invocations = (uint64_t)div_up((uint64_t)y.c, 4) * div_up(pixels, 4);
+        uint32_t gx, gy;
+        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
+        return vk_dispatch(vk, p, b, 4, &pc, sizeof pc, gx, gy, 1);
+    }
+    tiled_shape ts = tiled_shape_for(vk, y.c);
+    uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
+    tiled_spec(&ts, bm, bn, spec);
+    vk_binding_kind kinds[4] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
+    GLOW_TRY(get_pipeline(vk, "conv2d_forward_tiled", 4, kinds, 6, spec, &p));
+    vk_binding b[4] = {{x.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {bias_buf, VK_BIND_STORAGE, 0},
+                       {y.buf, VK_BIND_STORAGE, 1}};
+    return vk_dispatch(vk, p, b, 4, &pc, sizeof pc, div_up(pixels, bm), div_up((uint64_t)y.c, bn), 1);
+}
+
+/* ---- backward_data ---------------------------------------------------------------- */
+
+glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+{
+    vk_context *vk = vk_ctx(be);
+    const char *op = "conv2d_backward_data";
+    GLOW_TRY(check_u32(op, "dy", dy));
+    GLOW_TRY(check_u32(op, "w", w));
+    GLOW_TRY(check_u32(op, "dx", dx));
+
+    conv_push pc = make_push(dx, dx.c, dy.c, w.h);
+    pc.x_off = (uint32_t)dx.off;
+    pc.w_off = (uint32_t)w.off;
+    pc.y_off = (uint32_t)dy.off;
+    uint64_t pixels = glow_tensor_rows(dx);
+
+    int vec4 = aligned4(dy.off) && aligned4(w.off) && dy.c % 4 == 0 && dx.c % 4 == 0;
+    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+    vk_pipeline *p;
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, dy.buf, w.buf)) {
+        vk_binding_kind kinds[3] = {texel, texel, VK_BIND_STORAGE};
+        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_texel", 3, kinds, 4, spec, &p));
+        vk_binding b[3] = {{dy.buf, texel, 0}, {w.buf, texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
+        uint64_t invocations = (uint64_t)div_up((uint64_t)dx.c, 4) * div_up(pixels, 4);
+        uint32_t gx, gy;
+        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
+        return vk_dispatch(vk, p, b, 3, &pc, sizeof pc, gx, gy, 1);
+    }
+    tiled_shape ts = tiled_shape_for(vk, dx.c);
+    uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
+    tiled_spec(&ts, bm, bn, spec);
+    vk_binding_kind kinds[3] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
+    GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_tiled", 3, kinds, 6, spec, &p));
+    vk_binding b[3] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
+    return vk_dispatch(vk, p, b, 3, &pc, sizeof pc, div_up(pixels, bm), div_up((uint64_t)dx.c, bn), 1);
+}
+
+/* ---- backward_weight ---------------------------------------------------------------- */
+
+/* Number of splits of the N*H image rows: enough work items (`items` without
+ * splitting, `target` wanted), each split at least `min_rows` rows, partials
+ * within MAX_PARTIAL_FLOATS. */
+static uint32_t choose_splits(uint64_t items, uint64_t target, uint64_t rows, uint64_t min_rows,
+                              uint64_t partial_floats)
+{
+    uint64_t s = items >= target ? 1 : (target + items - 1) / items;
+    uint64_t by_rows = rows / min_rows;
+    if (s > by_rows)
+        s = by_rows;
+    if (s > MAX_SPLITS)
+        s = MAX_SPLITS;
+    if (s * partial_floats > MAX_PARTIAL_FLOATS)
+        s = MAX_PARTIAL_FLOATS / partial_floats;
+    return s < 1 ? 1 : (uint32_t)s;
+}
+
+glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
+                                      glow_tensor dbias)
+{
+    vk_context *vk = vk_ctx(be);
+    const char *op = "conv2d_backward_weight";
+    GLOW_TRY(check_u32(op, "x", x));
+    GLOW_TRY(check_u32(op, "dy", dy));
+    GLOW_TRY(check_u32(op, "dw", dw));
+    int has_bias = dbias.buf != NULL;
+    if (has_bias)
+        GLOW_TRY(check_u32(op, "dbias", dbias));
+
+    int k = dw.h;
+    conv_push pc = make_push(x, x.c, dy.c, k);
+    pc.x_off = (uint32_t)x.off;
+    pc.w_off = (uint32_t)dw.off;
+    pc.y_off = (uint32_t)dy.off;
+    pc.bias_off = has_bias ? (uint32_t)dbias.off : 0;
+    pc.flags = has_bias ? CONV_HAS_BIAS : 0;
+    const glow_buffer *dbias_buf = has_bias ? dbias.buf : dw.buf; /* never written when absent */
+    uint64_t rows = (uint64_t)x.n * (uint64_t)x.h;
+    uint64_t n_cols = (uint64_t)k * k * x.c + (has_bias ? 1 : 0);
+    uint64_t partial_floats = (uint64_t)dy.c * n_cols;
+
+    int vec4 = aligned4(x.off) && aligned4(dy.off) && x.c % 4 == 0 && dy.c % 4 == 0;
+    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+    int use_texel = vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, dy.buf);
+
+    /* Work items without splitting, and the first pass's pipeline and grid. */
+    vk_pipeline *p;
+    uint32_t gx, gy;
+    uint32_t splits;
+    if (use_texel) {
+        uint64_t col_blocks = (uint64_t)k * k * div_up((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
+        uint64_t invocations = col_blocks * div_up((uint64_t)dy.c, 4);
+        splits = choose_splits(invocations, TEXEL_TARGET_INVOCATIONS, rows, 4, partial_floats);
+        vk_binding_kind kinds[5] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
+        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_texel", 5, kinds, 4, spec, &p));
+        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
+    } else {
+        tiled_shape ts = tiled_shape_for(vk, dy.c);
+        uint32_t bm = ts.narrow, bn = ts.wide, spec[6];
+        tiled_spec(&ts, bm, bn, spec);
+        gx = div_up((uint64_t)dy.c, bm);
+        gy = div_up(n_cols, bn);
+        uint64_t min_rows = div_up(256, (uint64_t)x.w); /* >= 256 pixels per split */
+        splits = choose_splits((uint64_t)gx * gy, TILED_TARGET_WORKGROUPS, rows, min_rows, partial_floats);
+        vk_binding_kind kinds[5] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE,
+                                    VK_BIND_STORAGE};
+        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_tiled", 5, kinds, 6, spec, &p));
+    }
+    pc.rows_per_split = div_up(rows, splits);
+    splits = div_up(rows, pc.rows_per_split); /* no empty split */
+    pc.n_splits = splits;
+    pc.part_stride = (uint32_t)partial_floats;
+
+    const glow_buffer *partials = dw.buf; /* unwritten placeholder for one split */
+    if (splits == 1)
+        pc.flags |= CONV_DIRECT;
+    else
+        GLOW_TRY(partials_buffer(vk, (uint64_t)splits * partial_floats, &partials));
+
+    vk_binding_kind in_kind = use_texel ? texel : VK_BIND_STORAGE;
+    vk_binding b[5] = {{x.buf, in_kind, 0},
+                       {dy.buf, in_kind, 0},
+                       {dw.buf, VK_BIND_STORAGE, splits == 1},
+                       {dbias_buf, VK_BIND_STORAGE, splits == 1 && has_bias},
+                       {partials, VK_BIND_STORAGE, splits > 1}};
+    GLOW_TRY(vk_dispatch(vk, p, b, 5, &pc, sizeof pc, gx, gy, splits));
+    if (splits == 1)
+        return GLOW_OK;
+
+    vk_pipeline *reduce;
+    vk_binding_kind rkinds[3] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
+    uint32_t rspec[1] = {REDUCE_WORKGROUP};
+    GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_reduce", 3, rkinds, 1, rspec, &reduce));
+    vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1}, {dbias_buf, VK_BIND_STORAGE, has_bias}, {partials, VK_BIND_STORAGE, 0}};
+    spread_groups(vk, div_up(partial_floats, REDUCE_WORKGROUP), &gx, &gy);
+    return vk_dispatch(vk, reduce, rb, 3, &pc, sizeof pc, gx, gy, 1);
+}

@@ -1,0 +1,47 @@
+// Operand access for the texel-buffer variant of the GEMM-shaped kernels (VK_GEMM_TEXEL).
+//
+// On CPU drivers (lavapipe) storage-buffer and shared-memory reads are serialised per
+// lane while texelFetch from a uniform texel buffer is fast, so the conv kernels read
+// their large operands through texel views of the WHOLE glow_buffer and keep a 4x4
+// block of outputs in registers per invocation (no shared memory).
+//
+// The host picks the view per dispatch and tells the shader through TEXEL_VEC4:
+//   TEXEL_VEC4 = true : RGBA32F views, texel t = floats [4t, 4t+4). Used only when every
+//                       channel count and tensor offset that indexes a view is a
+//                       multiple of 4, so a 4-channel run is exactly one texel.
+//   TEXEL_VEC4 = false: R32F views, one float per texel (any channel count).
+//
+// Requires: #version 450, GL_GOOGLE_include_directive.
+
+#ifndef GLOW_GEMM_TEXEL_GLSL
+#define GLOW_GEMM_TEXEL_GLSL
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 3) const bool TEXEL_VEC4 = true;
+
+// Floats [e, e + count) of the buffer behind `view` (1 <= count <= 4), zeros after.
+// With TEXEL_VEC4, e is a multiple of 4 and count is 4.
+vec4 fetch4(samplerBuffer view, uint e, uint count)
+{
+    if (TEXEL_VEC4)
+        return texelFetch(view, int(e >> 2u));
+    vec4 v = vec4(0.0);
+    v.x = texelFetch(view, int(e)).x;
+    if (count > 1u)
+        v.y = texelFetch(view, int(e + 1u)).x;
+    if (count > 2u)
+        v.z = texelFetch(view, int(e + 2u)).x;
+    if (count > 3u)
+        v.w = texelFetch(view, int(e + 3u)).x;
+    return v;
+}
+
+// Flat invocation index of a 1-D launch whose groups the host spread over
+// groups_x * groups_y (when one dimension would exceed maxComputeWorkGroupCount[0]).
+uint texel_flat_index()
+{
+    uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    return group * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+}
+
+#endif

@@ -1,0 +1,62 @@
+/* Helpers shared by the glow-vk commands: opening a backend, rebuilding a
+ * model from a checkpoint, writing model-space images as a PNG grid, and the
+ * test-set bits/dim used by both `train` and `eval`. */
+#ifndef GLOW_APP_COMMON_H
+#define GLOW_APP_COMMON_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glow/backend.h"
+#include "glow/checkpoint.h"
+#include "glow/data.h"
+#include "glow/model.h"
+
+/* Prints "glow-vk <command>: error: <glow_last_error()>" to stderr; returns CLI_EXIT_RUNTIME. */
+int app_report_error(const char *command, glow_status st);
+
+/* Opens backend `name` ("auto", "cpu", "vulkan", "cuda") on device `device`
+ * (< 0: preferred) and prints one line naming the device chosen. */
+glow_status app_open_backend(const char *name, int device, glow_backend **out);
+
+/* Reads checkpoint `path` and builds the model it describes on `be`, for
+ * batches up to max_batch, with its parameters (and Adam moments when
+ * with_moments != 0) uploaded. *state receives the stored training state. */
+glow_status app_load_model(const char *path, glow_backend *be, int max_batch, int with_moments,
+                           glow_checkpoint_state *state, glow_model **out);
+
+/* Model-space images x (count x D floats in [-0.5, 0.5], NHWC per image) to
+ * 8-bit pixels with glow_model_to_pixel; pixels holds count x D bytes. */
+void app_to_pixels(const glow_model *m, const float *x, size_t count, uint8_t *pixels);
+
+/* Pixels of `count` images to model space at the centre of their n_bits bin:
+ *   x = (floor(p / 2^(8 - n_bits)) + 0.5) / 2^n_bits - 0.5. */
+void app_from_pixels(int n_bits, const uint8_t *pixels, size_t count, float *x);
+
+/* Draws `count` samples at `temperature` (rng stream GLOW_STREAM_SAMPLE, counter
+ * = first_counter + chunk index, chunks of at most max_batch images) and writes
+ * them as a grid PNG with ceil(sqrt(count)) columns. */
+glow_status app_write_samples(glow_model *m, int max_batch, int count, float temperature, uint64_t seed,
+                              uint32_t first_counter, const char *path);
+
+/* Mean test bits/dim over the first `limit` images of `test` (limit <= 0: all)
+ * in batches of `batch` (the last may be smaller). Batch j is dequantised with
+ * rng {seed, GLOW_STREAM_TEST, j}, so train and eval give the same figure for
+ * the same checkpoint, batch size and limit. `stop` (may be NULL) is polled
+ * between batches; when it becomes non-zero the function returns
+ * GLOW_ERR_INTERRUPTED. */
+glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int batch, uint64_t seed,
+                         const volatile sig_atomic_t *stop, double *bpd);
+
+/* "dir/name" into out (outlen bytes); GLOW_ERR_INVALID_ARG if it does not fit. */
+glow_status app_path_join(char *out, size_t outlen, const char *dir, const char *name);
+
+/* mkdir -p `dir`, then creates and removes a probe file in it, so an
+ * unwritable output directory is reported before any work starts. */
+glow_status app_prepare_out_dir(const char *dir);
+
+/* Seconds on a monotonic clock. */
+double app_now_seconds(void);
+
+#endif

@@ -1,0 +1,137 @@
+/* glow-vk interpolate: the lab report's section 6. For pair i, two test
+ * images of class i mod 10 (the (2q)-th and (2q+1)-th of that class, q = i / 10)
+ * are encoded to latents z1, z2 (every level concatenated, D floats each);
+ * for a_k = (k + 1) / (S + 1), k < S, the latent (1 - a_k) z1 + a_k z2 is
+ * decoded. Row i of the grid: real image 1, the S interpolants, real image 2. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app_common.h"
+#include "cli_args.h"
+#include "commands.h"
+#include "glow/data.h"
+#include "glow/image.h"
+
+/* Index of the occurrence-th test image of class `label`, or -1. */
+static int find_of_class(const glow_dataset *ds, int label, int occurrence)
+{
+    for (int i = 0; i < ds->count; i++)
+        if (ds->labels[i] == label && occurrence-- == 0)
+            return i;
+    return -1;
+}
+
+/* Fills one grid row (S + 2 images of d bytes) for real images a and b. */
+static glow_status interpolate_pair(glow_model *m, const glow_dataset *ds, int a, int b, int steps, float *x,
+                                    float *z, uint8_t *row)
+{
+    const size_t d = glow_model_latent_size(m);
+    const int n_bits = glow_model_get_config(m)->n_bits;
+    const uint8_t *pa = ds->pixels + (size_t)a * d, *pb = ds->pixels + (size_t)b * d;
+    app_from_pixels(n_bits, pa, d, x);
+    app_from_pixels(n_bits, pb, d, x + d);
+    GLOW_TRY(glow_model_encode(m, x, 2, z, NULL));
+    const float *z1 = z, *z2 = z + d;
+    float *zi = z + 2 * d; /* steps x d interpolated latents */
+    for (int k = 0; k < steps; k++) {
+        float alpha = (float)(k + 1) / (float)(steps + 1);
+        for (size_t j = 0; j < d; j++)
+            zi[(size_t)k * d + j] = (1.0f - alpha) * z1[j] + alpha * z2[j];
+    }
+    GLOW_TRY(glow_model_decode(m, zi, steps, x));
+    for (size_t j = 0; j < d; j++) {
+        row[j] = pa[j];
+        row[(size_t)(steps + 1) * d + j] = pb[j];
+    }
+    app_to_pixels(m, x, (size_t)steps, row + d);
+    return GLOW_OK;
+}
+
+int cmd_interpolate(int argc, char **argv)
+{
+    static const char usage[] = "glow-vk interpolate --checkpoint F [--dataset D] [--data-dir DIR] [--pairs P] "
+                                "[--steps S] [-o interp.png]";
+    const char *checkpoint = NULL, *dataset = NULL, *data_dir = NULL, *output = "interpolation.png",
+               *backend = "auto";
+    int pairs = 10, steps = 8, device = -1;
+    cli_flag flags[] = {
+        {"checkpoint", 'c', CLI_STRING, &checkpoint, 0, 0, NULL, "F", "checkpoint (required)", NULL, 0},
+        {"dataset", 0, CLI_CHOICE, &dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set of the test images",
+         "the checkpoint's", 0},
+        {"data-dir", 0, CLI_STRING, &data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
+         "the data set's default directory", 0},
+        {"pairs", 0, CLI_INT, &pairs, 1, 1000, NULL, "P", "rows: pair i uses two test images of class i mod 10",
+         NULL, 0},
+        {"steps", 0, CLI_INT, &steps, 1, 256, NULL, "S", "interpolated images between the two real ones", NULL, 0},
+        {"output", 'o', CLI_STRING, &output, 0, 0, NULL, "FILE", "PNG grid to write", NULL, 0},
+        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
+    };
+    const int nflags = (int)(sizeof flags / sizeof flags[0]);
+    char err[512];
+    int code;
+    cli_result r = cli_parse(flags, nflags, argc, argv, err, sizeof err);
+    if (!cli_handle(r, "interpolate", usage,
+                    "Linear interpolation in latent space between pairs of same-class test images; each row\n"
+                    "starts and ends with the real images.",
+                    flags, nflags, err, &code))
+        return code;
+    if (checkpoint == NULL) {
+        snprintf(err, sizeof err, "--checkpoint is required");
+        cli_handle(CLI_BAD_USAGE, "interpolate", usage, "", flags, nflags, err, &code);
+        return code;
+    }
+
+    glow_backend *be = NULL;
+    glow_model *model = NULL;
+    glow_dataset test = {0};
+    glow_checkpoint_state state;
+    float *x = NULL, *z = NULL;
+    uint8_t *grid = NULL;
+    const int max_batch = steps > 2 ? steps : 2;
+    glow_status st = app_open_backend(backend, device, &be);
+    if (st == GLOW_OK)
+        st = app_load_model(checkpoint, be, max_batch, 0, &state, &model);
+    if (st == GLOW_OK) {
+        if (dataset == NULL)
+            dataset = state.dataset;
+        st = glow_dataset_load(dataset, data_dir, 0, &test);
+    }
+    const glow_model_config *cfg = model ? glow_model_get_config(model) : NULL;
+    if (st == GLOW_OK && (test.c != cfg->in_c || test.h != cfg->in_h || test.w != cfg->in_w))
+        st = glow_error(GLOW_ERR_INVALID_ARG, "%s: the model takes %dx%dx%d images but %s has %dx%dx%d", checkpoint,
+                        cfg->in_h, cfg->in_w, cfg->in_c, dataset, test.h, test.w, test.c);
+    const size_t d = model ? glow_model_latent_size(model) : 0;
+    const int cols = steps + 2;
+    if (st == GLOW_OK) {
+        x = malloc((size_t)max_batch * d * sizeof *x);
+        z = malloc((size_t)(steps + 2) * d * sizeof *z);
+        grid = malloc((size_t)pairs * cols * d);
+        if (x == NULL || z == NULL || grid == NULL)
+            st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "interpolation buffers for %d x %d images", pairs, cols);
+    }
+    for (int i = 0; i < pairs && st == GLOW_OK; i++) {
+        int label = i % 10, q = i / 10;
+        int a = find_of_class(&test, label, 2 * q), b = find_of_class(&test, label, 2 * q + 1);
+        if (a < 0 || b < 0) {
+            st = glow_error(GLOW_ERR_INVALID_ARG, "pair %d: the test set of %s has fewer than %d images of class %d",
+                            i, dataset, 2 * q + 2, label);
+            break;
+        }
+        st = interpolate_pair(model, &test, a, b, steps, x, z, grid + (size_t)i * cols * d);
+    }
+    if (st == GLOW_OK)
+        st = glow_png_write_grid(output, grid, pairs * cols, cfg->in_h, cfg->in_w, cfg->in_c, cols, 2);
+    if (st == GLOW_OK)
+        printf("wrote %d interpolation rows of %d images (%d steps between real test images) to %s\n", pairs, cols,
+               steps, output);
+    free(x);
+    free(z);
+    free(grid);
+    if (model)
+        glow_model_destroy(model);
+    if (be)
+        glow_backend_close(be);
+    glow_dataset_free(&test);
+    return st == GLOW_OK ? CLI_EXIT_OK : app_report_error("interpolate", st);
+}

@@ -1,0 +1,440 @@
+#include "trainer.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_common.h"
+#include "cli_args.h"
+#include "glow/checkpoint.h"
+#include "glow/data.h"
+#include "metrics_log.h"
+#include "progress.h"
+
+/* Set by SIGINT/SIGTERM; the loop polls it after every step. */
+static volatile sig_atomic_t g_stop_signal = 0;
+
+static void on_stop_signal(int sig)
+{
+    g_stop_signal = sig;
+}
+
+typedef struct {
+    const train_config *cfg;
+    glow_backend *be;
+    glow_model *model;
+    glow_dataset train, test;
+    uint32_t *perm;           /* order of the training images in epoch perm_epoch */
+    int64_t perm_epoch;
+    uint8_t *batch_pixels;    /* batch x image_bytes, the images of the current step */
+    size_t image_bytes;
+    int64_t steps_per_epoch;
+    int64_t stop_step;        /* the loop ends when step reaches this */
+    int64_t step;             /* optimiser steps taken so far */
+    int64_t saved_step;       /* step of the newest checkpoint on disk, -1 if none */
+    metrics_log log;
+    progress prog;
+    char ckpt_path[4096], loss_path[4096];
+    char plot_title[128];
+    double session_start;
+} trainer;
+
+void trainer_write_config(FILE *f, const train_config *c)
+{
+    fprintf(f, "preset = %s\n", c->preset ? c->preset : "report");
+    fprintf(f, "dataset = %s\n", c->dataset);
+    fprintf(f, "data_dir = %s\n", c->data_dir ? c->data_dir : glow_dataset_default_dir(c->dataset));
+    fprintf(f, "backend = %s\n", c->backend);
+    fprintf(f, "device = %d\n", c->device);
+    fprintf(f, "L = %d\nK = %d\nhidden = %d\nn_bits = %d\n", c->levels, c->steps, c->hidden, c->n_bits);
+    fprintf(f, "batch = %d\nlr = %g\nwarmup_epochs = %g\nepochs = %d\n", c->batch, c->lr, c->warmup_epochs,
+            c->epochs);
+    fprintf(f, "max_steps = %lld\n", (long long)c->max_steps);
+    fprintf(f, "seed = %llu\n", (unsigned long long)c->seed);
+    fprintf(f, "memory = %s\n", c->memory == GLOW_MEMORY_REVERSIBLE ? "reversible" : "store");
+    fprintf(f, "optimizer = %s\n", c->optimizer == GLOW_OPT_ADAMAX ? "adamax" : "adam");
+    fprintf(f, "max_grad_norm = %g\n", c->max_grad_norm);
+    fprintf(f, "temperature = %g\nsamples = %d\n", c->temperature, c->sample_count);
+    fprintf(f, "train_limit = %d\ntest_limit = %d\n", c->train_limit, c->test_limit);
+    fprintf(f, "out = %s\n", c->out_dir);
+    fprintf(f, "resume = %s\n", c->resume_path ? c->resume_path : "no");
+}
+
+/* Fisher-Yates shuffle of 0..n-1 with j = floor(bits(i) * (i + 1) / 2^32). */
+static void shuffle_epoch(trainer *tr, int64_t epoch)
+{
+    const int n = tr->train.count;
+    glow_rng rng = {tr->cfg->seed, GLOW_STREAM_DATA_ORDER, (uint32_t)epoch};
+    for (int i = 0; i < n; i++)
+        tr->perm[i] = (uint32_t)i;
+    for (int i = n - 1; i > 0; i--) {
+        uint32_t j = (uint32_t)(((uint64_t)glow_rng_bits(rng, (uint64_t)i) * (uint64_t)(i + 1)) >> 32);
+        uint32_t t = tr->perm[i];
+        tr->perm[i] = tr->perm[j];
+        tr->perm[j] = t;
+    }
+    tr->perm_epoch = epoch;
+}
+
+static double lr_at(const train_config *c, int64_t s, int64_t steps_per_epoch)
+{
+    double warm_steps = (double)c->warmup_epochs * (double)steps_per_epoch;
+    if (warm_steps <= 0.0)
+        return c->lr;
+    double f = (double)(s + 1) / warm_steps;
+    return f < 1.0 ? c->lr * f : c->lr;
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+/* Writes out/checkpoint.glow for the current step. Parameters that are no
+ * longer finite are refused so that the previous checkpoint stays intact. */
+static glow_status save_checkpoint(trainer *tr)
+{
+    const train_config *c = tr->cfg;
+    const glow_param_table *table = glow_model_param_table(tr->model);
+    float *p = malloc(table->total * sizeof *p);
+    float *m = malloc(table->total * sizeof *m);
+    float *v = malloc(table->total * sizeof *v);
+    glow_status st = GLOW_OK;
+    if (p == NULL || m == NULL || v == NULL)
+        st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "checkpoint: 3 x %zu floats", table->total);
+    if (st == GLOW_OK)
+        st = glow_model_arena_download(tr->model, GLOW_ARENA_PARAMS, p);
+    if (st == GLOW_OK)
+        st = glow_model_arena_download(tr->model, GLOW_ARENA_ADAM_M, m);
+    if (st == GLOW_OK)
+        st = glow_model_arena_download(tr->model, GLOW_ARENA_ADAM_V, v);
+    if (st == GLOW_OK && !(all_finite(p, table->total) && all_finite(m, table->total) &&
+                           all_finite(v, table->total)))
+        st = glow_error(GLOW_ERR_NONFINITE, "parameters or optimiser state are not finite at step %lld; "
+                                            "%s was not overwritten", (long long)tr->step, tr->ckpt_path);
+    if (st == GLOW_OK) {
+        glow_checkpoint_state s;
+        memset(&s, 0, sizeof s);
+        s.config = *glow_model_get_config(tr->model);
+        snprintf(s.dataset, sizeof s.dataset, "%s", c->dataset);
+        s.batch = c->batch;
+        s.lr = c->lr;
+        s.warmup_epochs = c->warmup_epochs;
+        s.epochs = c->epochs;
+        s.seed = c->seed;
+        s.memory = c->memory;
+        s.step = tr->step;
+        s.epoch = (int)(tr->step / tr->steps_per_epoch);
+        s.position = (tr->step % tr->steps_per_epoch) * c->batch;
+        s.actnorm_initialized = glow_model_actnorm_initialized(tr->model);
+        s.optimizer = c->optimizer;
+        s.beta1 = 0.9f;
+        s.beta2 = 0.999f;
+        s.eps = 1e-8f;
+        s.max_grad_norm = c->max_grad_norm;
+        st = glow_checkpoint_save(tr->ckpt_path, &s, table, p, m, v);
+    }
+    free(p);
+    free(m);
+    free(v);
+    if (st == GLOW_OK)
+        tr->saved_step = tr->step;
+    return st;
+}
+
+static glow_status write_samples(trainer *tr, const char *name)
+{
+    char path[4096];
+    GLOW_TRY(app_path_join(path, sizeof path, tr->cfg->out_dir, name));
+    /* Counter 0 for every grid: the same noise each epoch shows how the model evolves. */
+    return app_write_samples(tr->model, tr->cfg->batch, tr->cfg->sample_count, tr->cfg->temperature, tr->cfg->seed,
+                             0, path);
+}
+
+/* Test bpd, loss plot, sample grid and checkpoint after an epoch and/or at the end.
+ * *test_bpd receives the test figure (NAN if interrupted). */
+static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, double *test_bpd)
+{
+    *test_bpd = NAN;
+    glow_status st = app_test_bpd(tr->model, &tr->test, tr->cfg->test_limit, tr->cfg->batch, tr->cfg->seed,
+                                  &g_stop_signal, test_bpd);
+    if (st == GLOW_ERR_INTERRUPTED) {
+        *test_bpd = NAN;
+        return GLOW_OK; /* the caller sees the signal and saves */
+    }
+    if (st != GLOW_OK)
+        return glow_error_context(st, "test evaluation at step %lld", (long long)tr->step);
+    char name[64];
+    if (epoch_done > 0) {
+        snprintf(name, sizeof name, "samples_epoch%03d.png", epoch_done);
+        GLOW_TRY(write_samples(tr, name));
+    }
+    if (is_final)
+        GLOW_TRY(write_samples(tr, "samples_final.png"));
+    return save_checkpoint(tr);
+}
+
+static glow_status load_data(trainer *tr)
+{
+    const train_config *c = tr->cfg;
+    GLOW_TRY(glow_dataset_load(c->dataset, c->data_dir, 1, &tr->train));
+    GLOW_TRY(glow_dataset_load(c->dataset, c->data_dir, 0, &tr->test));
+    if (c->train_limit > 0 && c->train_limit < tr->train.count)
+        tr->train.count = c->train_limit; /* the images past it stay allocated and are freed as usual */
+    if (tr->train.count < c->batch)
+        return glow_error(GLOW_ERR_INVALID_ARG, "--batch %d is larger than the %d training images of %s", c->batch,
+                          tr->train.count, c->dataset);
+    tr->image_bytes = (size_t)tr->train.h * tr->train.w * tr->train.c;
+    tr->steps_per_epoch = tr->train.count / c->batch;
+    tr->perm = malloc((size_t)tr->train.count * sizeof *tr->perm);
+    tr->batch_pixels = malloc((size_t)c->batch * tr->image_bytes);
+    if (tr->perm == NULL || tr->batch_pixels == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "training buffers for %d images", tr->train.count);
+    tr->perm_epoch = -1;
+    return GLOW_OK;
+}
+
+/* Builds a fresh model or restores the checkpoint's; sets tr->step. */
+static glow_status load_model(trainer *tr)
+{
+    const train_config *c = tr->cfg;
+    glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits};
+    if (c->resume_path == NULL) {
+        tr->step = 0;
+        tr->saved_step = -1;
+        return glow_model_create(tr->be, &mc, c->seed, c->batch, &tr->model);
+    }
+    glow_checkpoint_state s;
+    GLOW_TRY(app_load_model(c->resume_path, tr->be, c->batch, 1, &s, &tr->model));
+    GLOW_TRY(glow_checkpoint_check_config(c->resume_path, &mc, &s.config));
+    if (s.batch != c->batch || s.seed != c->seed || strcmp(s.dataset, c->dataset) != 0)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "%s: checkpoint of dataset %s, batch %d, seed %llu cannot continue a run of %s, batch %d, "
+                          "seed %llu", c->resume_path, s.dataset, s.batch, (unsigned long long)s.seed, c->dataset,
+                          c->batch, (unsigned long long)c->seed);
+    tr->step = s.step;
+    tr->saved_step = s.step;
+    return GLOW_OK;
+}
+
+static glow_status write_config_file(const train_config *c)
+{
+    char path[4096];
+    GLOW_TRY(app_path_join(path, sizeof path, c->out_dir, "config.txt"));
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return glow_error(GLOW_ERR_IO, "%s: cannot create", path);
+    trainer_write_config(f, c);
+    if (fclose(f) != 0)
+        return glow_error(GLOW_ERR_IO, "%s: write failed", path);
+    return GLOW_OK;
+}
+
+/* Runs one optimiser step (global step tr->step) on its batch. */
+static glow_status train_one_step(trainer *tr, double lr, float *bpd)
+{
+    const train_config *c = tr->cfg;
+    const int64_t epoch = tr->step / tr->steps_per_epoch;
+    const int64_t b = tr->step % tr->steps_per_epoch;
+    if (tr->perm_epoch != epoch)
+        shuffle_epoch(tr, epoch);
+    for (int i = 0; i < c->batch; i++) {
+        uint32_t idx = tr->perm[b * c->batch + i];
+        memcpy(tr->batch_pixels + (size_t)i * tr->image_bytes, tr->train.pixels + (size_t)idx * tr->image_bytes,
+               tr->image_bytes);
+    }
+    glow_train_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.adam.kind = c->optimizer;
+    opt.adam.lr = (float)lr;
+    opt.adam.beta1 = 0.9f;
+    opt.adam.beta2 = 0.999f;
+    opt.adam.eps = 1e-8f;
+    opt.adam.step = (int)(tr->step + 1);
+    opt.adam.max_grad_norm = c->max_grad_norm;
+    opt.memory = c->memory;
+    glow_rng rng = {c->seed, GLOW_STREAM_DEQUANT, (uint32_t)(tr->step + 1)};
+    return glow_model_train_step(tr->model, tr->batch_pixels, c->batch, rng, &opt, bpd);
+}
+
+/* A non-finite loss, test bpd or parameter at `step`: no checkpoint is
+ * written, so the newest one on disk (if any) is the last good state. */
+static int stop_nonfinite(trainer *tr, int64_t step, int epoch1)
+{
+    progress_finish(&tr->prog);
+    fprintf(stderr, "glow-vk train: error: non-finite value at step %lld (epoch %d): %s\n", (long long)step, epoch1,
+            glow_last_error());
+    if (tr->saved_step >= 0)
+        fprintf(stderr, "glow-vk train: the last good checkpoint %s (step %lld) was kept unchanged\n",
+                tr->ckpt_path, (long long)tr->saved_step);
+    else
+        fprintf(stderr, "glow-vk train: no checkpoint had been written yet\n");
+    fprintf(stderr, "glow-vk train: try a lower --lr, a longer --warmup-epochs or --max-grad-norm\n");
+    return CLI_EXIT_RUNTIME;
+}
+
+/* The loop. Returns the exit status. */
+static int run_loop(trainer *tr)
+{
+    const train_config *c = tr->cfg;
+    const int epochs_total = c->epochs;
+    double epoch_sum = 0.0;
+    int64_t epoch_n = 0;
+    while (tr->step < tr->stop_step) {
+        const double lr = lr_at(c, tr->step, tr->steps_per_epoch);
+        const int epoch1 = (int)(tr->step / tr->steps_per_epoch) + 1;
+        float bpd = NAN;
+        double t0 = app_now_seconds();
+        glow_status st = train_one_step(tr, lr, &bpd);
+        double dt = app_now_seconds() - t0;
+        if (st == GLOW_OK && !isfinite(bpd))
+            st = glow_error(GLOW_ERR_NONFINITE, "training loss is %g", (double)bpd);
+        if (st == GLOW_ERR_NONFINITE) {
+            metrics_log_append(&tr->log, tr->step + 1, epoch1, lr, bpd, NAN, c->batch / dt,
+                               app_now_seconds() - tr->session_start);
+            return stop_nonfinite(tr, tr->step + 1, epoch1);
+        }
+        if (st != GLOW_OK) {
+            progress_finish(&tr->prog);
+            glow_error_context(st, "training step %lld", (long long)tr->step + 1);
+            return app_report_error("train", st);
+        }
+        tr->step++;
+        epoch_sum += bpd;
+        epoch_n++;
+        const double ips = c->batch / dt;
+        progress_step(&tr->prog, tr->step, tr->stop_step, epoch1, epochs_total, ips, c->batch, bpd);
+
+        const int epoch_end = tr->step % tr->steps_per_epoch == 0;
+        const int is_final = tr->step == tr->stop_step;
+        double test_bpd = NAN;
+        if (epoch_end || is_final) {
+            st = end_of_period(tr, epoch_end ? epoch1 : 0, is_final, &test_bpd);
+            if (st == GLOW_ERR_NONFINITE)
+                return stop_nonfinite(tr, tr->step, epoch1);
+            if (st != GLOW_OK) {
+                progress_finish(&tr->prog);
+                return app_report_error("train", st);
+            }
+        }
+        st = metrics_log_append(&tr->log, tr->step, epoch1, lr, bpd, test_bpd, ips,
+                                app_now_seconds() - tr->session_start);
+        if (st == GLOW_OK && (epoch_end || is_final))
+            st = metrics_log_plot(&tr->log, tr->loss_path, tr->plot_title);
+        if (st != GLOW_OK) {
+            progress_finish(&tr->prog);
+            return app_report_error("train", st);
+        }
+        if (epoch_end || is_final) {
+            progress_message(&tr->prog, "%s %d/%d: mean train bpd %.4f over %lld steps, test bpd %.4f%s",
+                             epoch_end ? "epoch" : "stopped in epoch", epoch1, epochs_total,
+                             epoch_sum / (double)epoch_n, (long long)epoch_n, test_bpd,
+                             isfinite(test_bpd) ? "" : " (interrupted)");
+            epoch_sum = 0.0;
+            epoch_n = 0;
+        }
+        if (g_stop_signal) {
+            progress_finish(&tr->prog);
+            if (tr->saved_step != tr->step) {
+                st = save_checkpoint(tr);
+                if (st != GLOW_OK)
+                    return app_report_error("train", st);
+            }
+            printf("interrupted: checkpoint saved to %s (step %lld, %s); continue with --resume\n", tr->ckpt_path,
+                   (long long)tr->step, g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+            return CLI_EXIT_RUNTIME;
+        }
+    }
+    progress_finish(&tr->prog);
+    return CLI_EXIT_OK;
+}
+
+static void trainer_free(trainer *tr)
+{
+    metrics_log_close(&tr->log);
+    if (tr->model)
+        glow_model_destroy(tr->model);
+    if (tr->be)
+        glow_backend_close(tr->be);
+    glow_dataset_free(&tr->train);
+    glow_dataset_free(&tr->test);
+    free(tr->perm);
+    free(tr->batch_pixels);
+}
+
+static int fail(trainer *tr, glow_status st)
+{
+    int code = app_report_error("train", st);
+    trainer_free(tr);
+    return code;
+}
+
+int trainer_run(const train_config *cfg)
+{
+    trainer tr;
+    memset(&tr, 0, sizeof tr);
+    tr.cfg = cfg;
+    glow_status st = app_prepare_out_dir(cfg->out_dir);
+    if (st == GLOW_OK)
+        st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
+    if (st == GLOW_OK)
+        st = app_path_join(tr.loss_path, sizeof tr.loss_path, cfg->out_dir, "loss.png");
+    if (st != GLOW_OK)
+        return fail(&tr, st);
+
+    snprintf(tr.plot_title, sizeof tr.plot_title, "Glow on %s (L=%d, K=%d, F=%d): bits per dimension",
+             cfg->dataset, cfg->levels, cfg->steps, cfg->hidden);
+    printf("glow-vk train settings:\n");
+    trainer_write_config(stdout, cfg);
+    fflush(stdout);
+    if ((st = write_config_file(cfg)) != GLOW_OK || (st = load_data(&tr)) != GLOW_OK ||
+        (st = app_open_backend(cfg->backend, cfg->device, &tr.be)) != GLOW_OK || (st = load_model(&tr)) != GLOW_OK)
+        return fail(&tr, st);
+
+    const int64_t planned = (int64_t)cfg->epochs * tr.steps_per_epoch;
+    tr.stop_step = (cfg->max_steps > 0 && cfg->max_steps < planned) ? cfg->max_steps : planned;
+    printf("%s: %d training images (%dx%dx%d), %d test images; %lld steps per epoch; %zu parameters\n",
+           cfg->dataset, tr.train.count, tr.train.h, tr.train.w, tr.train.c, tr.test.count,
+           (long long)tr.steps_per_epoch, glow_model_param_count(tr.model));
+    if (tr.step >= tr.stop_step) {
+        printf("nothing to do: %s is at step %lld and the run stops at step %lld\n", cfg->resume_path,
+               (long long)tr.step, (long long)tr.stop_step);
+        trainer_free(&tr);
+        return CLI_EXIT_OK;
+    }
+    if ((st = metrics_log_open(&tr.log, cfg->out_dir, cfg->resume_path ? tr.step : -1)) != GLOW_OK)
+        return fail(&tr, st);
+    if (cfg->resume_path)
+        printf("resuming from %s at step %lld (epoch %lld)\n", cfg->resume_path, (long long)tr.step,
+               (long long)(tr.step / tr.steps_per_epoch) + 1);
+    printf("training from step %lld to step %lld\n", (long long)tr.step, (long long)tr.stop_step);
+    fflush(stdout);
+
+    progress_init(&tr.prog, stdout, cfg->log_every);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    g_stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    const int64_t first_step = tr.step;
+    tr.session_start = app_now_seconds();
+    int code = run_loop(&tr);
+    double seconds = app_now_seconds() - tr.session_start;
+
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (code == CLI_EXIT_OK) {
+        printf("done: %lld steps in %.1f s (%.1f images/s including evaluation); checkpoint %s\n",
+               (long long)(tr.step - first_step), seconds, (double)(tr.step - first_step) * cfg->batch / seconds,
+               tr.ckpt_path);
+    }
+    trainer_free(&tr);
+    return code;
+}

@@ -1,0 +1,98 @@
+/* The whole forward pass: x0 -> per-level latents, log p(z) and log-dets.
+ *   u_0 = squeeze(x0)
+ *   level l: out_l = flow steps(u_l);
+ *     l < L-1: (kept_l, z_l) = split(out_l); hp_l = zeroconv(kept_l) = (mean, logsd);
+ *              logp += log N(z_l; hp_l); u_{l+1} = squeeze(kept_l)
+ *     l = L-1: htop = zeroconv(zeros); logp += log N(out_l; htop)
+ * bpd_n = (-(logp_n + ld_n) + D n_bits ln 2) / (D ln 2). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "model_internal.h"
+
+static glow_tensor P(const glow_model *m, int index)
+{
+    return model_param(m, GLOW_ARENA_PARAMS, index);
+}
+
+glow_status model_compute_weights(glow_model *m)
+{
+    const int steps = m->cfg.levels * m->cfg.steps;
+    for (int s = 0; s < steps; s++) {
+        const step_params *p = &m->steps[s];
+        for (int inverse = 0; inverse <= 1; inverse++)
+            GLOW_TRY(glow_lu_weight(m->be, P(m, p->lu_lower), P(m, p->lu_upper), P(m, p->lu_log_s), P(m, p->lu_sign),
+                                    P(m, p->lu_perm), model_weight(m, s, inverse), inverse));
+    }
+    return GLOW_OK;
+}
+
+glow_status model_forward(glow_model *m, glow_memory_mode mode, int n, int init_actnorm)
+{
+    glow_backend *be = m->be;
+    const int L = m->cfg.levels, K = m->cfg.steps;
+    glow_tensor logp = model_logp(m, n), ld = model_ld(m, n);
+    GLOW_TRY(model_ensure_workspace(m, mode));
+    GLOW_TRY(model_compute_weights(m));
+    GLOW_TRY(glow_fill(be, logp, 0.0f));
+    GLOW_TRY(glow_fill(be, ld, 0.0f));
+    GLOW_TRY(glow_squeeze(be, model_x0(m, n), model_step_tensors(m, mode, 0, 0, n).x, 0));
+    for (int l = 0; l < L; l++) {
+        for (int k = 0; k < K; k++) {
+            step_tensors t = model_step_tensors(m, mode, l, k, n);
+            GLOW_TRY(flow_step_forward(m, l, k, &t, ld, init_actnorm));
+        }
+        const prior_params *pp = &m->priors[l];
+        glow_tensor hp = model_prior_h(m, l, n);
+        if (l < L - 1) {
+            glow_tensor kept = model_kept(m, l, n), z = model_z(m, l, n);
+            GLOW_TRY(glow_split_channels(be, model_out(m, l, n), kept, z));
+            GLOW_TRY(glow_zeroconv_forward(be, kept, P(m, pp->w), P(m, pp->b), P(m, pp->logs), hp));
+            GLOW_TRY(glow_gaussian_logp(be, z, hp, logp));
+            GLOW_TRY(glow_squeeze(be, kept, model_step_tensors(m, mode, l + 1, 0, n).x, 0));
+        } else {
+            glow_tensor zeros = model_top_zeros(m, n);
+            GLOW_TRY(glow_fill(be, zeros, 0.0f));
+            GLOW_TRY(glow_zeroconv_forward(be, zeros, P(m, pp->w), P(m, pp->b), P(m, pp->logs), hp));
+            GLOW_TRY(glow_gaussian_logp(be, model_out(m, l, n), hp, logp));
+        }
+    }
+    return GLOW_OK;
+}
+
+float model_loss_grad(const glow_model *m, int n)
+{
+    return (float)(-1.0 / ((double)n * (double)m->d * log(2.0)));
+}
+
+glow_status model_read_bpd(glow_model *m, int n, float *bpd, float *logp_out, float *mean_bpd)
+{
+    float *host = malloc(2 * (size_t)n * sizeof *host);
+    if (host == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "model: reading %d log-densities", n);
+    glow_status st = glow_tensor_download(model_logp(m, n), host);
+    if (st == GLOW_OK)
+        st = glow_tensor_download(model_ld(m, n), host + n);
+    if (st != GLOW_OK) {
+        free(host);
+        return st;
+    }
+    const double dln2 = (double)m->d * log(2.0);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        double logpx = (double)host[i] + (double)host[n + i];
+        double b = (-logpx + dln2 * m->cfg.n_bits) / dln2;
+        if (bpd)
+            bpd[i] = (float)b;
+        if (logp_out)
+            logp_out[i] = (float)logpx;
+        sum += b;
+    }
+    free(host);
+    double mean = sum / n;
+    if (mean_bpd)
+        *mean_bpd = (float)mean;
+    if (!isfinite(mean))
+        return glow_error(GLOW_ERR_NONFINITE, "model: the batch bpd is not finite (%g) over %d samples", mean, n);
+    return GLOW_OK;
+}

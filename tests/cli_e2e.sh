@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# End-to-end test of the glow-vk command line on Fashion-MNIST with a tiny
+# model on the CPU reference backend.
+#   usage: cli_e2e.sh PATH/TO/glow-vk
+# Every check prints "ok" or "FAIL"; the last line is "N passed, M failed" and
+# the exit status is non-zero when any check failed.
+set -u
+
+GLOW="$(realpath "${1:?usage: cli_e2e.sh PATH/TO/glow-vk}")"
+if [ ! -x "$GLOW" ]; then
+    echo "cli_e2e.sh: $1 is not an executable"; echo "0 passed, 1 failed"; exit 1
+fi
+DATA=/usr/share/datasets/fashion-mnist
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/glow-cli-e2e.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+check() { # check NAME COMMAND...: passes when the command succeeds
+    local name="$1"; shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+# expect_rc NAME WANT LOG COMMAND...: runs COMMAND with stdout+stderr in LOG, checks its exit status.
+expect_rc() {
+    local name="$1" want="$2" log="$3"; shift 3
+    "$@" >"$log" 2>&1
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, want $want"; sed 's/^/    /' "$log" | tail -n 15; fi
+}
+contains() { grep -qF -- "$2" "$1"; } # contains FILE TEXT
+
+# png_size FILE: "W H" after checking the signature, the IHDR and that the
+# zlib stream of the IDAT chunks inflates to height * (1 + width * channels) bytes.
+png_size() {
+    python3 - "$1" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+if data[:8] != b"\x89PNG\r\n\x1a\n":
+    sys.exit("not a PNG")
+pos, idat, w = 8, b"", None
+while pos < len(data):
+    length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + length]
+    if kind == b"IHDR":
+        w, h, depth, color = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + length
+channels = {0: 1, 2: 3, 4: 2, 6: 4}[color]
+if depth != 8 or len(zlib.decompress(idat)) != h * (1 + w * channels):
+    sys.exit("bad image data")
+print(w, h)
+PY
+}
+png_is() { # png_is NAME FILE W H
+    local got
+    got="$(png_size "$2" 2>&1)"
+    if [ "$got" = "$3 $4" ]; then pass "$1: $2 is $3x$4"; else fail "$1: $2: got '$got', want $3x$4"; fi
+}
+# Grid geometry of glow_png_write_grid with pad 2 and 32x32 images: cols*32 + (cols+1)*2.
+grid_px() { echo $(($1 * 32 + ($1 + 1) * 2)); }
+# csv_col FILE STEP COLUMN: the value of a metrics.csv column on the row of STEP.
+csv_col() { awk -F, -v s="$2" -v c="$3" 'NR > 1 && $1 == s { print $c }' "$1"; }
+
+TINY=(--backend cpu --dataset fashion-mnist --data-dir "$DATA" --L 2 --K 1 --hidden 8 --batch 8 --test-limit 16
+      --samples 16 --log-every 1)
+
+# ---- devices and help ----------------------------------------------------------
+expect_rc "devices" 0 devices.log "$GLOW" devices
+check "devices lists the cpu backend" contains devices.log "cpu: 1 device"
+for cmd in train sample interpolate eval devices; do
+    expect_rc "$cmd --help" 0 "help_$cmd.log" "$GLOW" "$cmd" --help
+done
+check "train --help names --resume" contains help_train.log "--resume"
+
+# ---- train 6 steps straight -----------------------------------------------------
+expect_rc "train 6 steps" 0 run6.log "$GLOW" train "${TINY[@]}" --steps 6 --out run6
+check "config.txt written" contains run6/config.txt "hidden = 8"
+check "settings printed at start" contains run6.log "batch = 8"
+check "metrics.csv header" test "$(head -n 1 run6/metrics.csv)" = "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds"
+check "metrics.csv has steps 1..6" test "$(awk -F, 'NR > 1 { printf "%s ", $1 }' run6/metrics.csv)" = "1 2 3 4 5 6 "
+# Every train bpd is a finite number in a plausible range for 5-bit images (0, 8].
+check "train bpd finite and in (0, 8]" awk -F, 'NR > 1 { if (!($4 > 0 && $4 <= 8)) bad = 1 } END { exit bad }' run6/metrics.csv
+check "test bpd only on the last row" test "$(awk -F, 'NR > 1 && $5 != "" { printf "%s ", $1 }' run6/metrics.csv)" = "6 "
+png_is "loss plot" run6/loss.png 900 560
+png_is "final samples (16 -> 4x4)" run6/samples_final.png "$(grid_px 4)" "$(grid_px 4)"
+check "checkpoint written" test -s run6/checkpoint.glow
+
+# ---- 3 steps, then --resume to 6: the same losses -------------------------------
+expect_rc "train 3 steps" 0 run3.log "$GLOW" train "${TINY[@]}" --steps 3 --out run3
+expect_rc "resume to step 6" 0 resume.log "$GLOW" train --backend cpu --data-dir "$DATA" --test-limit 16 --samples 16 \
+    --resume --steps 6 --out run3
+check "resume reports its start step" contains resume.log "resuming from run3/checkpoint.glow at step 3"
+for s in 1 2 3 4 5 6; do
+    a="$(csv_col run6/metrics.csv $s 4)"; b="$(csv_col run3/metrics.csv $s 4)"
+    # Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "step $s train bpd identical ($a)"; else fail "step $s train bpd: straight '$a' vs resumed '$b'"; fi
+done
+t6="$(csv_col run6/metrics.csv 6 5)"
+check "test bpd identical at step 6 ($t6)" test -n "$t6" -a "$t6" = "$(csv_col run3/metrics.csv 6 5)"
+expect_rc "resume with a contradicting --batch" 2 contra.log "$GLOW" train --backend cpu --resume --batch 16 --out run3
+check "contradiction names the flag" contains contra.log "--batch 16 contradicts"
+
+# ---- epochs: per-epoch test bpd, sample grids, warm-up ----------------------------
+# 32 training images / batch 8 = 4 steps per epoch; 2 epochs; lr rises over the first epoch.
+expect_rc "train 2 epochs of 4 steps" 0 epochs.log "$GLOW" train "${TINY[@]}" --train-limit 32 --epochs 2 \
+    --lr 0.001 --warmup-epochs 1 --samples 4 --out epochs
+check "test bpd after each epoch" test "$(awk -F, 'NR > 1 && $5 != "" { printf "%s ", $1 }' epochs/metrics.csv)" = "4 8 "
+png_is "epoch 1 samples (4 -> 2x2)" epochs/samples_epoch001.png "$(grid_px 2)" "$(grid_px 2)"
+png_is "epoch 2 samples" epochs/samples_epoch002.png "$(grid_px 2)" "$(grid_px 2)"
+# Warm-up: lr_t = 0.001 * min(1, t / 4). The base lr is a float32, so compare to 1e-6 relative.
+check "warm-up learning rates" awk -F, 'NR > 1 { want = 0.001 * ($1 < 4 ? $1 / 4 : 1);
+    if ($3 < want * (1 - 1e-6) || $3 > want * (1 + 1e-6)) bad = 1 } END { exit bad }' epochs/metrics.csv
+
+# ---- sample, interpolate, eval ----------------------------------------------------
+expect_rc "sample" 0 sample.log "$GLOW" sample --checkpoint run6/checkpoint.glow -n 10 --temperature 0.7 -o s.png \
+    --backend cpu --seed 3
+png_is "sample grid (10 -> 4 cols, 3 rows)" s.png "$(grid_px 4)" "$(grid_px 3)"
+expect_rc "interpolate" 0 interp.log "$GLOW" interpolate --checkpoint run6/checkpoint.glow --dataset fashion-mnist \
+    --data-dir "$DATA" --pairs 3 --steps 4 -o interp.png --backend cpu
+png_is "interpolation grid (3 rows of 1 + 4 + 1)" interp.png "$(grid_px 6)" "$(grid_px 3)"
+expect_rc "eval" 0 eval.log "$GLOW" eval --checkpoint run6/checkpoint.glow --dataset fashion-mnist --data-dir "$DATA" \
+    --limit 16 --backend cpu
+check "eval's last line is 'test bpd: <value>'" grep -qE '^test bpd: [0-9.]+$' <(tail -n 1 eval.log)
+# Same checkpoint, images, batch and noise stream as the trainer's step-6 evaluation: the same figure.
+check "eval equals the trainer's test bpd" test -n "$t6" -a "$(tail -n 1 eval.log)" = "test bpd: $t6"
+
+# ---- SIGTERM: checkpoint and clean exit ---------------------------------------------
+"$GLOW" train "${TINY[@]}" --steps 100000 --out sig >sig.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do # wait (up to 60 s) until two steps are logged, so the handler is installed
+    kill -0 "$pid" 2>/dev/null || break
+    [ -f sig/metrics.csv ] && [ "$(wc -l <sig/metrics.csv)" -ge 3 ] && break
+    sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 1 ]; then pass "SIGTERM exits with status 1"; else fail "SIGTERM: exit $rc"; fi
+check "SIGTERM message" contains sig.log "interrupted: checkpoint saved to sig/checkpoint.glow"
+last="$(tail -n 1 sig/metrics.csv | cut -d, -f1)"
+expect_rc "resume after SIGTERM at its last step" 0 sig_resume.log "$GLOW" train --backend cpu --resume --out sig \
+    --steps "$last"
+check "the SIGTERM checkpoint is at the last logged step ($last)" contains sig_resume.log "is at step $last and"
+
+# ---- a non-finite loss keeps the last good checkpoint --------------------------------
+# lr warms up towards 1 (far too large) with 1 step per epoch, so a checkpoint is written
+# after every good step until the parameters blow up.
+expect_rc "diverging run stops" 1 nan.log "$GLOW" train "${TINY[@]}" --train-limit 8 --epochs 1000 --steps 400 \
+    --lr 1 --warmup-epochs 20 --test-limit 8 --samples 1 --log-every 1000 --out nan
+check "non-finite message" contains nan.log "non-finite value at step"
+kept="$(sed -n 's/.*last good checkpoint .* (step \([0-9]*\)) was kept.*/\1/p' nan.log)"
+failed_at="$(sed -n 's/.*non-finite value at step \([0-9]*\).*/\1/p' nan.log)"
+if [ -n "$kept" ] && [ -n "$failed_at" ] && [ "$kept" -lt "$failed_at" ]; then
+    pass "kept checkpoint step $kept < failing step $failed_at"
+else
+    fail "kept checkpoint step '$kept', failing step '$failed_at'"
+fi
+expect_rc "the kept checkpoint loads" 0 nan_resume.log "$GLOW" train --backend cpu --resume --out nan --train-limit 8 \
+    --steps "${kept:-0}"
+check "the kept checkpoint is at step $kept" contains nan_resume.log "is at step $kept and"
+
+# ---- bad input ------------------------------------------------------------------------
+expect_rc "unknown flag" 2 bad_flag.log "$GLOW" train --no-such-flag
+check "unknown flag named" contains bad_flag.log "unknown flag '--no-such-flag'"
+expect_rc "out-of-range value" 2 bad_range.log "$GLOW" train --n-bits 9
+check "range named" contains bad_range.log "--n-bits: 9 is out of range [1, 8]"
+expect_rc "missing value" 2 bad_missing.log "$GLOW" sample --checkpoint
+expect_rc "unknown command" 2 bad_cmd.log "$GLOW" no-such-command
+expect_rc "missing data dir" 1 nodata.log "$GLOW" train "${TINY[@]}" --data-dir "$TMP/no-such-dir" --out nodata
+check "missing data dir names the path" contains nodata.log "$TMP/no-such-dir"
+: >not-a-dir
+expect_rc "unwritable --out" 1 badout.log "$GLOW" train "${TINY[@]}" --out not-a-dir/run
+check "unwritable --out reported before training" \
+    bash -c "grep -qF 'output directory' badout.log && ! grep -qF 'training from step' badout.log"
+cp run6/checkpoint.glow corrupt.glow
+# Two bytes inside the last arena (Adam v), which only the checksum covers.
+printf '\x55\xaa' | dd of=corrupt.glow bs=1 seek=$(($(stat -c %s corrupt.glow) - 100)) conv=notrunc 2>/dev/null
+expect_rc "corrupt checkpoint" 1 corrupt.log "$GLOW" eval --checkpoint corrupt.glow --data-dir "$DATA" --backend cpu
+check "corrupt checkpoint: checksum named" contains corrupt.log "checksum"
+check "corrupt checkpoint: file named" contains corrupt.log "corrupt.glow"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

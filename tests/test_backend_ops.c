@@ -1,0 +1,836 @@
+/* Every op of glow_backend_ops on every non-CPU backend that opens, against the CPU
+ * reference, on the same random inputs.
+ *
+ * Targets: each device of each non-CPU factory (Vulkan: every physical device; on a
+ * CPU-type Vulkan device such as lavapipe both GEMM variants, chosen with
+ * $GLOW_VK_GEMM before opening). When none opens the suite prints why and skips.
+ *
+ * Each case describes its operands (shape, role, value range) and a function that
+ * runs the op on a backend. The runner places every operand inside a larger buffer
+ * whose GUARD floats before and after hold a sentinel bit pattern, uploads the same
+ * data to the CPU reference and to the target, runs the op on both, downloads
+ * everything and checks:
+ *   - outputs: normalised MSE sum (got - ref)^2 / sum ref^2 <= the operand's
+ *     tolerance; for accumulated (+=) outputs the NMSE of the increments
+ *     (value - initial), so that the initial contents cannot mask an error;
+ *   - no output holds NaN or Inf;
+ *   - inputs are bit-identical to what was uploaded, and every guard is intact;
+ *   - the Vulkan validation layer (on: $GLOW_VK_VALIDATION=1) reported nothing.
+ *
+ * Tolerances: 1e-10 for pure data movement, 0 (bitwise) for uniform random numbers,
+ * 1e-6 for float32 arithmetic (see each case for the few justified exceptions). */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glow/vulkan.h"
+
+/* ---- targets ----------------------------------------------------------------- */
+
+#define MAX_TARGETS 8
+
+typedef struct {
+    char label[160];
+    glow_backend *be;
+} target;
+
+static glow_backend *g_cpu;
+static target g_targets[MAX_TARGETS];
+static int g_n_targets;
+
+static void open_target(const glow_backend_factory *f, int device, const char *gemm, const glow_device_info *info)
+{
+    if (g_n_targets == MAX_TARGETS)
+        return;
+    if (gemm)
+        setenv("GLOW_VK_GEMM", gemm, 1);
+    glow_backend *be = NULL;
+    glow_status st = f->open(device, &be);
+    if (gemm)
+        unsetenv("GLOW_VK_GEMM");
+    /* A device that the factory lists must open. */
+    if (st != GLOW_OK)
+        fail_msg("%s[%d] %s is listed but does not open: %s", f->name, device, info->name, glow_last_error());
+    target *t = &g_targets[g_n_targets++];
+    t->be = be;
+    snprintf(t->label, sizeof t->label, "%s[%d] %.100s%s%s", f->name, device, info->name, gemm ? " gemm=" : "",
+             gemm ? gemm : "");
+    printf("[ targets  ] %s\n", t->label);
+}
+
+static int setup_targets(void **state)
+{
+    (void)state;
+    /* The suite always runs with the validation layer and without the disk cache. */
+    setenv("GLOW_VK_VALIDATION", "1", 0);
+    setenv("GLOW_VK_PIPELINE_CACHE", "off", 0);
+    g_cpu = tu_open_cpu();
+    const glow_backend_factory *f[8];
+    int n = glow_backend_factories(f, 8);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(f[i]->name, "cpu") == 0)
+            continue;
+        glow_device_info info[8];
+        int count = 0;
+        if (f[i]->list_devices(info, 8, &count) != GLOW_OK) {
+            printf("[ skipped  ] %s: %s\n", f[i]->name, glow_last_error());
+            continue;
+        }
+        for (int d = 0; d < count; d++) {
+            int both = strcmp(f[i]->name, "vulkan") == 0 && info[d].type == GLOW_DEVICE_CPU;
+            if (both) {
+                open_target(f[i], d, "texel", &info[d]);
+                open_target(f[i], d, "tiled", &info[d]);
+            } else {
+                open_target(f[i], d, NULL, &info[d]);
+            }
+        }
+    }
+    if (g_n_targets == 0)
+        printf("[ skipped  ] no backend other than the CPU reference opens here: nothing to compare\n");
+    return 0;
+}
+
+static int teardown_targets(void **state)
+{
+    (void)state;
+    for (int i = 0; i < g_n_targets; i++)
+        glow_backend_close(g_targets[i].be);
+    g_n_targets = 0;
+    glow_backend_close(g_cpu);
+    return 0;
+}
+
+static void require_targets(void)
+{
+    if (g_n_targets == 0)
+        skip();
+}
+
+/* ---- guarded operands ---------------------------------------------------------- */
+
+#define GUARD 37u                 /* floats on each side; odd, so tensor offsets are unaligned */
+#define SENTINEL_BITS 0x7fa5a5a5u /* a NaN no kernel produces */
+#define MAX_OPERANDS 10
+
+typedef enum {
+    IN,    /* read only: must come back bit-identical */
+    OUT,   /* overwritten (or transformed in place): compared directly */
+    ACC,   /* accumulated into (+=): the increments are compared */
+} role;
+
+typedef struct {
+    const char *name;
+    int n, h, w, c;
+    role role;
+    float lo, hi;      /* uniform initial values */
+    const float *data; /* or these (count floats), e.g. a permutation matrix */
+    double tol;        /* NMSE bound for OUT/ACC; 0 means bit-identical */
+} operand;
+
+typedef glow_status (*op_fn)(glow_backend *be, glow_tensor *t, const void *arg);
+
+static size_t operand_count(const operand *o)
+{
+    return (size_t)o->n * o->h * o->w * o->c;
+}
+
+typedef struct {
+    glow_buffer *buf[MAX_OPERANDS];
+    glow_tensor t[MAX_OPERANDS];
+    float *host[MAX_OPERANDS]; /* whole buffers after the op */
+} run_result;
+
+static void run_on(glow_backend *be, const operand *ops, int n_ops, float *const *init, op_fn fn, const void *arg,
+                   run_result *r)
+{
+    for (int i = 0; i < n_ops; i++) {
+        size_t count = operand_count(&ops[i]);
+        size_t total = count + 2 * GUARD;
+        float *whole = malloc(total * sizeof(float));
+        assert_non_null(whole);
+        for (size_t k = 0; k < total; k++) {
+            uint32_t s = SENTINEL_BITS;
+            memcpy(&whole[k], &s, sizeof s);
+        }
+        memcpy(whole + GUARD, init[i], count * sizeof(float));
+        TU_OK(glow_buffer_create(be, total * sizeof(float), &r->buf[i]));
+        TU_OK(glow_upload(r->buf[i], 0, whole, total * sizeof(float)));
+        r->t[i] = glow_tensor_make(r->buf[i], GUARD, ops[i].n, ops[i].h, ops[i].w, ops[i].c);
+        r->host[i] = whole;
+    }
+    TU_OK(fn(be, r->t, arg));
+    for (int i = 0; i < n_ops; i++) {
+        size_t total = operand_count(&ops[i]) + 2 * GUARD;
+        TU_OK(glow_download(r->buf[i], 0, r->host[i], total * sizeof(float)));
+        glow_buffer_destroy(r->buf[i]);
+    }
+}
+
+static void free_result(run_result *r, int n_ops)
+{
+    for (int i = 0; i < n_ops; i++)
+        free(r->host[i]);
+}
+
+static void check_guards(const char *where, const char *op, const operand *o, const float *whole)
+{
+    size_t count = operand_count(o);
+    for (size_t k = 0; k < GUARD; k++) {
+        uint32_t before, after;
+        memcpy(&before, &whole[k], sizeof before);
+        memcpy(&after, &whole[GUARD + count + k], sizeof after);
+        if (before != SENTINEL_BITS || after != SENTINEL_BITS)
+            fail_msg("%s: %s: guard of '%s' overwritten (%s, word %zu)", where, op, o->name,
+                     before != SENTINEL_BITS ? "before" : "after", k);
+    }
+}
+
+/* NMSE of the increments got - init against ref - init (in double). */
+static double nmse_increment(const float *got, const float *ref, const float *init, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double g = (double)got[i] - (double)init[i], r = (double)ref[i] - (double)init[i];
+        num += (g - r) * (g - r);
+        den += r * r;
+    }
+    return den > 0.0 ? num / den : num;
+}
+
+/* Runs `fn` on the CPU and on every target and compares (see the top of the file). */
+static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, const void *arg, uint32_t seed)
+{
+    assert_true(n_ops <= MAX_OPERANDS);
+    float *init[MAX_OPERANDS];
+    for (int i = 0; i < n_ops; i++) {
+        size_t count = operand_count(&ops[i]);
+        init[i] = malloc(count * sizeof(float) + 1);
+        assert_non_null(init[i]);
+        if (ops[i].data)
+            memcpy(init[i], ops[i].data, count * sizeof(float));
+        else
+            tu_fill_uniform(init[i], count, seed * 131u + (uint32_t)i, ops[i].lo, ops[i].hi);
+    }
+    run_result ref;
+    run_on(g_cpu, ops, n_ops, init, fn, arg, &ref);
+    for (int i = 0; i < n_ops; i++) {
+        check_guards("cpu", op, &ops[i], ref.host[i]);
+        if (ops[i].role == IN && memcmp(ref.host[i] + GUARD, init[i], operand_count(&ops[i]) * sizeof(float)) != 0)
+            fail_msg("cpu: %s: input '%s' was modified", op, ops[i].name);
+    }
+    for (int ti = 0; ti < g_n_targets; ti++) {
+        target *tg = &g_targets[ti];
+        run_result got;
+        run_on(tg->be, ops, n_ops, init, fn, arg, &got);
+        for (int i = 0; i < n_ops; i++) {
+            const operand *o = &ops[i];
+            size_t count = operand_count(o);
+            const float *g = got.host[i] + GUARD, *r = ref.host[i] + GUARD;
+            check_guards(tg->label, op, o, got.host[i]);
+            if (o->role == IN) {
+                if (memcmp(g, init[i], count * sizeof(float)) != 0)
+                    fail_msg("%s: %s: input '%s' was modified", tg->label, op, o->name);
+                continue;
+            }
+            for (size_t k = 0; k < count; k++)
+                if (!isfinite(g[k]))
+                    fail_msg("%s: %s: '%s'[%zu] is not finite (%g; reference %g)", tg->label, op, o->name, k,
+                             (double)g[k], (double)r[k]);
+            if (o->tol == 0.0) {
+                if (memcmp(g, r, count * sizeof(float)) != 0)
+                    fail_msg("%s: %s: '%s' is not bit-identical to the reference (max |diff| %g)", tg->label, op,
+                             o->name, tu_max_abs_diff(g, r, count));
+                continue;
+            }
+            double e = o->role == ACC ? nmse_increment(g, r, init[i], count) : tu_nmse(g, r, count);
+            if (!(e <= o->tol))
+                fail_msg("%s: %s: '%s' NMSE %.3g > %.3g (max |diff| %.3g)", tg->label, op, o->name, e, o->tol,
+                         tu_max_abs_diff(g, r, count));
+        }
+        int v = glow_vulkan_validation_errors(tg->be);
+        if (v > 0)
+            fail_msg("%s: %s: %d Vulkan validation message(s) (printed above)", tg->label, op, v);
+        free_result(&got, n_ops);
+    }
+    free_result(&ref, n_ops);
+    for (int i = 0; i < n_ops; i++)
+        free(init[i]);
+}
+
+/* Tolerances (normalised MSE). */
+#define TOL_MOVE 1e-10 /* pure data movement: any real error is O(1) */
+#define TOL_F32 1e-6   /* float32 arithmetic: rounding differences are ~1e-14..1e-12 */
+
+/* The odd shape of most cases: no size is a multiple of a tile or workgroup size. */
+#define ODD 3, 5, 7
+
+/* ---- elementwise and data movement ----------------------------------------------- */
+
+static glow_status run_fill(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_fill(be, t[0], -2.75f);
+}
+
+static void test_fill(void **state)
+{
+    (void)state;
+    require_targets();
+    operand ops[] = {{"t", ODD, 13, OUT, -1, 1, NULL, TOL_MOVE}};
+    run_case("fill", ops, 1, run_fill, NULL, 1);
+}
+
+typedef struct {
+    int src_c0, dst_c0, count, accumulate;
+} copy_args;
+
+static glow_status run_copy_channels(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    const copy_args *a = arg;
+    return glow_copy_channels(be, t[0], a->src_c0, t[1], a->dst_c0, a->count, a->accumulate);
+}
+
+static void test_copy_channels(void **state)
+{
+    (void)state;
+    require_targets();
+    for (int acc = 0; acc <= 1; acc++) {
+        operand ops[] = {{"src", ODD, 13, IN, -1, 1, NULL, 0},
+                         {"dst", ODD, 20, acc ? ACC : OUT, -1, 1, NULL, TOL_MOVE}};
+        copy_args a = {3, 5, 7, acc};
+        run_case(acc ? "copy_channels(+=)" : "copy_channels", ops, 2, run_copy_channels, &a, 2);
+        copy_args whole = {0, 0, 13, acc};
+        ops[1].c = 13;
+        run_case(acc ? "copy_channels(all, +=)" : "copy_channels(all)", ops, 2, run_copy_channels, &whole, 3);
+    }
+}
+
+static glow_status run_squeeze(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_squeeze(be, t[0], t[1], *(const int *)arg);
+}
+
+static glow_status run_unsqueeze(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_unsqueeze(be, t[0], t[1], *(const int *)arg);
+}
+
+static void test_squeeze_unsqueeze(void **state)
+{
+    (void)state;
+    require_targets();
+    for (int acc = 0; acc <= 1; acc++) {
+        operand sq[] = {{"x", 3, 6, 10, 13, IN, -1, 1, NULL, 0},
+                        {"y", 3, 3, 5, 52, acc ? ACC : OUT, -1, 1, NULL, TOL_MOVE}};
+        run_case(acc ? "squeeze(+=)" : "squeeze", sq, 2, run_squeeze, &acc, 4);
+        operand un[] = {{"y", 3, 3, 5, 52, IN, -1, 1, NULL, 0},
+                        {"x", 3, 6, 10, 13, acc ? ACC : OUT, -1, 1, NULL, TOL_MOVE}};
+        run_case(acc ? "unsqueeze(+=)" : "unsqueeze", un, 2, run_unsqueeze, &acc, 5);
+        /* The model's first squeeze: (N,32,32,1) -> (N,16,16,4). */
+        operand model[] = {{"x", 2, 32, 32, 1, IN, -1, 1, NULL, 0},
+                           {"y", 2, 16, 16, 4, acc ? ACC : OUT, -1, 1, NULL, TOL_MOVE}};
+        run_case("squeeze(model)", model, 2, run_squeeze, &acc, 6);
+    }
+}
+
+static glow_status run_relu_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_relu_backward(be, t[0], t[1]);
+}
+
+static glow_status run_add_scalar(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_add_scalar(be, t[0], 0.625f);
+}
+
+static glow_status run_logdet_sum(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_logdet_sum(be, t[0], 35.0f, t[1]);
+}
+
+static void test_elementwise(void **state)
+{
+    (void)state;
+    require_targets();
+    /* ReLU outputs: about half are exactly 0 (y <= 0 masks). */
+    float *y = tu_random(3 * 5 * 7 * 13, 7, -1, 1);
+    for (int i = 0; i < 3 * 5 * 7 * 13; i += 5)
+        y[i] = 0.0f;
+    operand relu[] = {{"y", ODD, 13, IN, 0, 0, y, 0}, {"dy", ODD, 13, OUT, -1, 1, NULL, TOL_MOVE}};
+    run_case("relu_backward", relu, 2, run_relu_backward, NULL, 7);
+    free(y);
+    operand add[] = {{"t", ODD, 13, OUT, -1, 1, NULL, TOL_F32}};
+    run_case("add_scalar", add, 1, run_add_scalar, NULL, 8);
+    operand ld[] = {{"v", 1, 1, 1, 13, IN, -1, 1, NULL, 0}, {"ld", 1, 1, 1, 3, ACC, -1, 1, NULL, TOL_F32}};
+    run_case("logdet_sum", ld, 2, run_logdet_sum, NULL, 9);
+    operand ld_big[] = {{"v", 1, 1, 1, 512, IN, -1, 1, NULL, 0}, {"ld", 1, 1, 1, 7, ACC, -1, 1, NULL, TOL_F32}};
+    run_case("logdet_sum(512)", ld_big, 2, run_logdet_sum, NULL, 10);
+}
+
+static glow_status run_channel_scale_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_channel_scale_forward(be, t[0], t[1], GLOW_ZEROCONV_LOGSCALE_FACTOR);
+}
+
+static glow_status run_channel_scale_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_channel_scale_backward(be, t[0], t[1], t[2], GLOW_ZEROCONV_LOGSCALE_FACTOR, t[3]);
+}
+
+static void test_channel_scale(void **state)
+{
+    (void)state;
+    require_targets();
+    operand fwd[] = {{"y", ODD, 13, OUT, -1, 1, NULL, TOL_F32}, {"logs", 1, 1, 1, 13, IN, -0.3f, 0.3f, NULL, 0}};
+    run_case("channel_scale_forward", fwd, 2, run_channel_scale_forward, NULL, 11);
+    operand bwd[] = {{"y", ODD, 13, IN, -1, 1, NULL, 0},
+                     {"dy", ODD, 13, OUT, -1, 1, NULL, TOL_F32},
+                     {"logs", 1, 1, 1, 13, IN, -0.3f, 0.3f, NULL, 0},
+                     {"dlogs", 1, 1, 1, 13, ACC, -1, 1, NULL, TOL_F32}};
+    run_case("channel_scale_backward", bwd, 4, run_channel_scale_backward, NULL, 12);
+}
+
+/* ---- actnorm ------------------------------------------------------------------------ */
+
+static glow_status run_actnorm_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    int in_place = *(const int *)arg;
+    return glow_actnorm_forward(be, t[0], t[1], t[2], in_place ? t[0] : t[3]);
+}
+
+static glow_status run_actnorm_inverse(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    int in_place = *(const int *)arg;
+    return glow_actnorm_inverse(be, t[0], t[1], t[2], in_place ? t[0] : t[3]);
+}
+
+static glow_status run_actnorm_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_actnorm_backward(be, t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+}
+
+static glow_status run_actnorm_init(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_actnorm_init(be, t[0], t[1], t[2]);
+}
+
+static void test_actnorm(void **state)
+{
+    (void)state;
+    require_targets();
+    int shapes[2][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}};
+    for (int s = 0; s < 2; s++) {
+        int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
+        for (int in_place = 0; in_place <= 1; in_place++) {
+            operand fwd[] = {{"x", n, h, w, c, in_place ? OUT : IN, -2, 2, NULL, TOL_F32},
+                             {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"y", n, h, w, c, OUT, -1, 1, NULL, TOL_F32}};
+            run_case(in_place ? "actnorm_forward(in place)" : "actnorm_forward", fwd, 4, run_actnorm_forward,
+                     &in_place, 20);
+            run_case(in_place ? "actnorm_inverse(in place)" : "actnorm_inverse", fwd, 4, run_actnorm_inverse,
+                     &in_place, 21);
+        }
+        operand bwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                         {"dy", n, h, w, c, IN, -1, 1, NULL, 0},
+                         {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                         {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                         {"dx", n, h, w, c, ACC, -1, 1, NULL, TOL_F32},
+                         {"dbias", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32},
+                         {"dlogs", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("actnorm_backward", bwd, 7, run_actnorm_backward, NULL, 22);
+        /* Data with a per-channel offset far from 0, so a one-pass variance would show. */
+        operand init[] = {{"x", n, h, w, c, IN, 3, 5, NULL, 0},
+                          {"bias", 1, 1, 1, c, OUT, -1, 1, NULL, TOL_F32},
+                          {"logs", 1, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
+        run_case("actnorm_init", init, 3, run_actnorm_init, NULL, 23);
+    }
+}
+
+/* ---- LU-parametrised 1x1 convolution ------------------------------------------------- */
+
+typedef struct {
+    int c;
+    float *perm, *sign;
+} lu_data;
+
+static lu_data make_lu_data(int c, uint32_t seed)
+{
+    lu_data d = {c, calloc((size_t)c * c, sizeof(float)), malloc((size_t)c * sizeof(float))};
+    assert_non_null(d.perm);
+    assert_non_null(d.sign);
+    /* A permutation with no fixed structure: row i has its 1 at column (i * 5 + seed) mod c
+     * (5 is coprime with every c used here), and alternating signs. */
+    for (int i = 0; i < c; i++) {
+        d.perm[i * c + (int)((i * 5u + seed) % (unsigned)c)] = 1.0f;
+        d.sign[i] = (i % 3 == 1) ? -1.0f : 1.0f;
+    }
+    return d;
+}
+
+static glow_status run_lu_weight(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_lu_weight(be, t[0], t[1], t[2], t[3], t[4], t[5], *(const int *)arg);
+}
+
+static glow_status run_lu_weight_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_lu_weight_backward(be, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]);
+}
+
+static void test_lu(void **state)
+{
+    (void)state;
+    require_targets();
+    const int sizes[] = {13, 4, 48};
+    for (int s = 0; s < 3; s++) {
+        int c = sizes[s];
+        lu_data d = make_lu_data(c, (uint32_t)s + 3u);
+        /* Entries of L and U within +-0.3 and diagonal exp(+-0.5): W and W^-1 stay well
+         * conditioned, so float32 rounding keeps the inverse within TOL_F32. */
+        for (int inverse = 0; inverse <= 1; inverse++) {
+            operand ops[] = {{"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                             {"upper", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                             {"log_s", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"sign", 1, 1, 1, c, IN, 0, 0, d.sign, 0},
+                             {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
+                             {"weight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
+            run_case(inverse ? "lu_weight(inverse)" : "lu_weight", ops, 6, run_lu_weight, &inverse, 30);
+        }
+        operand bwd[] = {{"dweight", c, 1, 1, c, IN, -1, 1, NULL, 0},
+                         {"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                         {"upper", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                         {"log_s", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                         {"sign", 1, 1, 1, c, IN, 0, 0, d.sign, 0},
+                         {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
+                         {"dlower", c, 1, 1, c, ACC, -1, 1, NULL, TOL_F32},
+                         {"dupper", c, 1, 1, c, ACC, -1, 1, NULL, TOL_F32},
+                         {"dlog_s", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("lu_weight_backward", bwd, 9, run_lu_weight_backward, NULL, 31);
+        free(d.perm);
+        free(d.sign);
+    }
+}
+
+/* ---- convolution --------------------------------------------------------------------- */
+
+typedef struct {
+    int n, h, w, ci, co, k;
+} conv_shape;
+
+/* Odd sizes that are no multiple of any tile, and the model's real layer shapes
+ * (level 0 of a 1x32x32 model: 16x16 pixels, 2 -> F, F -> F, F -> 4 with F = 64). */
+static const conv_shape conv_shapes[] = {
+    {3, 5, 7, 13, 29, 3}, {3, 5, 7, 13, 29, 1}, {2, 16, 16, 2, 64, 3},
+    {2, 16, 16, 64, 64, 1}, {2, 16, 16, 64, 64, 3}, {2, 16, 16, 64, 4, 3},
+};
+
+typedef struct {
+    int relu, bias;
+} conv_args;
+
+static glow_status run_conv_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    const conv_args *a = arg;
+    return glow_conv2d_forward(be, t[0], t[1], a->bias ? t[2] : glow_tensor_none(), t[3], a->relu);
+}
+
+static glow_status run_conv_backward_data(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_conv2d_backward_data(be, t[0], t[1], t[2]);
+}
+
+static glow_status run_conv_backward_weight(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    const conv_args *a = arg;
+    return glow_conv2d_backward_weight(be, t[0], t[1], t[2], a->bias ? t[3] : glow_tensor_none());
+}
+
+static void test_conv(void **state)
+{
+    (void)state;
+    require_targets();
+    for (size_t s = 0; s < sizeof conv_shapes / sizeof conv_shapes[0]; s++) {
+        conv_shape c = conv_shapes[s];
+        char name[96];
+        for (int variant = 0; variant < 3; variant++) {
+            conv_args a = {variant == 2, variant != 1};
+            operand fwd[] = {{"x", c.n, c.h, c.w, c.ci, IN, -1, 1, NULL, 0},
+                             {"w", c.co, c.k, c.k, c.ci, IN, -0.2f, 0.2f, NULL, 0},
+                             {"bias", 1, 1, 1, c.co, IN, -0.5f, 0.5f, NULL, 0},
+                             {"y", c.n, c.h, c.w, c.co, OUT, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "conv2d_forward %dx%dx%dx%d->%d k%d%s%s", c.n, c.h, c.w, c.ci, c.co, c.k,
+                     a.bias ? " bias" : "", a.relu ? " relu" : "");
+            run_case(name, fwd, 4, run_conv_forward, &a, 40 + (uint32_t)s);
+        }
+        operand bd[] = {{"dy", c.n, c.h, c.w, c.co, IN, -1, 1, NULL, 0},
+                        {"w", c.co, c.k, c.k, c.ci, IN, -0.2f, 0.2f, NULL, 0},
+                        {"dx", c.n, c.h, c.w, c.ci, ACC, -1, 1, NULL, TOL_F32}};
+        snprintf(name, sizeof name, "conv2d_backward_data %dx%dx%dx%d<-%d k%d", c.n, c.h, c.w, c.ci, c.co, c.k);
+        run_case(name, bd, 3, run_conv_backward_data, NULL, 50 + (uint32_t)s);
+        for (int bias = 0; bias <= 1; bias++) {
+            conv_args a = {0, bias};
+            operand bw[] = {{"x", c.n, c.h, c.w, c.ci, IN, -1, 1, NULL, 0},
+                            {"dy", c.n, c.h, c.w, c.co, IN, -1, 1, NULL, 0},
+                            {"dw", c.co, c.k, c.k, c.ci, ACC, -1, 1, NULL, TOL_F32},
+                            {"dbias", 1, 1, 1, c.co, ACC, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "conv2d_backward_weight %dx%dx%dx%d,%d k%d%s", c.n, c.h, c.w, c.ci, c.co,
+                     c.k, bias ? " dbias" : "");
+            run_case(name, bw, 4, run_conv_backward_weight, &a, 60 + (uint32_t)s);
+        }
+    }
+}
+
+/* ---- affine coupling ------------------------------------------------------------------ */
+
+static glow_status run_coupling_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_coupling_forward(be, t[0], t[1], t[2], t[3]);
+}
+
+static glow_status run_coupling_inverse(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_coupling_inverse(be, t[0], t[1], t[2]);
+}
+
+static glow_status run_coupling_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_coupling_backward(be, t[0], t[1], t[2], -0.375f, t[3], t[4]);
+}
+
+static void test_coupling(void **state)
+{
+    (void)state;
+    require_targets();
+    int shapes[2][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}};
+    for (int s = 0; s < 2; s++) {
+        int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
+        int cb = c - c / 2;
+        operand fwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                         {"h", n, h, w, 2 * cb, IN, -2, 2, NULL, 0},
+                         {"y", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                         {"ld", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("coupling_forward", fwd, 4, run_coupling_forward, NULL, 70);
+        run_case("coupling_inverse", fwd, 3, run_coupling_inverse, NULL, 71);
+        operand bwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                         {"h", n, h, w, 2 * cb, IN, -2, 2, NULL, 0},
+                         {"dy", n, h, w, c, IN, -1, 1, NULL, 0},
+                         {"dx", n, h, w, c, ACC, -1, 1, NULL, TOL_F32},
+                         {"dh", n, h, w, 2 * cb, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("coupling_backward", bwd, 5, run_coupling_backward, NULL, 72);
+    }
+}
+
+/* ---- Gaussian prior --------------------------------------------------------------------- */
+
+static glow_status run_gaussian_logp(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_gaussian_logp(be, t[0], t[1], t[2]);
+}
+
+static glow_status run_gaussian_logp_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    int with_dz = *(const int *)arg;
+    return glow_gaussian_logp_backward(be, t[0], t[1], 0.8125f, with_dz ? t[2] : glow_tensor_none(), t[3]);
+}
+
+static glow_status run_gaussian_sample(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    glow_rng rng = {0x1234567890abcdefull, GLOW_STREAM_SAMPLE, 3};
+    return glow_gaussian_sample(be, t[0], 0.7f, rng, t[1]);
+}
+
+static void test_prior(void **state)
+{
+    (void)state;
+    require_targets();
+    int shapes[2][4] = {{3, 5, 7, 13}, {4, 8, 8, 8}};
+    for (int s = 0; s < 2; s++) {
+        int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
+        operand lp[] = {{"z", n, h, w, c, IN, -2, 2, NULL, 0},
+                        {"h", n, h, w, 2 * c, IN, -1, 1, NULL, 0},
+                        {"logp", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("gaussian_logp", lp, 3, run_gaussian_logp, NULL, 80);
+        for (int with_dz = 0; with_dz <= 1; with_dz++) {
+            operand bwd[] = {{"z", n, h, w, c, IN, -2, 2, NULL, 0},
+                             {"h", n, h, w, 2 * c, IN, -1, 1, NULL, 0},
+                             {"dz", n, h, w, c, ACC, -1, 1, NULL, TOL_F32},
+                             {"dh", n, h, w, 2 * c, ACC, -1, 1, NULL, TOL_F32}};
+            if (!with_dz)
+                bwd[2].role = IN; /* absent: must stay untouched */
+            run_case(with_dz ? "gaussian_logp_backward" : "gaussian_logp_backward(no dz)", bwd, 4,
+                     run_gaussian_logp_backward, &with_dz, 81);
+        }
+        /* Normals go through log/sqrt/sin/cos, which may differ by a few ulp. */
+        operand smp[] = {{"h", n, h, w, 2 * c, IN, -1, 1, NULL, 0}, {"z", n, h, w, c, OUT, -1, 1, NULL, TOL_F32}};
+        run_case("gaussian_sample", smp, 2, run_gaussian_sample, NULL, 82);
+    }
+}
+
+/* ---- random numbers and dequantisation ---------------------------------------------- */
+
+static glow_status run_rng_uniform(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    glow_rng rng = {0xfeedfacecafebeefull, GLOW_STREAM_TEST, 17};
+    return glow_rng_fill_uniform(be, rng, t[0]);
+}
+
+static glow_status run_rng_normal(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    glow_rng rng = {42, GLOW_STREAM_TEST, 0xffffffffu};
+    return glow_rng_fill_normal(be, rng, t[0]);
+}
+
+typedef struct {
+    int n_bits;
+} dequant_args;
+
+static glow_status run_dequantize(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    const dequant_args *a = arg;
+    glow_rng rng = {7, GLOW_STREAM_DEQUANT, 12345};
+    /* t[0] holds the pixel bytes (4 per float); its byte offset is a multiple of 4. */
+    return glow_dequantize(be, t[0].buf, t[0].off * sizeof(float), a->n_bits, rng, t[1]);
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    require_targets();
+    /* Uniforms are exact 24-bit fractions of Philox words: bit-identical everywhere. */
+    operand u[] = {{"out", ODD, 13, OUT, -1, 1, NULL, 0}};
+    run_case("rng_uniform", u, 1, run_rng_uniform, NULL, 90);
+    operand nrm[] = {{"out", ODD, 13, OUT, -1, 1, NULL, TOL_F32}};
+    run_case("rng_normal", nrm, 1, run_rng_normal, NULL, 91);
+
+    /* 2 x 32 x 32 x 1 pixels (the model's input) plus an odd count; bytes 0..255. */
+    const int counts[2][4] = {{2, 32, 32, 1}, {3, 5, 7, 13}};
+    for (int s = 0; s < 2; s++) {
+        int n = counts[s][0], h = counts[s][1], w = counts[s][2], c = counts[s][3];
+        size_t count = (size_t)n * h * w * c, words = (count + 3) / 4;
+        uint8_t *bytes = calloc(words * 4, 1);
+        assert_non_null(bytes);
+        glow_rng r = {99, GLOW_STREAM_TEST, (uint32_t)s};
+        for (size_t i = 0; i < count; i++)
+            bytes[i] = (uint8_t)(glow_rng_bits(r, i) & 0xff);
+        bytes[0] = 0;
+        bytes[1] = 255;
+        for (int bits = 5; bits <= 8; bits += 3) {
+            dequant_args a = {bits};
+            /* x = k / 2^bits - 0.5 + u / 2^bits with u exact: the sum of two exactly
+             * representable terms, rounded once in float on every backend. */
+            operand ops[] = {{"pixels", 1, 1, 1, (int)words, IN, 0, 0, (const float *)bytes, 0},
+                             {"x", n, h, w, c, OUT, -1, 1, NULL, TOL_MOVE}};
+            run_case(bits == 8 ? "dequantize(8 bits)" : "dequantize(5 bits)", ops, 2, run_dequantize, &a, 92);
+        }
+        free(bytes);
+    }
+}
+
+/* ---- optimiser -------------------------------------------------------------------------- */
+
+static glow_status run_sum_squares(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_sum_squares(be, t[0], t[1]);
+}
+
+static glow_status run_optimizer_step(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    const glow_adam_params *hp = arg;
+    return glow_optimizer_step(be, t[0], t[1], t[2], t[3], hp, hp->max_grad_norm > 0 ? t[4] : glow_tensor_none());
+}
+
+static void test_optim(void **state)
+{
+    (void)state;
+    require_targets();
+    const int sizes[] = {1365, 100003};
+    for (int s = 0; s < 2; s++) {
+        operand ss[] = {{"g", 1, 1, 1, sizes[s], IN, -1, 1, NULL, 0}, {"out", 1, 1, 1, 1, OUT, 0, 0, NULL, TOL_F32}};
+        run_case("sum_squares", ss, 2, run_sum_squares, NULL, 100);
+        for (int kind = 0; kind <= 1; kind++) {
+            for (int clip = 0; clip <= 1; clip++) {
+                glow_adam_params hp = {kind ? GLOW_OPT_ADAMAX : GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 7,
+                                       clip ? 1.5f : 0.0f};
+                /* sumsq is an input here: the same value on both backends. */
+                float sumsq = 41.0f;
+                operand ops[] = {{"params", 1, 1, 1, sizes[s], OUT, -1, 1, NULL, TOL_F32},
+                                 {"grads", 1, 1, 1, sizes[s], IN, -0.1f, 0.1f, NULL, 0},
+                                 {"m", 1, 1, 1, sizes[s], OUT, -0.01f, 0.01f, NULL, TOL_F32},
+                                 {"v", 1, 1, 1, sizes[s], OUT, 0, 1e-3f, NULL, TOL_F32},
+                                 {"sumsq", 1, 1, 1, 1, IN, 0, 0, &sumsq, 0}};
+                char name[64];
+                snprintf(name, sizeof name, "optimizer_step(%s%s)", kind ? "adamax" : "adam", clip ? ", clip" : "");
+                run_case(name, ops, 5, run_optimizer_step, &hp, 101);
+            }
+        }
+    }
+}
+
+/* ---- recording: a chain of dependent ops without a sync in between ------------------- */
+
+static glow_status run_chain(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    /* Each op reads what the previous one wrote (RAW), then overwrites an input
+     * another op read (WAR): missing barriers give wrong results on a parallel device. */
+    for (int i = 0; i < 8; i++) {
+        GLOW_TRY(glow_add_scalar(be, t[0], 0.5f));
+        GLOW_TRY(glow_copy_channels(be, t[0], 0, t[1], 0, 13, 1));
+        GLOW_TRY(glow_relu_backward(be, t[1], t[0]));
+        GLOW_TRY(glow_actnorm_forward(be, t[1], t[2], t[3], t[1]));
+    }
+    return GLOW_OK;
+}
+
+static void test_recorded_chain(void **state)
+{
+    (void)state;
+    require_targets();
+    operand ops[] = {{"a", ODD, 13, OUT, -1, 1, NULL, TOL_F32},
+                     {"b", ODD, 13, OUT, -1, 1, NULL, TOL_F32},
+                     {"bias", 1, 1, 1, 13, IN, -0.1f, 0.1f, NULL, 0},
+                     {"logs", 1, 1, 1, 13, IN, -0.1f, 0.1f, NULL, 0}};
+    run_case("chain of dependent ops", ops, 4, run_chain, NULL, 110);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill),
+        cmocka_unit_test(test_copy_channels),
+        cmocka_unit_test(test_squeeze_unsqueeze),
+        cmocka_unit_test(test_elementwise),
+        cmocka_unit_test(test_channel_scale),
+        cmocka_unit_test(test_actnorm),
+        cmocka_unit_test(test_lu),
+        cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_coupling),
+        cmocka_unit_test(test_prior),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_optim),
+        cmocka_unit_test(test_recorded_chain),
+    };
+    return cmocka_run_group_tests(tests, setup_targets, teardown_targets);
+}

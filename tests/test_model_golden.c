@@ -1,0 +1,31 @@
+/* The model on the CPU backend against the golden state written by the
+ * independent PyTorch implementation tools/reference/glow_reference.py:
+ * latents, log-likelihood, bpd, every parameter gradient and the bpd after
+ * each of 5 Adam steps (tolerances per tensor in golden_fixture.h). Both
+ * memory modes are checked. */
+#include "golden_fixture.h"
+
+static void test_golden_store(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    golden_check(be, GLOW_MEMORY_STORE);
+    glow_backend_close(be);
+}
+
+static void test_golden_reversible(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    golden_check(be, GLOW_MEMORY_REVERSIBLE);
+    glow_backend_close(be);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_store),
+        cmocka_unit_test(test_golden_reversible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

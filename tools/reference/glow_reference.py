@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Independent PyTorch (autograd, float64) implementation of the glow-vk model,
+used to write the golden fixture tests/data/glow_golden.bin.
+
+It does not import or call any of the project's C code: the model is written
+here from its description (include/glow/model.h, include/glow/backend.h):
+
+  x (N,H,W,C) in [-0.5, 0.5] -> squeeze; for level l in 0..L-1:
+    K x [ actnorm  y = (x + bias) * exp(logs),               ld += H*W*sum(logs)
+          1x1 conv y_p = W x_p, W = P (tril(lower,-1) + I) (triu(upper,1) + diag(sign*exp(log_s))),
+                                                             ld += H*W*sum(log_s)
+          coupling h = zc(relu(conv1x1(relu(conv3x3(x_a)))), shift = h[:Cb], s = sigmoid(h[Cb:] + 2),
+                   y = (x_a, (x_b + shift) * s),             ld += sum(log s) ]
+    l < L-1: kept, z = halves of the channels; (mean, logsd) = zc(kept); logp += log N(z);
+             x = squeeze(kept)
+  top: (mean, logsd) = zc(zeros); logp += log N(x)
+  zc(v) = (conv3x3(v) + b) * exp(3 * logs);  bpd = (-(logp + ld) + D n_bits ln 2) / (D ln 2).
+Tensors are NHWC; conv weights are stored (Co, kh, kw, Ci) as in the engine.
+
+Regenerate the fixture (needs Debian's torch, i.e. /usr/bin/python3, not the
+pyenv python3 first on PATH), from the repository root:
+
+    /usr/bin/python3 tools/reference/glow_reference.py tests/data/glow_golden.bin
+
+File format (little-endian), described in tests/data/README.md:
+    char magic[8] = "GLOWGOLD"; u32 version = 1;
+    u32 in_c, in_h, in_w, levels, steps, hidden, n_bits, batch, adam_steps;
+    f32 lr; u32 tensor_count;
+    tensor_count x { u32 name_len; char name[name_len]; u64 count; f32 data[count]; }
+Tensor names: "x" (batch*D input), "param/<name>" for every table entry,
+"z/<l>" (batch x level-l latent, NHWC), "logp" (batch: log p(x)), "bpd" (batch),
+"mean_bpd" (1), "grad/<name>" for every trainable entry, "adam_bpd"
+(adam_steps: batch-mean bpd after each Adam step, lr, betas (0.9, 0.999), eps 1e-8, same input).
+"""
+import math
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+CFG = dict(in_c=3, in_h=8, in_w=8, levels=2, steps=2, hidden=8, n_bits=5, batch=2, adam_steps=5)
+LR = 1e-3
+SEED = 1234
+
+torch.set_default_dtype(torch.float64)
+
+
+def squeeze(x):
+    """(N,H,W,C) -> (N,H/2,W/2,4C), out[n][i][j][c*4 + dy*2 + dx] = x[n][2i+dy][2j+dx][c]."""
+    n, h, w, c = x.shape
+    x = x.reshape(n, h // 2, 2, w // 2, 2, c)          # n, i, dy, j, dx, c
+    return x.permute(0, 1, 3, 5, 2, 4).reshape(n, h // 2, w // 2, 4 * c)
+
+
+def conv(x, w, b, pad):
+    """NHWC conv, weight (Co,kh,kw,Ci), stride 1, zero padding."""
+    y = F.conv2d(x.permute(0, 3, 1, 2), w.permute(0, 3, 1, 2), b, padding=pad)
+    return y.permute(0, 2, 3, 1)
+
+
+def zeroconv(x, p, name):
+    y = conv(x, p[name + ".w"], p[name + ".b"], 1)
+    return y * torch.exp(3.0 * p[name + ".logs"])
+
+
+def gaussian_logp(z, h):
+    c = z.shape[-1]
+    mean, logsd = h[..., :c], h[..., c:]
+    v = -0.5 * math.log(2 * math.pi) - logsd - 0.5 * (z - mean) ** 2 * torch.exp(-2.0 * logsd)
+    return v.flatten(1).sum(1)
+
+
+def lu_weight(p, pre):
+    lower, upper = p[pre + ".lower"], p[pre + ".upper"]
+    c = lower.shape[0]
+    eye = torch.eye(c)
+    lo = torch.tril(lower, -1) + eye
+    up = torch.triu(upper, 1) + torch.diag(p[pre + ".sign"] * torch.exp(p[pre + ".log_s"]))
+    return p[pre + ".perm"] @ lo @ up
+
+
+def levels_shapes(cfg):
+    h, w, c = cfg["in_h"] // 2, cfg["in_w"] // 2, 4 * cfg["in_c"]
+    out = []
+    for _ in range(cfg["levels"]):
+        out.append((h, w, c))
+        h, w, c = h // 2, w // 2, 2 * c
+    return out
+
+
+def forward(cfg, p, x):
+    """Returns per-sample logp (log p(z) + log-det), and the list of per-level latents."""
+    n = x.shape[0]
+    levels = levels_shapes(cfg)
+    logp = torch.zeros(n)
+    ld = torch.zeros(n)
+    zs = []
+    h = squeeze(x)
+    for l, (hh, ww, c) in enumerate(levels):
+        for k in range(cfg["steps"]):
+            pre = "l%d.s%d" % (l, k)
+            h = (h + p[pre + ".actnorm.bias"]) * torch.exp(p[pre + ".actnorm.logs"])
+            ld = ld + hh * ww * p[pre + ".actnorm.logs"].sum()
+            wmat = lu_weight(p, pre + ".invconv")
+            h = h @ wmat.t()
+            ld = ld + hh * ww * p[pre + ".invconv.log_s"].sum()
+            ca = c // 2
+            xa, xb = h[..., :ca], h[..., ca:]
+            cp = pre + ".coupling"
+            t = F.relu(conv(xa, p[cp + ".conv1.w"], p[cp + ".conv1.b"], 1))
+            t = F.relu(conv(t, p[cp + ".conv2.w"], p[cp + ".conv2.b"], 0))
+            t = zeroconv(t, p, cp + ".zeroconv")
+            cb = c - ca
+            shift, s = t[..., :cb], torch.sigmoid(t[..., cb:] + 2.0)
+            h = torch.cat([xa, (xb + shift) * s], dim=-1)
+            ld = ld + torch.log(s).flatten(1).sum(1)
+        if l < len(levels) - 1:
+            kept, z = h[..., : c // 2], h[..., c // 2:]
+            logp = logp + gaussian_logp(z, zeroconv(kept, p, "l%d.prior" % l))
+            zs.append(z)
+            h = squeeze(kept)
+        else:
+            zeros = torch.zeros_like(h)
+            logp = logp + gaussian_logp(h, zeroconv(zeros, p, "top_prior"))
+            zs.append(h)
+    return logp + ld, zs
+
+
+def bpd_of(cfg, logpx):
+    d = cfg["in_c"] * cfg["in_h"] * cfg["in_w"]
+    return (-logpx + d * cfg["n_bits"] * math.log(2.0)) / (d * math.log(2.0))
+
+
+def make_params(cfg, gen):
+    """Every table entry, in the engine's order, with fixed non-trivial values."""
+    f = cfg["hidden"]
+    entries = []  # (name, tensor in engine layout, trainable)
+
+    def randn(*shape, std=1.0):
+        return torch.randn(*shape, generator=gen) * std
+
+    def uniform(*shape, amp):
+        return (torch.rand(*shape, generator=gen) * 2.0 - 1.0) * amp
+
+    levels = levels_shapes(cfg)
+    for l, (_, _, c) in enumerate(levels):
+        ca, cb = c // 2, c - c // 2
+        for k in range(cfg["steps"]):
+            pre = "l%d.s%d" % (l, k)
+            entries.append((pre + ".actnorm.bias", uniform(c, amp=0.3), True))
+            entries.append((pre + ".actnorm.logs", uniform(c, amp=0.3), True))
+            q, _ = torch.linalg.qr(randn(c, c))
+            perm, lo, up = torch.linalg.lu(q)
+            diag = torch.diagonal(up)
+            lower = torch.tril(lo, -1) + torch.tril(uniform(c, c, amp=0.1), -1)
+            upper = torch.triu(up, 1) + torch.triu(uniform(c, c, amp=0.1), 1)
+            entries.append((pre + ".invconv.lower", lower, True))
+            entries.append((pre + ".invconv.upper", upper, True))
+            entries.append((pre + ".invconv.log_s", torch.log(diag.abs()) + uniform(c, amp=0.1), True))
+            entries.append((pre + ".invconv.sign", torch.sign(diag), False))
+            entries.append((pre + ".invconv.perm", perm, False))
+            cp = pre + ".coupling"
+            entries.append((cp + ".conv1.w", randn(f, 3, 3, ca, std=0.05), True))
+            entries.append((cp + ".conv1.b", uniform(f, amp=0.05), True))
+            entries.append((cp + ".conv2.w", randn(f, 1, 1, f, std=0.05), True))
+            entries.append((cp + ".conv2.b", uniform(f, amp=0.05), True))
+            entries.append((cp + ".zeroconv.w", uniform(2 * cb, 3, 3, f, amp=0.05), True))
+            entries.append((cp + ".zeroconv.b", uniform(2 * cb, amp=0.05), True))
+            entries.append((cp + ".zeroconv.logs", uniform(2 * cb, amp=0.05), True))
+        if l < len(levels) - 1:
+            entries.append(("l%d.prior.w" % l, uniform(c, 3, 3, c // 2, amp=0.05), True))
+            entries.append(("l%d.prior.b" % l, uniform(c, amp=0.1), True))
+            entries.append(("l%d.prior.logs" % l, uniform(c, amp=0.1), True))
+        else:
+            entries.append(("top_prior.w", uniform(2 * c, 3, 3, c, amp=0.05), True))
+            entries.append(("top_prior.b", uniform(2 * c, amp=0.1), True))
+            entries.append(("top_prior.logs", uniform(2 * c, amp=0.1), True))
+    return entries
+
+
+def write_fixture(path, cfg, tensors):
+    with open(path, "wb") as f:
+        f.write(b"GLOWGOLD")
+        f.write(struct.pack("<I", 1))
+        f.write(struct.pack("<9I", *[cfg[k] for k in
+                                      ("in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "batch",
+                                       "adam_steps")]))
+        f.write(struct.pack("<f", LR))
+        f.write(struct.pack("<I", len(tensors)))
+        for name, t in tensors:
+            data = t.detach().to(torch.float32).contiguous().flatten()
+            raw = name.encode()
+            f.write(struct.pack("<I", len(raw)))
+            f.write(raw)
+            f.write(struct.pack("<Q", data.numel()))
+            f.write(struct.pack("<%df" % data.numel(), *data.tolist()))
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/glow_golden.bin"
+    cfg = CFG
+    gen = torch.Generator().manual_seed(SEED)
+    entries = make_params(cfg, gen)
+    x = torch.rand(cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["in_c"], generator=gen) - 0.5
+    # the fixture stores float32 values: run the reference on exactly those values
+    x = x.to(torch.float32).to(torch.float64)
+    params = {name: t.to(torch.float32).to(torch.float64).clone().requires_grad_(tr) for name, t, tr in entries}
+
+    logpx, zs = forward(cfg, params, x)
+    bpd = bpd_of(cfg, logpx)
+    loss = bpd.mean()
+    loss.backward()
+
+    tensors = [("x", x)]
+    tensors += [("param/" + name, params[name]) for name, _, _ in entries]
+    tensors += [("z/%d" % l, z) for l, z in enumerate(zs)]
+    tensors += [("logp", logpx), ("bpd", bpd), ("mean_bpd", loss.reshape(1))]
+    tensors += [("grad/" + name, params[name].grad) for name, _, tr in entries if tr]
+    tensors = [(n, t.detach().clone()) for n, t in tensors]
+
+    trainable = [params[name] for name, _, tr in entries if tr]
+    opt = torch.optim.Adam(trainable, lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    after = []
+    for _ in range(cfg["adam_steps"]):
+        opt.zero_grad()
+        logpx, _ = forward(cfg, params, x)
+        bpd_of(cfg, logpx).mean().backward()
+        opt.step()
+        with torch.no_grad():
+            logpx, _ = forward(cfg, params, x)
+            after.append(bpd_of(cfg, logpx).mean().item())
+    tensors.append(("adam_bpd", torch.tensor(after)))
+    write_fixture(path, cfg, tensors)
+    print("wrote %s: %d tensors, mean bpd %.6f, after Adam %s" % (path, len(tensors), loss.item(),
+                                                                 ", ".join("%.6f" % b for b in after)))
+
+
+if __name__ == "__main__":
+    main()
