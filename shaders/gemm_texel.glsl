@@ -2,8 +2,8 @@
 //
 // On CPU drivers (lavapipe) storage-buffer and shared-memory reads are serialised per
 // lane while texelFetch from a uniform texel buffer is fast, so the conv kernels read
-// their large operands through texel views of the WHOLE glow_buffer and keep a 4x4
-// block of outputs in registers per invocation (no shared memory).
+// their large operands through texel views of the WHOLE glow_buffer and keep a block
+// of outputs (8x4 or 4x4) in registers per invocation (no shared memory).
 //
 // The host picks the view per dispatch and tells the shader through TEXEL_VEC4:
 //   TEXEL_VEC4 = true : RGBA32F views, texel t = floats [4t, 4t+4). Used only when every

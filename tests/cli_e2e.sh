@@ -28,7 +28,12 @@ expect_rc() {
     local name="$1" want="$2" log="$3"; shift 3
     "$@" >"$log" 2>&1
     local rc=$?
-    if [ "$rc" -eq "$want" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, want $want"; sed 's/^/    /' "$log" | tail -n 15; fi
+    if [ "$rc" -eq "$want" ]; then
+        pass "$name (exit $rc)"
+    else
+        fail "$name: exit $rc, want $want"
+        sed 's/^/    /' "$log" | tail -n 15
+    fi
 }
 contains() { grep -qF -- "$2" "$1"; } # contains FILE TEXT
 
@@ -80,11 +85,14 @@ check "train --help names --resume" contains help_train.log "--resume"
 expect_rc "train 6 steps" 0 run6.log "$GLOW" train "${TINY[@]}" --steps 6 --out run6
 check "config.txt written" contains run6/config.txt "hidden = 8"
 check "settings printed at start" contains run6.log "batch = 8"
-check "metrics.csv header" test "$(head -n 1 run6/metrics.csv)" = "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds"
+check "metrics.csv header" \
+    test "$(head -n 1 run6/metrics.csv)" = "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds"
 check "metrics.csv has steps 1..6" test "$(awk -F, 'NR > 1 { printf "%s ", $1 }' run6/metrics.csv)" = "1 2 3 4 5 6 "
 # Every train bpd is a finite number in a plausible range for 5-bit images (0, 8].
-check "train bpd finite and in (0, 8]" awk -F, 'NR > 1 { if (!($4 > 0 && $4 <= 8)) bad = 1 } END { exit bad }' run6/metrics.csv
-check "test bpd only on the last row" test "$(awk -F, 'NR > 1 && $5 != "" { printf "%s ", $1 }' run6/metrics.csv)" = "6 "
+check "train bpd finite and in (0, 8]" \
+    awk -F, 'NR > 1 { if (!($4 > 0 && $4 <= 8)) bad = 1 } END { exit bad }' run6/metrics.csv
+test_rows() { awk -F, 'NR > 1 && $5 != "" { printf "%s ", $1 }' "$1"; } # steps with a test bpd
+check "test bpd only on the last row" test "$(test_rows run6/metrics.csv)" = "6 "
 png_is "loss plot" run6/loss.png 900 560
 png_is "final samples (16 -> 4x4)" run6/samples_final.png "$(grid_px 4)" "$(grid_px 4)"
 check "checkpoint written" test -s run6/checkpoint.glow
@@ -97,7 +105,11 @@ check "resume reports its start step" contains resume.log "resuming from run3/ch
 for s in 1 2 3 4 5 6; do
     a="$(csv_col run6/metrics.csv $s 4)"; b="$(csv_col run3/metrics.csv $s 4)"
     # Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
-    if [ -n "$a" ] && [ "$a" = "$b" ]; then pass "step $s train bpd identical ($a)"; else fail "step $s train bpd: straight '$a' vs resumed '$b'"; fi
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then
+        pass "step $s train bpd identical ($a)"
+    else
+        fail "step $s train bpd: straight '$a' vs resumed '$b'"
+    fi
 done
 t6="$(csv_col run6/metrics.csv 6 5)"
 check "test bpd identical at step 6 ($t6)" test -n "$t6" -a "$t6" = "$(csv_col run3/metrics.csv 6 5)"
@@ -108,7 +120,7 @@ check "contradiction names the flag" contains contra.log "--batch 16 contradicts
 # 32 training images / batch 8 = 4 steps per epoch; 2 epochs; lr rises over the first epoch.
 expect_rc "train 2 epochs of 4 steps" 0 epochs.log "$GLOW" train "${TINY[@]}" --train-limit 32 --epochs 2 \
     --lr 0.001 --warmup-epochs 1 --samples 4 --out epochs
-check "test bpd after each epoch" test "$(awk -F, 'NR > 1 && $5 != "" { printf "%s ", $1 }' epochs/metrics.csv)" = "4 8 "
+check "test bpd after each epoch" test "$(test_rows epochs/metrics.csv)" = "4 8 "
 png_is "epoch 1 samples (4 -> 2x2)" epochs/samples_epoch001.png "$(grid_px 2)" "$(grid_px 2)"
 png_is "epoch 2 samples" epochs/samples_epoch002.png "$(grid_px 2)" "$(grid_px 2)"
 # Warm-up: lr_t = 0.001 * min(1, t / 4). The base lr is a float32, so compare to 1e-6 relative.

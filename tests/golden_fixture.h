@@ -133,9 +133,10 @@ static inline double golden_rel_err(const float *got, const float *ref, size_t n
  *             ~1e-7 relative rounding each (observed ~1e-6).
  *   logp:     1e-3 + 1e-5 |ref|; fp32 sums of D = 192 terms of size ~1 (|logp| ~ 250).
  *   bpd:      2e-5 absolute; logp's error divided by D ln 2 = 133.
- *   grads:    per-tensor relative L2 error 1e-3; fp32 accumulation over up to
+ *   grads:    per-tensor relative L2 error 1e-4; fp32 accumulation over up to
  *             N H W = 32 pixels x 9 taps per weight, through two levels of
- *             backward ops (observed ~1e-5). All-zero reference (the top prior's
+ *             backward ops (observed 2e-7 on the CPU; GPU backends reduce in other
+ *             orders and use other transcendentals). All-zero reference (the top prior's
  *             weights see a zero input): 1e-7 absolute.
  *   Adam bpd: 1e-4 absolute; the first Adam steps move each parameter by ~lr
  *             sign(g), so an element whose true gradient is at fp32 noise level may
@@ -204,8 +205,8 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
             worst = err;
             worst_name = e->name;
         }
-        if (err > 1e-3)
-            fail_msg("%s: relative error %.3g > 1e-3 against the reference", name, err);
+        if (err > 1e-4)
+            fail_msg("%s: relative error %.3g > 1e-4 against the reference", name, err);
     }
     print_message("%s: mean bpd %.7f (reference %.7f); worst gradient relative error %.3g (%s)\n", be->info.backend,
                   (double)mean_bpd, (double)gmean->data[0], worst, worst_name);

@@ -3,10 +3,13 @@
  *    (relative error <= 1e-4 per tensor, the issue's bound);
  *  - every trainable tensor's largest gradient element agrees with a central
  *    finite difference of the model's own bpd;
- *  - gradients of non-trainable entries (LU perm and sign) are exactly zero.
+ *  - gradients of non-trainable entries (LU perm and sign) are exactly zero;
+ *  - the first training step initialises actnorm from the data, once;
+ *  - a non-finite loss is refused with GLOW_ERR_NONFINITE before any update.
  * Model: 1x8x8 input, L = 2, K = 3, F = 8, batch 2, all layers perturbed. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model_test_util.h"
 
@@ -130,11 +133,104 @@ static void test_finite_differences(void **state)
     glow_backend_close(be);
 }
 
+static float *download_params(glow_model *m)
+{
+    float *p = malloc(glow_model_param_table(m)->total * sizeof *p);
+    assert_non_null(p);
+    TU_OK(glow_model_arena_download(m, GLOW_ARENA_PARAMS, p));
+    return p;
+}
+
+/* With lr = 0 a train step changes nothing but the actnorm init. The first
+ * actnorm sees squeeze(x): channel c*4 + dy*2 + dx of level 0 holds
+ * x[n][2i+dy][2j+dx][c], so bias = -mean and logs = -log(std + 1e-6) of those. */
+static void test_actnorm_init_once(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    glow_model *m = mt_create(be, C, H, W, 2, 3, 8, BATCH, 23);
+    const glow_param_table *t = glow_model_param_table(m);
+    const size_t d = glow_model_latent_size(m);
+    float *x = tu_random(BATCH * d, 8, -0.5f, 0.5f);
+    glow_train_options opt = {{GLOW_OPT_ADAM, 0.0f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, GLOW_MEMORY_REVERSIBLE};
+    float bpd;
+    assert_false(glow_model_actnorm_initialized(m));
+    TU_OK(glow_model_train_step_from_x(m, x, BATCH, &opt, &bpd));
+    assert_true(glow_model_actnorm_initialized(m));
+    float *p = download_params(m);
+    const glow_param_entry *bias = glow_param_table_find(t, "l0.s0.actnorm.bias");
+    const glow_param_entry *logs = glow_param_table_find(t, "l0.s0.actnorm.logs");
+    assert_non_null(bias);
+    assert_non_null(logs);
+    for (int ch = 0; ch < 4 * C; ch++) {
+        int c = ch / 4, dy = (ch / 2) % 2, dx = ch % 2;
+        double sum = 0.0, sq = 0.0;
+        int count = 0;
+        for (int n = 0; n < BATCH; n++)
+            for (int i = 0; i < H / 2; i++)
+                for (int j = 0; j < W / 2; j++) {
+                    double v = x[((n * H + 2 * i + dy) * W + 2 * j + dx) * C + c];
+                    sum += v;
+                    sq += v * v;
+                    count++;
+                }
+        double mean = sum / count, sd = sqrt(sq / count - mean * mean);
+        /* fp32 reductions over 32 values: 1e-5 */
+        assert_true(fabs(p[bias->off + ch] + mean) <= 1e-5);
+        assert_true(fabs(p[logs->off + ch] + log(sd + 1e-6)) <= 1e-4);
+    }
+    /* every actnorm was initialised (logs moved away from 0) */
+    for (int i = 0; i < t->count; i++)
+        if (strstr(t->entries[i].name, "actnorm.logs"))
+            assert_true(fabsf(p[t->entries[i].off]) > 1e-3f);
+    /* a second step on other data must not re-initialise */
+    float *x2 = tu_random(BATCH * d, 9, -0.3f, 0.1f);
+    opt.adam.step = 2;
+    TU_OK(glow_model_train_step_from_x(m, x2, BATCH, &opt, &bpd));
+    float *p2 = download_params(m);
+    tu_assert_close("parameters after a second lr=0 step", p2, p, t->total, 0.0);
+    free(x);
+    free(x2);
+    free(p);
+    free(p2);
+    glow_model_destroy(m);
+    glow_backend_close(be);
+}
+
+static void test_nonfinite_loss_refused(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    glow_model *m = mt_create(be, C, H, W, 2, 3, 8, BATCH, 24);
+    glow_model_set_actnorm_initialized(m, 1);
+    const glow_param_table *t = glow_model_param_table(m);
+    const size_t d = glow_model_latent_size(m);
+    float *x = tu_random(BATCH * d, 10, -0.5f, 0.5f);
+    float *p = download_params(m);
+    p[glow_param_table_find(t, "top_prior.b")->off] = NAN;
+    TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+    glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, GLOW_MEMORY_STORE};
+    float bpd;
+    assert_int_equal(glow_model_train_step_from_x(m, x, BATCH, &opt, &bpd), GLOW_ERR_NONFINITE);
+    float *after = download_params(m);
+    /* no update happened: every other parameter is bit-identical */
+    for (size_t i = 0; i < t->total; i++)
+        if (!isnan(p[i]) && after[i] != p[i])
+            fail_msg("parameter %zu changed after a refused step", i);
+    free(x);
+    free(p);
+    free(after);
+    glow_model_destroy(m);
+    glow_backend_close(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_equals_reversible),
         cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_actnorm_init_once),
+        cmocka_unit_test(test_nonfinite_loss_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

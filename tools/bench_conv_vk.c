@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "glow/backend.h"
@@ -29,6 +30,16 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds used by this process (all threads): with CPU drivers such as lavapipe,
+ * cpu / wall shows how many cores the run actually got on a shared machine. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -90,13 +101,17 @@ static glow_status bench_one(glow_backend *be, const bench_case *bc, int runs)
     if (runs > 64)
         runs = 64;
     glow_status st = GLOW_OK;
+    double cpu_total = 0, wall_total = 0;
     for (int r = -2; r < runs && st == GLOW_OK; r++) { /* two warm-up runs */
-        double t0 = now_seconds();
+        double t0 = now_seconds(), c0 = cpu_seconds();
         st = run_op(be, bc, x, w, b, y);
         if (st == GLOW_OK)
             st = glow_sync(be);
-        if (r >= 0)
+        if (r >= 0) {
             times[r] = now_seconds() - t0;
+            wall_total += times[r];
+            cpu_total += cpu_seconds() - c0;
+        }
     }
     if (st == GLOW_OK) {
         qsort(times, (size_t)runs, sizeof times[0], compare_doubles);
@@ -104,9 +119,11 @@ static glow_status bench_one(glow_backend *be, const bench_case *bc, int runs)
         double m = (double)bc->n * bc->h * bc->w;
         double flops = 2.0 * m * bc->co * bc->k * bc->k * bc->ci;
         printf("%-28s %-16s N=%-3d H=%-3d W=%-3d Ci=%-4d Co=%-4d k=%d  M*Ncols*K=%-8.3g  median %8.3f ms  "
-               "%7.2f GFLOP/s\n",
-               bc->label, op_name(bc->op), bc->n, bc->h, bc->w, bc->ci, bc->co, bc->k, m * bc->co * bc->k * bc->k * bc->ci,
-               median * 1e3, flops / median * 1e-9);
+               "%7.2f GFLOP/s  (cpu/wall %.2f, %.2f GFLOP per cpu-second)\n",
+               bc->label, op_name(bc->op), bc->n, bc->h, bc->w, bc->ci, bc->co, bc->k,
+               m * bc->co * bc->k * bc->k * bc->ci,
+               median * 1e3, flops / median * 1e-9, cpu_total / wall_total,
+               flops * runs / cpu_total * 1e-9);
         fflush(stdout);
     }
     glow_buffer_destroy(x.buf);

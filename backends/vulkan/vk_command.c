@@ -151,18 +151,34 @@ glow_status vk_flush(vk_context *vk)
     rec->begun = 0;
     rec->pending = 0;
     rec->bound = NULL;
-    VK_CHECK(vkEndCommandBuffer(rec->cmd));
-    VkSubmitInfo si = {
-        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-        .commandBufferCount = 1,
-        .pCommandBuffers = &rec->cmd,
-    };
-    VK_CHECK(vkQueueSubmit(vk->queue, 1, &si, rec->fence));
-    rec->submits++;
-    VK_CHECK(vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, UINT64_MAX));
-    VK_CHECK(vkResetFences(vk->device, 1, &rec->fence));
-    VK_CHECK(vkResetDescriptorPool(vk->device, rec->descriptor_pool, 0));
-    VK_CHECK(vkResetCommandPool(vk->device, rec->command_pool, 0));
+    VkResult r = vkEndCommandBuffer(rec->cmd);
+    const char *call = "vkEndCommandBuffer";
+    if (r == VK_SUCCESS) {
+        VkSubmitInfo si = {
+            .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+            .commandBufferCount = 1,
+            .pCommandBuffers = &rec->cmd,
+        };
+        call = "vkQueueSubmit";
+        r = vkQueueSubmit(vk->queue, 1, &si, rec->fence);
+        if (r == VK_SUCCESS) {
+            rec->submits++;
+            call = "vkWaitForFences";
+            r = vkWaitForFences(vk->device, 1, &rec->fence, VK_TRUE, UINT64_MAX);
+        }
+    }
+    /* Whatever happened, the command buffer and descriptor sets go back to their
+     * initial state so that recording can begin again. */
+    if (r == VK_SUCCESS) {
+        call = "vkResetFences";
+        r = vkResetFences(vk->device, 1, &rec->fence);
+    }
+    VkResult rp = vkResetDescriptorPool(vk->device, rec->descriptor_pool, 0);
+    VkResult rc = vkResetCommandPool(vk->device, rec->command_pool, 0);
+    if (r != VK_SUCCESS)
+        return vk_fail(r, call, __FILE__, __LINE__);
+    VK_CHECK(rp);
+    VK_CHECK(rc);
     return GLOW_OK;
 }
 

@@ -167,8 +167,17 @@ static glow_status create_instance(void)
         .engineVersion = 1,
         .apiVersion = g_inst.api_version,
     };
+    /* With the layer on, synchronization validation checks the barriers that
+     * vk_command.c places (missing ones are invisible on in-order drivers). */
+    VkValidationFeatureEnableEXT sync_validation = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync_validation,
+    };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = g_inst.validation ? &features : NULL,
         .flags = flags,
         .pApplicationInfo = &app,
         .enabledLayerCount = n_layers,

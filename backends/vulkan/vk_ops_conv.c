@@ -7,7 +7,8 @@
  *                  shape follows the narrow GEMM dimension (BN or BM in {16, 32, 64}).
  *   VK_GEMM_TEXEL: operands through uniform texel buffers (RGBA32F when every channel
  *                  count and offset that indexes a view is a multiple of 4, else R32F),
- *                  a 4x4 register block per invocation, 64 invocations per workgroup.
+ *                  a register block per invocation (forward 8 pixels x 4 channels, the
+ *                  backwards 4x4), no shared memory, 64 invocations per workgroup.
  * The texel variant falls back to the tiled one when a buffer is too large for a
  * texel view (maxTexelBufferElements).
  *
@@ -215,7 +216,7 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
         GLOW_TRY(get_pipeline(vk, "conv2d_forward_texel", 4, kinds, 4, spec, &p));
         vk_binding b[4] = {{x.buf, texel, 0}, {w.buf, texel, 0}, {bias_buf, VK_BIND_STORAGE, 0},
                            {y.buf, VK_BIND_STORAGE, 1}};
-        uint64_t invocations = (uint64_t)div_up((uint64_t)y.c, 4) * div_up(pixels, 4);
+        uint64_t invocations = (uint64_t)div_up((uint64_t)y.c, 4) * div_up(pixels, 8);
         uint32_t gx, gy;
         spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
         return vk_dispatch(vk, p, b, 4, &pc, sizeof pc, gx, gy, 1);
@@ -364,7 +365,9 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     vk_binding_kind rkinds[3] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
     uint32_t rspec[1] = {REDUCE_WORKGROUP};
     GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_reduce", 3, rkinds, 1, rspec, &reduce));
-    vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1}, {dbias_buf, VK_BIND_STORAGE, has_bias}, {partials, VK_BIND_STORAGE, 0}};
+    vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1},
+                        {dbias_buf, VK_BIND_STORAGE, has_bias},
+                        {partials, VK_BIND_STORAGE, 0}};
     spread_groups(vk, div_up(partial_floats, REDUCE_WORKGROUP), &gx, &gy);
     return vk_dispatch(vk, reduce, rb, 3, &pc, sizeof pc, gx, gy, 1);
 }

@@ -67,7 +67,9 @@ glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch,
 
 /* One training step: actnorm init on the first call if not yet done, forward,
  * backward of the batch-mean bpd, optimiser update. *mean_bpd receives the
- * batch-mean bpd before the update. opt->adam.lr and opt->adam.step are used as given. */
+ * batch-mean bpd before the update. opt->adam.lr and opt->adam.step are used as given;
+ * so is rng (trainers pass {seed, GLOW_STREAM_DEQUANT, step}). A non-finite loss returns
+ * GLOW_ERR_NONFINITE before any parameter is updated. */
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
                                   const glow_train_options *opt, float *mean_bpd);
 

@@ -2,7 +2,15 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void progress_init(progress *p, FILE *out, int log_every)
 {
@@ -11,6 +19,7 @@ void progress_init(progress *p, FILE *out, int log_every)
     p->log_every = log_every > 0 ? log_every : 1;
     p->line_open = 0;
     p->ema_ips = 0.0;
+    p->last_draw = -1.0;
 }
 
 void progress_format_duration(double seconds, char *buf, size_t len)
@@ -36,8 +45,17 @@ void progress_step(progress *p, int64_t step, int64_t total_steps, int epoch, in
     double remaining_images = (double)(total_steps - step) * batch;
     progress_format_duration(p->ema_ips > 0.0 ? remaining_images / p->ema_ips : NAN, eta, sizeof eta);
     if (p->is_tty) {
-        fprintf(p->out, "\rstep %lld/%lld | epoch %d/%d | %.1f img/s | bpd %.4f | ETA %s\x1b[K", (long long)step,
-                (long long)total_steps, epoch, epochs, p->ema_ips, bpd, eta);
+        double now = monotonic_seconds();
+        if (p->last_draw >= 0.0 && now - p->last_draw < 0.1 && step != total_steps)
+            return;
+        p->last_draw = now;
+        char bar[21];
+        int filled = total_steps > 0 ? (int)(20 * step / total_steps) : 20;
+        for (int i = 0; i < 20; i++)
+            bar[i] = i < filled ? '#' : '.';
+        bar[20] = '\0';
+        fprintf(p->out, "\r[%s] step %lld/%lld | epoch %d/%d | %.1f img/s | bpd %.4f | ETA %s\x1b[K", bar,
+                (long long)step, (long long)total_steps, epoch, epochs, p->ema_ips, bpd, eta);
         p->line_open = 1;
     } else if (step % p->log_every == 0 || step == total_steps || step == 1) {
         fprintf(p->out, "step %lld/%lld epoch %d/%d  %.1f img/s  train bpd %.4f  ETA %s\n", (long long)step,

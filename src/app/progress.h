@@ -1,7 +1,8 @@
 /* Training progress on the terminal.
  *
  * On a terminal (isatty) one status line is redrawn in place with '\r':
- *   step 1200/23400 | epoch 3/100 | 812.4 img/s | bpd 3.4121 | ETA 1h02m
+ *   [#...................] step 1200/23400 | epoch 3/100 | 812.4 img/s | bpd 3.4121 | ETA 1h02m
+ * (the bar is the fraction of the run's steps done)
  * Otherwise (a log file or pipe) a plain line is printed every `log_every`
  * steps and on the last step. Other messages go through progress_message,
  * which first ends a half-drawn status line. */
@@ -17,6 +18,7 @@ typedef struct {
     int log_every;   /* plain mode: print every log_every steps */
     int line_open;   /* a status line is on screen without its newline */
     double ema_ips;  /* exponential moving average of images/s (weight 0.1 per step) */
+    double last_draw; /* monotonic seconds of the last redraw (terminal mode redraws at most 10 times/s) */
 } progress;
 
 void progress_init(progress *p, FILE *out, int log_every);

@@ -217,7 +217,8 @@ static glow_status load_model(trainer *tr)
                           "seed %llu", c->resume_path, s.dataset, s.batch, (unsigned long long)s.seed, c->dataset,
                           c->batch, (unsigned long long)c->seed);
     tr->step = s.step;
-    tr->saved_step = s.step;
+    /* Resuming from out/checkpoint.glow itself: that file already holds this step. */
+    tr->saved_step = strcmp(c->resume_path, tr->ckpt_path) == 0 ? s.step : -1;
     return GLOW_OK;
 }
 

@@ -1,0 +1,340 @@
+/* CUDA backend: module entry, device info, memory, the op table and the factory
+ * entries handed to the loader (cuda_loader.c, through cuda_module.h).
+ *
+ * One backend = one device and one non-blocking stream; every op is queued on
+ * that stream in program order. upload queues a copy (the source may be reused
+ * as soon as it returns: pageable host memory is staged by the runtime before
+ * the call returns), download queues a copy and waits for the stream. */
+#include "cuda_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const glow_cuda_host_api *g_host;
+
+/* ---- errors ------------------------------------------------------------------- */
+
+glow_status cu_error(glow_status code, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return g_host->error(code, "%s", message);
+}
+
+glow_status cu_launched(const char *op)
+{
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return cu_error(GLOW_ERR_BACKEND, "cuda %s: kernel launch failed: %s (%s)", op, cudaGetErrorString(e),
+                        cudaGetErrorName(e));
+    return GLOW_OK;
+}
+
+static glow_status cuda_failed(const char *what, cudaError_t e)
+{
+    glow_status code = e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
+    return cu_error(code, "cuda %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+/* ---- device info ----------------------------------------------------------------- */
+
+/* "13.0" from CUDA's 1000*major + 10*minor encoding. */
+static void version_text(int v, char *out, size_t size)
+{
+    snprintf(out, size, "%d.%d", v / 1000, (v % 1000) / 10);
+}
+
+static glow_status fill_device_info(int device, glow_device_info *info)
+{
+    cudaDeviceProp prop;
+    cudaError_t e = cudaGetDeviceProperties(&prop, device);
+    if (e != cudaSuccess)
+        return cuda_failed("cudaGetDeviceProperties", e);
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    char driver_text[16], runtime_text[16];
+    version_text(driver, driver_text, sizeof driver_text);
+    version_text(runtime, runtime_text, sizeof runtime_text);
+
+    memset(info, 0, sizeof *info);
+    snprintf(info->backend, sizeof info->backend, "cuda");
+    snprintf(info->name, sizeof info->name, "%s", prop.name);
+    snprintf(info->vendor, sizeof info->vendor, "NVIDIA");
+    snprintf(info->driver, sizeof info->driver, "NVIDIA driver (CUDA %s), runtime %s (static)", driver_text,
+             runtime_text);
+    snprintf(info->api_version, sizeof info->api_version, "%s", driver_text);
+    info->type = prop.integrated ? GLOW_DEVICE_INTEGRATED_GPU : GLOW_DEVICE_DISCRETE_GPU;
+    info->memory_bytes = (uint64_t)prop.totalGlobalMem;
+    snprintf(info->details, sizeof info->details,
+             "compute capability: %d.%d\n"
+             "multiprocessors: %d\n"
+             "shared memory: %zu bytes per block, %zu per multiprocessor\n"
+             "L2 cache: %d bytes\n"
+             "PCI: %04x:%02x:%02x",
+             prop.major, prop.minor, prop.multiProcessorCount, (size_t)prop.sharedMemPerBlock,
+             (size_t)prop.sharedMemPerMultiprocessor, prop.l2CacheSize, (unsigned)prop.pciDomainID,
+             (unsigned)prop.pciBusID, (unsigned)prop.pciDeviceID);
+    return GLOW_OK;
+}
+
+/* Number of devices, or GLOW_ERR_UNAVAILABLE with the reason. */
+static glow_status device_count(int *count)
+{
+    *count = 0;
+    cudaError_t e = cudaGetDeviceCount(count);
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && *count == 0)) {
+        *count = 0;
+        return cu_error(GLOW_ERR_UNAVAILABLE, "no CUDA device");
+    }
+    if (e != cudaSuccess) {
+        *count = 0;
+        return cu_error(GLOW_ERR_UNAVAILABLE, "CUDA runtime cannot start: %s (%s)", cudaGetErrorString(e),
+                        cudaGetErrorName(e));
+    }
+    return GLOW_OK;
+}
+
+static glow_status cuda_list_devices(glow_device_info *out, int max, int *count)
+{
+    GLOW_TRY(device_count(count));
+    for (int d = 0; out != NULL && d < *count && d < max; d++)
+        GLOW_TRY(fill_device_info(d, &out[d]));
+    return GLOW_OK;
+}
+
+/* ---- memory ------------------------------------------------------------------------ */
+
+static void count_alloc(cuda_state *st, size_t bytes)
+{
+    st->current_bytes += bytes;
+    if (st->current_bytes > st->peak_bytes)
+        st->peak_bytes = st->current_bytes;
+}
+
+static glow_status cuda_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
+{
+    cuda_state *st = cu_state(be);
+    cuda_buffer *b = (cuda_buffer *)calloc(1, sizeof *b);
+    if (b == NULL)
+        return cu_error(GLOW_ERR_OUT_OF_MEMORY, "cuda buffer_alloc: out of host memory");
+    cudaError_t e = cudaMalloc(&b->ptr, bytes);
+    if (e != cudaSuccess) {
+        free(b);
+        return cuda_failed("buffer_alloc: cudaMalloc", e);
+    }
+    b->bytes = bytes;
+    count_alloc(st, bytes);
+    *impl = b;
+    return GLOW_OK;
+}
+
+static void cuda_buffer_free(glow_backend *be, void *impl)
+{
+    if (impl == NULL)
+        return;
+    cuda_buffer *b = (cuda_buffer *)impl;
+    /* cudaFree waits for kernels still using the memory. */
+    cudaFree(b->ptr);
+    cu_state(be)->current_bytes -= b->bytes;
+    free(b);
+}
+
+glow_status cu_scratch(glow_backend *be, size_t bytes, const char *op, void **out)
+{
+    cuda_state *st = cu_state(be);
+    if (bytes > st->scratch_bytes) {
+        size_t grown = st->scratch_bytes * 2 > bytes ? st->scratch_bytes * 2 : bytes;
+        if (st->scratch) {
+            cudaFree(st->scratch);
+            st->current_bytes -= st->scratch_bytes;
+            st->scratch = NULL;
+            st->scratch_bytes = 0;
+        }
+        cudaError_t e = cudaMalloc(&st->scratch, grown);
+        if (e != cudaSuccess) {
+            st->scratch = NULL;
+            cu_error(e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND,
+                     "cuda %s: %zu bytes of scratch: %s", op, grown, cudaGetErrorString(e));
+            return e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
+        }
+        st->scratch_bytes = grown;
+        count_alloc(st, grown);
+    }
+    *out = st->scratch;
+    return GLOW_OK;
+}
+
+static glow_status cuda_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
+{
+    char *d = (char *)((cuda_buffer *)dst->impl)->ptr + dst_byte_off;
+    cudaError_t e = cudaMemcpyAsync(d, src, bytes, cudaMemcpyHostToDevice, cu_stream(be));
+    if (e != cudaSuccess)
+        return cuda_failed("upload", e);
+    return GLOW_OK;
+}
+
+static glow_status cuda_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
+                                 size_t bytes)
+{
+    const char *s = (const char *)((const cuda_buffer *)src->impl)->ptr + src_byte_off;
+    cudaError_t e = cudaMemcpyAsync(dst, s, bytes, cudaMemcpyDeviceToHost, cu_stream(be));
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cu_stream(be));
+    if (e != cudaSuccess)
+        return cuda_failed("download (or an earlier op on the stream)", e);
+    return GLOW_OK;
+}
+
+static glow_status cuda_sync(glow_backend *be)
+{
+    cudaError_t e = cudaStreamSynchronize(cu_stream(be));
+    if (e != cudaSuccess)
+        return cuda_failed("sync (an earlier op on the stream failed)", e);
+    return GLOW_OK;
+}
+
+static void cuda_memory_usage(glow_backend *be, size_t *current, size_t *peak)
+{
+    const cuda_state *st = cu_state(be);
+    if (current)
+        *current = st->current_bytes;
+    if (peak)
+        *peak = st->peak_bytes;
+}
+
+static void cuda_destroy(glow_backend *be)
+{
+    cuda_state *st = cu_state(be);
+    if (st) {
+        cudaStreamSynchronize(st->stream);
+        if (st->scratch)
+            cudaFree(st->scratch);
+        cudaStreamDestroy(st->stream);
+        free(st);
+    }
+    free(be);
+}
+
+/* ---- op table and factory entries --------------------------------------------------- */
+
+/* Assigned by name (C++17 has no designated initialisers). */
+static glow_backend_ops make_ops(void)
+{
+    glow_backend_ops ops;
+    memset(&ops, 0, sizeof ops);
+    ops.destroy = cuda_destroy;
+    ops.buffer_alloc = cuda_buffer_alloc;
+    ops.buffer_free = cuda_buffer_free;
+    ops.upload = cuda_upload;
+    ops.download = cuda_download;
+    ops.sync = cuda_sync;
+    ops.memory_usage = cuda_memory_usage;
+    ops.fill = cu_fill;
+    ops.copy_channels = cu_copy_channels;
+    ops.squeeze = cu_squeeze;
+    ops.unsqueeze = cu_unsqueeze;
+    ops.relu_backward = cu_relu_backward;
+    ops.add_scalar = cu_add_scalar;
+    ops.logdet_sum = cu_logdet_sum;
+    ops.actnorm_forward = cu_actnorm_forward;
+    ops.actnorm_inverse = cu_actnorm_inverse;
+    ops.actnorm_backward = cu_actnorm_backward;
+    ops.actnorm_init = cu_actnorm_init;
+    ops.lu_weight = cu_lu_weight;
+    ops.lu_weight_backward = cu_lu_weight_backward;
+    ops.conv2d_forward = cu_conv2d_forward;
+    ops.conv2d_backward_data = cu_conv2d_backward_data;
+    ops.conv2d_backward_weight = cu_conv2d_backward_weight;
+    ops.channel_scale_forward = cu_channel_scale_forward;
+    ops.channel_scale_backward = cu_channel_scale_backward;
+    ops.coupling_forward = cu_coupling_forward;
+    ops.coupling_inverse = cu_coupling_inverse;
+    ops.coupling_backward = cu_coupling_backward;
+    ops.gaussian_logp = cu_gaussian_logp;
+    ops.gaussian_logp_backward = cu_gaussian_logp_backward;
+    ops.gaussian_sample = cu_gaussian_sample;
+    ops.rng_uniform = cu_rng_uniform;
+    ops.rng_normal = cu_rng_normal;
+    ops.dequantize = cu_dequantize;
+    ops.sum_squares = cu_sum_squares;
+    ops.optimizer_step = cu_optimizer_step;
+    return ops;
+}
+
+static const glow_backend_ops cuda_ops = make_ops();
+
+/* The device with the most multiprocessors (the first of equals). */
+static int preferred_device(int count)
+{
+    int best = 0, best_sms = -1;
+    for (int d = 0; d < count; d++) {
+        int sms = 0;
+        if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, d) == cudaSuccess && sms > best_sms) {
+            best = d;
+            best_sms = sms;
+        }
+    }
+    return best;
+}
+
+static glow_status cuda_open(int device, glow_backend **out)
+{
+    *out = NULL;
+    int count = 0;
+    GLOW_TRY(device_count(&count));
+    if (device >= count)
+        return cu_error(GLOW_ERR_INVALID_ARG, "device %d does not exist (%d CUDA device%s)", device, count,
+                        count == 1 ? "" : "s");
+    if (device < 0)
+        device = preferred_device(count);
+    cudaError_t e = cudaSetDevice(device);
+    if (e != cudaSuccess)
+        return cuda_failed("cudaSetDevice", e);
+    glow_backend *be = (glow_backend *)calloc(1, sizeof *be);
+    cuda_state *st = (cuda_state *)calloc(1, sizeof *st);
+    if (be == NULL || st == NULL) {
+        free(be);
+        free(st);
+        return cu_error(GLOW_ERR_OUT_OF_MEMORY, "out of host memory opening the backend");
+    }
+    st->device = device;
+    e = cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&st->sm_count, cudaDevAttrMultiProcessorCount, device);
+    glow_status gs = e == cudaSuccess ? fill_device_info(device, &be->info) : cuda_failed("opening the device", e);
+    if (gs != GLOW_OK) {
+        if (st->stream)
+            cudaStreamDestroy(st->stream);
+        free(st);
+        free(be);
+        return gs;
+    }
+    be->ops = &cuda_ops;
+    be->impl = st;
+    *out = be;
+    return GLOW_OK;
+}
+
+extern "C" __attribute__((visibility("default"))) glow_status glow_cuda_module_init(const glow_cuda_host_api *host,
+                                                                                      glow_cuda_module_api *out)
+{
+    if (host == NULL || host->error == NULL)
+        return GLOW_ERR_UNAVAILABLE;
+    g_host = host;
+    if (host->abi != GLOW_CUDA_MODULE_ABI || host->backend_size != sizeof(glow_backend) ||
+        host->ops_size != sizeof(glow_backend_ops) || host->info_size != sizeof(glow_device_info))
+        return cu_error(GLOW_ERR_UNAVAILABLE,
+                        "module built for another glow-vk interface (ABI %u, sizes %u/%u/%u; this module: %u, "
+                        "%zu/%zu/%zu): rebuild it with this program",
+                        host->abi, host->backend_size, host->ops_size, host->info_size, GLOW_CUDA_MODULE_ABI,
+                        sizeof(glow_backend), sizeof(glow_backend_ops), sizeof(glow_device_info));
+    out->list_devices = cuda_list_devices;
+    out->open = cuda_open;
+    return GLOW_OK;
+}

@@ -1,0 +1,81 @@
+/* Plain-text tables for `glow-vk bench` (the JSON holds the same figures). */
+#include "bench_print.h"
+
+#include <stdio.h>
+
+void bench_print_header(const bench_record *r)
+{
+    const glow_device_info *d = &r->info;
+    printf("\n== %s [%d] %s (%s; %s; API %s)\n", d->backend, r->device_index, d->name, d->vendor, d->driver,
+           d->api_version);
+    printf("config %s: %dx%dx%d, L=%d K=%d F=%d, n_bits %d, batch %d, %zu parameters; reps %d, warm-up %d\n",
+           r->config_name, r->cfg.in_c, r->cfg.in_h, r->cfg.in_w, r->cfg.levels, r->cfg.steps, r->cfg.hidden,
+           r->cfg.n_bits, r->batch, r->param_count, r->reps, r->warmup);
+    printf("FLOPs per training step (convolutions): %.6g GFLOP = forward %.6g + backward %.6g"
+           " (reversible mode recomputes another %.6g)\n",
+           r->flops.step * 1e-9, r->flops.forward * 1e-9, r->flops.backward * 1e-9,
+           r->flops.reversible_recompute * 1e-9);
+}
+
+void bench_print_gemm(const bench_record *r)
+{
+    printf("\nGEMM ceiling probe (the project's conv kernels at the model's shapes):\n");
+    printf("  %-14s %-5s %-11s %-16s %9s %7s %9s %10s %9s\n", "conv", "k", "Ci->Co", "kernel", "M", "N", "K", "ms",
+           "GFLOP/s");
+    for (int i = 0; i < r->gemm_count; i++) {
+        const bench_gemm_entry *e = &r->gemm[i];
+        char ch[24];
+        snprintf(ch, sizeof ch, "%d->%d", e->ci, e->co);
+        printf("  %-14s %dx%-3d %-11s %-16s %9.0f %7.0f %9.0f %10.3f %9.2f\n", e->name, e->k, e->k, ch,
+               bench_conv_kernel_name(e->kernel), e->m, e->n, e->kdim, e->seconds * 1e3, bench_gemm_gflops(e));
+    }
+    if (r->ceiling_index >= 0)
+        printf("  ceiling: %.2f GFLOP/s (%s %s)\n", r->ceiling_gflops, r->gemm[r->ceiling_index].name,
+               bench_conv_kernel_name(r->gemm[r->ceiling_index].kernel));
+}
+
+static void print_rate(double work, double seconds, const char *unit)
+{
+    if (unit[0] == '\0' || seconds <= 0)
+        printf(" %16s", "-");
+    else
+        printf(" %8.2f %-7s", work / seconds * 1e-9, unit);
+}
+
+void bench_print_ops(const bench_record *r)
+{
+    printf("\nper-op times at level 0 (convolution backward = data + weight gradients):\n");
+    printf("  %-14s %-24s %10s %10s %16s %16s\n", "op", "shape", "fwd ms", "bwd ms", "fwd rate", "bwd rate");
+    for (int i = 0; i < r->op_count; i++) {
+        const bench_op_entry *e = &r->ops[i];
+        printf("  %-14s %-24s %10.3f", e->name, e->shape, e->fwd_s * 1e3);
+        if (e->bwd_s >= 0)
+            printf(" %10.3f", e->bwd_s * 1e3);
+        else
+            printf(" %10s", "-");
+        print_rate(e->fwd_work, e->fwd_s, e->unit);
+        if (e->bwd_s >= 0)
+            print_rate(e->bwd_work, e->bwd_s, e->unit);
+        printf("\n");
+    }
+}
+
+void bench_print_train(const bench_record *r)
+{
+    printf("\ntraining step (glow_model_train_step, batch %d):\n", r->batch);
+    printf("  %-10s %10s %10s %9s %12s %10s %8s\n", "memory", "step ms", "images/s", "GFLOP/s", "of ceiling",
+           "peak MiB", "bpd");
+    for (int i = 0; i < r->train_count; i++) {
+        const bench_train_entry *e = &r->train[i];
+        printf("  %-10s %10.2f %10.2f %9.2f %11.1f%% %10.1f %8.3f\n",
+               e->memory == GLOW_MEMORY_STORE ? "store" : "reversible", e->step_s * 1e3, e->images_per_s, e->gflops,
+               100.0 * e->ceiling_fraction, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd);
+    }
+}
+
+void bench_print_sample(const bench_record *r)
+{
+    if (r->sample_s > 0)
+        printf("\nsampling (batch %d, T = 0.7): %.2f ms per batch, %.2f images/s\n", r->sample_batch,
+               r->sample_s * 1e3, r->sample_images_per_s);
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Smoke test of `glow-vk bench` (benchmarks are not tests: this only checks that the command
+# runs on every available backend and writes a well-formed, self-consistent JSON file).
+# usage: bench_smoke.sh /path/to/glow-vk
+# Tiny configuration: 1x8x8 input, L=2, K=1, F=8, batch 2, one repetition, sampling batch 4.
+set -euo pipefail
+GLOW_VK="$1"
+SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+"$GLOW_VK" bench --backend all --config 2,1,8,1,8,8 --batch 2 --reps 1 --sample-batch 4 \
+    --json "$WORK/bench.json" > "$WORK/stdout.txt"
+grep -q "GEMM ceiling probe" "$WORK/stdout.txt"
+
+# A bad flag value is a usage error (exit 2) naming the flag.
+set +e
+"$GLOW_VK" bench --config 3,8 > /dev/null 2> "$WORK/usage.txt"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "bench --config 3,8 exited $rc, expected 2"; exit 1; }
+grep -q -- "--config" "$WORK/usage.txt"
+
+"$PYTHON" - "$WORK/bench.json" <<'PY'
+import json, math, sys
+
+doc = json.load(open(sys.argv[1]))
+assert doc["format"] == "glow-vk-bench" and doc["version"] == 1, doc.get("format")
+records = doc["records"]
+assert records, "no records"
+assert any(r["device"]["backend"] == "cpu" for r in records), "the CPU backend is always available"
+
+def positive(x, what):
+    assert isinstance(x, (int, float)) and math.isfinite(x) and x > 0, f"{what} = {x!r}"
+
+for r in records:
+    d, c = r["device"], r["config"]
+    who = f'{d["backend"]}[{d["index"]}]'
+    assert r["error"] == "", f'{who}: {r["error"]}'
+    for k in ("backend", "name", "vendor", "driver", "api_version", "type"):
+        assert isinstance(d[k], str) and d[k], f"{who}: device.{k} empty"
+    assert (c["in_c"], c["in_h"], c["in_w"], c["levels"], c["steps"], c["hidden"], c["batch"]) == \
+        (1, 8, 8, 2, 1, 8, 2), f"{who}: config {c}"
+    f = r["flops_per_step"]
+    # Hand count (tests/test_model_flops.c formula) for 1x8x8, L=2, K=1, F=8, batch 2:
+    # level 0 P=32, C=4: 32*(16 + 144 + 64 + 288) + prior 32*72 = 18688 MACs;
+    # level 1 P=8, C=8:  8*(64 + 288 + 64 + 576) + top prior 8*1152 = 17152 MACs.
+    assert f["forward"] == 2 * (18688 + 17152), f
+    assert f["step"] == f["forward"] + f["backward"], f
+    probe = r["gemm_probe"]
+    assert len(probe) == 29, f"{who}: {len(probe)} probe entries (5 convs x 3 kernels x 2 levels - 1)"
+    for e in probe:
+        positive(e["ms"], f'{who} {e["name"]} {e["kernel"]} ms')
+        positive(e["gflops"], f'{who} {e["name"]} {e["kernel"]} gflops')
+        assert abs(e["gflops"] - e["flops"] / (e["ms"] * 1e6)) <= 1e-4 * e["gflops"] + 1e-6, e
+    best = max(probe, key=lambda e: e["gflops"])
+    assert r["gemm_ceiling"]["gflops"] == best["gflops"], (r["gemm_ceiling"], best)
+    names = [o["name"] for o in r["ops"]]
+    for want in ("conv2", "actnorm", "coupling", "gaussian_logp", "adam"):
+        assert want in names, f"{who}: op {want} missing from {names}"
+    for o in r["ops"]:
+        positive(o["forward_ms"], f'{who} {o["name"]} forward_ms')
+    modes = {t["memory"]: t for t in r["train"]}
+    assert set(modes) == {"store", "reversible"}, modes.keys()
+    for t in modes.values():
+        positive(t["step_ms"], f"{who} step_ms")
+        positive(t["peak_memory_bytes"], f"{who} peak memory")
+        assert abs(t["images_per_s"] - 2 / (t["step_ms"] * 1e-3)) <= 1e-4 * t["images_per_s"], t
+        assert abs(t["ceiling_fraction"] * r["gemm_ceiling"]["gflops"] - t["gflops"]) <= 1e-4 * t["gflops"], t
+        assert math.isfinite(t["bpd"]) and 0 < t["bpd"] < 50, t
+    # the same seed and input give the same loss in both memory modes (within float rounding)
+    assert abs(modes["store"]["bpd"] - modes["reversible"]["bpd"]) < 1e-3, modes
+    assert r["sample"]["batch"] == 4
+    positive(r["sample"]["images_per_s"], f"{who} sample images/s")
+print(f"bench JSON ok: {len(records)} record(s):", ", ".join(r["device"]["backend"] for r in records))
+PY
+
+"$PYTHON" "$SRC_DIR/tools/bench-report" "$WORK/bench.json" -o "$WORK/report.md"
+grep -q "^| cpu | " "$WORK/report.md"
+grep -q "^## Per-op times at level 0" "$WORK/report.md"
+echo "bench-report ok"
