@@ -3,7 +3,8 @@
 // A GEMM  M = Co, Ncols = k*k*Ci (+1: a column of ones gives dbias), K = P pixels, computed
 // as a sum of outer products: per pixel one texel of dy (4 co) and one of x (4 ci) update
 // a 4x4 register block. Column blocks: k*k taps x ceil(Ci/4), then one bias block.
-// Invocation t: column block t % n_col_blocks, co block t / n_col_blocks.
+// Invocation t: co block t % ceil(Co/4), column block t / ceil(Co/4) (neighbouring lanes
+// share the x texel and the pixel range).
 //
 // The pixel sum is split over gl_WorkGroupID.z = s, image rows (n, i) in
 // [s * rows_per_split, (s+1) * rows_per_split). With CONV_DIRECT (one split) the block
@@ -30,8 +31,8 @@ void main()
     uint t = texel_flat_index();
     if (t >= n_col_blocks * co_blocks)
         return;
-    uint col_block = t % n_col_blocks;
-    uint co0 = (t / n_col_blocks) * 4u;
+    uint col_block = t / co_blocks;
+    uint co0 = (t % co_blocks) * 4u;
     uint co_count = min(4u, pc.co - co0);
     bool bias_block = col_block == taps * ci_blocks;
     uint tap = bias_block ? 0u : col_block / ci_blocks;

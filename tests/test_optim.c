@@ -3,7 +3,8 @@
  *   clip = min(1, max_grad_norm / (sqrt(sumsq) + 1e-6)) (1 without clipping), g' = g clip
  *   m = b1 m + (1-b1) g'
  *   Adam:   v = b2 v + (1-b2) g'^2;  p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
- *   Adamax: v = max(b2 v, |g'|);     p -= lr / (1-b1^t) * m / (v + eps) */
+ *   Adamax: v = max(b2 v, |g'|);     p -= lr / (1-b1^t) * m / (v + eps)
+ * and the guard: a sumsq that is given and not finite leaves params, m and v unchanged. */
 #include "test_util.h"
 
 #include <math.h>
@@ -162,6 +163,98 @@ static void test_clipping_below_threshold_keeps_gradient(void **state)
     check_clipping(*state, 5.0f, 1.0);
 }
 
+/* ---- non-finite guard: a given sumsq that is NaN or +-Inf leaves params, m and v unchanged --- */
+
+/* One Adam step from m = v = 0 with g1 (state A), then a second step whose sumsq holds `bad`:
+ * params, m and v must still be bit-identical to state A (nothing is written, so the
+ * comparison is exact). The gradient of the second step is the finite g2, so only the
+ * guard can have stopped it. Both with and without clipping. */
+static void check_guard_skips(glow_backend *be, glow_optimizer kind, float max_grad_norm, float bad)
+{
+    glow_adam_params hp = {kind, 0.01f, 0.9f, 0.999f, 1e-8f, 1, max_grad_norm};
+    arena a = arena_make(be, p0);
+    glow_tensor sumsq = tu_tensor(be, 1, 1, 1, 1, NULL);
+    TU_OK(glow_tensor_upload(a.g, g1));
+    TU_OK(glow_sum_squares(be, a.g, sumsq));
+    TU_OK(glow_optimizer_step(be, a.p, a.g, a.m, a.v, &hp, sumsq));
+    float *p_a = tu_download(a.p), *m_a = tu_download(a.m), *v_a = tu_download(a.v);
+
+    hp.step = 2;
+    TU_OK(glow_tensor_upload(a.g, g2));
+    TU_OK(glow_tensor_upload(sumsq, &bad));
+    TU_OK(glow_optimizer_step(be, a.p, a.g, a.m, a.v, &hp, sumsq));
+    float *p_b = tu_download(a.p), *m_b = tu_download(a.m), *v_b = tu_download(a.v);
+    tu_assert_close("params after a guarded step", p_b, p_a, K, 0.0);
+    tu_assert_close("m after a guarded step", m_b, m_a, K, 0.0);
+    tu_assert_close("v after a guarded step", v_b, v_a, K, 0.0);
+    free(p_a);
+    free(m_a);
+    free(v_a);
+    free(p_b);
+    free(m_b);
+    free(v_b);
+    tu_tensor_free(sumsq);
+    arena_free(a);
+}
+
+static void test_guard_nan_sumsq_skips_step(void **state)
+{
+    check_guard_skips(*state, GLOW_OPT_ADAM, 0.0f, NAN);
+    check_guard_skips(*state, GLOW_OPT_ADAMAX, 0.0f, NAN);
+    check_guard_skips(*state, GLOW_OPT_ADAM, 1.0f, NAN);
+}
+
+static void test_guard_inf_sumsq_skips_step(void **state)
+{
+    check_guard_skips(*state, GLOW_OPT_ADAM, 0.0f, INFINITY);
+    check_guard_skips(*state, GLOW_OPT_ADAM, 1.0f, -INFINITY);
+    check_guard_skips(*state, GLOW_OPT_ADAMAX, 1.0f, INFINITY);
+}
+
+/* A gradient with one NaN: sum_squares gives NaN, and the step it guards writes nothing,
+ * not even to the elements whose gradient is finite. */
+static void test_guard_nan_gradient_end_to_end(void **state)
+{
+    glow_backend *be = *state;
+    const float g_bad[K] = {0.1f, NAN, 0.3f};
+    glow_adam_params hp = {GLOW_OPT_ADAM, 0.01f, 0.9f, 0.999f, 1e-8f, 1, 0.0f};
+    arena a = arena_make(be, p0);
+    glow_tensor sumsq = tu_tensor(be, 1, 1, 1, 1, NULL);
+    TU_OK(glow_tensor_upload(a.g, g_bad));
+    TU_OK(glow_sum_squares(be, a.g, sumsq));
+    TU_OK(glow_optimizer_step(be, a.p, a.g, a.m, a.v, &hp, sumsq));
+    float *gp = tu_download(a.p), *gm = tu_download(a.m), *gv = tu_download(a.v);
+    for (int i = 0; i < K; i++)
+        if (gp[i] != p0[i] || gm[i] != 0.0f || gv[i] != 0.0f)
+            fail_msg("element %d written by a step with a NaN gradient: p %g m %g v %g", i, (double)gp[i],
+                     (double)gm[i], (double)gv[i]);
+    free(gp);
+    free(gm);
+    free(gv);
+    tu_tensor_free(sumsq);
+    arena_free(a);
+}
+
+/* A finite sumsq without clipping only guards: the step equals the unguarded formula
+ * (1e-6 relative as in the other cases; here the update is in fact the same code path). */
+static void test_guard_finite_sumsq_changes_nothing(void **state)
+{
+    glow_backend *be = *state;
+    glow_adam_params hp = {GLOW_OPT_ADAM, 0.01f, 0.9f, 0.999f, 1e-8f, 3, 0.0f};
+    arena a = arena_make(be, p0);
+    const float huge = 1e30f; /* would clip hard if it were read as a norm */
+    glow_tensor sumsq = tu_tensor(be, 1, 1, 1, 1, &huge);
+    TU_OK(glow_tensor_upload(a.g, g2));
+    TU_OK(glow_optimizer_step(be, a.p, a.g, a.m, a.v, &hp, sumsq));
+    double p[K], m[K] = {0, 0, 0}, v[K] = {0, 0, 0};
+    for (int i = 0; i < K; i++)
+        p[i] = p0[i];
+    reference_step(p, m, v, g2, &hp, 1.0);
+    arena_check("guarded, finite sumsq", a, p, m, v);
+    tu_tensor_free(sumsq);
+    arena_free(a);
+}
+
 /* ---- sum_squares -------------------------------------------------------------------------- */
 
 /* 1^2 + ... + 7^2 = 140, exact in float; out starts at 99 to show that it is overwritten. */
@@ -214,6 +307,10 @@ int main(void)
         cmocka_unit_test(test_adamax_two_steps),
         cmocka_unit_test(test_clipping_scales_gradient),
         cmocka_unit_test(test_clipping_below_threshold_keeps_gradient),
+        cmocka_unit_test(test_guard_nan_sumsq_skips_step),
+        cmocka_unit_test(test_guard_inf_sumsq_skips_step),
+        cmocka_unit_test(test_guard_nan_gradient_end_to_end),
+        cmocka_unit_test(test_guard_finite_sumsq_changes_nothing),
         cmocka_unit_test(test_sum_squares_hand_example),
         cmocka_unit_test(test_sum_squares_odd_count),
     };

@@ -6,8 +6,8 @@
  * Build (after `meson compile -C BUILD`):
  *   cc -std=c11 -O2 -D_DEFAULT_SOURCE -Iinclude tools/bench_conv_vk.c BUILD/libglow.a -lm -ldl -lpthread \
  *      -o BUILD/bench_conv_vk
- * Run:  GLOW_VK_GEMM=texel BUILD/bench_conv_vk [--backend vulkan] [--runs 5] [--quick]
- *   --quick: only the 1x1 forward at M = 16384, Ncols = K = 512. */
+ * Run:  GLOW_VK_GEMM=texel BUILD/bench_conv_vk [--backend vulkan] [--runs 5] [--quick] [--case I]
+ *   --quick: only the 1x1 forward at M = 16384, Ncols = K = 512;  --case I: only case I (0-based). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +136,7 @@ static glow_status bench_one(glow_backend *be, const bench_case *bc, int runs)
 int main(int argc, char **argv)
 {
     const char *backend = "vulkan";
-    int runs = 5, quick = 0;
+    int runs = 5, quick = 0, only = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             backend = argv[++i];
@@ -144,8 +144,10 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc)
+            only = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--backend NAME] [--runs N] [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--backend NAME] [--runs N] [--quick] [--case I]\n", argv[0]);
             return 2;
         }
     }
@@ -190,6 +192,8 @@ int main(int argc, char **argv)
     int n_cases = quick ? 1 : (int)(sizeof cases / sizeof cases[0]);
     int rc = 0;
     for (int i = 0; i < n_cases; i++) {
+        if (only >= 0 && i != only)
+            continue;
         if (bench_one(be, &cases[i], runs) != GLOW_OK) {
             fprintf(stderr, "bench: %s %s failed: %s\n", cases[i].label, op_name(cases[i].op), glow_last_error());
             rc = 1;

@@ -17,7 +17,8 @@ glow_status cpu_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out)
     return GLOW_OK;
 }
 
-/* clip = min(1, max_grad_norm / (sqrt(sumsq) + 1e-6)) when clipping, else 1.
+/* Guard: when sumsq is given and sumsq[0] is NaN or +-Inf, nothing is written.
+ * clip = min(1, max_grad_norm / (sqrt(sumsq) + 1e-6)) when clipping, else 1.
  *   g' = g clip;  m = b1 m + (1-b1) g'
  *   Adam:   v = b2 v + (1-b2) g'^2;   p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
  *   Adamax: v = max(b2 v, |g'|);      p -= lr / (1-b1^t) * m / (v + eps)
@@ -26,6 +27,8 @@ glow_status cpu_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor
                                const glow_adam_params *hp, glow_tensor sumsq)
 {
     (void)be;
+    if (sumsq.buf && !isfinite(cpu_data(sumsq)[0]))
+        return GLOW_OK;
     float clip = 1.0f;
     if (hp->max_grad_norm > 0.0f && sumsq.buf) {
         double norm = sqrt((double)cpu_data(sumsq)[0]);

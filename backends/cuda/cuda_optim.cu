@@ -55,15 +55,19 @@ struct adam_step_args {
     float max_grad_norm;
 };
 
-/* clip = min(1, max_grad_norm / (sqrt(sumsq[0]) + 1e-6)) when sumsq is given, else 1.
+/* Guard: sumsq given and sumsq[0] NaN or +-Inf: nothing is written (every thread reads the
+ * same value, so the whole grid skips).
+ * clip = min(1, max_grad_norm / (sqrt(sumsq[0]) + 1e-6)) when clipping, else 1.
  *   g' = g clip;  m = b1 m + (1-b1) g'
  *   Adam:   v = b2 v + (1-b2) g'^2;   p -= lr (m / bc1) / (sqrt(v / bc2) + eps)
  *   Adamax: v = max(b2 v, |g'|);      p -= lr / bc1 * m / (v + eps) */
 __global__ void optimizer_step_kernel(float *p, const float *g, float *m, float *v, size_t count, adam_step_args a,
                                       const float *sumsq)
 {
+    if (sumsq && !isfinite(sumsq[0]))
+        return;
     float clip = 1.0f;
-    if (sumsq) {
+    if (sumsq && a.max_grad_norm > 0.0f) {
         double c = (double)a.max_grad_norm / (sqrt((double)sumsq[0]) + 1e-6);
         clip = c < 1.0 ? (float)c : 1.0f;
     }
@@ -97,7 +101,7 @@ glow_status cu_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor 
     a.bc1 = (float)(1.0 - pow((double)hp->beta1, (double)hp->step));
     a.bc2 = (float)(1.0 - pow((double)hp->beta2, (double)hp->step));
     a.max_grad_norm = hp->max_grad_norm;
-    const float *s = (hp->max_grad_norm > 0.0f && sumsq.buf) ? cu_data(sumsq) : NULL;
+    const float *s = sumsq.buf ? cu_data(sumsq) : NULL; /* guard, and clipping when max_grad_norm > 0 */
     size_t count = glow_tensor_count(params);
     optimizer_step_kernel<<<cu_blocks(count), CU_THREADS, 0, cu_stream(be)>>>(
         cu_data(params), cu_data(grads), cu_data(m), cu_data(v), count, a, s);

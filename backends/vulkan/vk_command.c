@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "glow/vulkan.h"
+
 #define VK_POOL_SETS 1024u
 
 typedef struct {
@@ -310,4 +312,23 @@ glow_status vk_record_copy(vk_context *vk, VkBuffer src, VkDeviceSize src_off, V
     memory_barrier(rec, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, stages, all);
     rec->pending = 1;
     return GLOW_OK;
+}
+
+int glow_vulkan_command_counts(glow_backend *be, glow_vulkan_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (be == NULL || strcmp(be->info.backend, "vulkan") != 0 || vk_ctx(be)->rec == NULL)
+        return -1;
+    const struct vk_recorder *rec = vk_ctx(be)->rec;
+    out->submits = rec->submits;
+    out->dispatches = rec->dispatches;
+    out->barriers = rec->barriers;
+    return 0;
+}
+
+uint64_t glow_vulkan_submit_count(glow_backend *be)
+{
+    glow_vulkan_counts c;
+    glow_vulkan_command_counts(be, &c);
+    return c.submits;
 }

@@ -114,6 +114,30 @@ static int find_memory_type(const vk_context *vk, uint32_t type_bits, VkMemoryPr
     return fallback;
 }
 
+/* Device-local memory for a discrete GPU: the type on the largest device-local heap,
+ * preferring one the host cannot map (a small host-visible BAR heap must not be
+ * exhausted by ordinary buffers). */
+static int find_device_memory_type(const vk_context *vk, uint32_t type_bits)
+{
+    int best = -1;
+    for (uint32_t i = 0; i < vk->mem_props.memoryTypeCount; i++) {
+        VkMemoryPropertyFlags f = vk->mem_props.memoryTypes[i].propertyFlags;
+        if (!(type_bits & (1u << i)) || !(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))
+            continue;
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        VkDeviceSize heap = vk->mem_props.memoryHeaps[vk->mem_props.memoryTypes[i].heapIndex].size;
+        VkDeviceSize best_heap = vk->mem_props.memoryHeaps[vk->mem_props.memoryTypes[best].heapIndex].size;
+        int mappable = (f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
+        int best_mappable = (vk->mem_props.memoryTypes[best].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;
+        if (heap > best_heap || (heap == best_heap && best_mappable && !mappable))
+            best = (int)i;
+    }
+    return best;
+}
+
 static int type_is_coherent(const vk_context *vk, uint32_t type)
 {
     return (vk->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
@@ -215,7 +239,9 @@ static glow_status new_block(vk_context *vk, uint32_t type, VkDeviceSize size, i
     b->size = size;
     b->type = type;
     b->dedicated = dedicated;
-    if (vk->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+    /* Only unified memory is written through a mapping; otherwise transfers go
+     * through staging even where the type happens to be host-visible. */
+    if (vk->unified_memory && (vk->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
         void *mapped = NULL;
         r = vkMapMemory(vk->device, b->memory, 0, VK_WHOLE_SIZE, 0, &mapped);
         if (r != VK_SUCCESS) {
@@ -255,15 +281,13 @@ glow_status vk_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
     }
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(vk->device, buf->buffer, &req);
-    VkMemoryPropertyFlags need = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-    VkMemoryPropertyFlags prefer = need;
-    if (vk->unified_memory) {
-        need |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
-        prefer = need | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    }
-    int type = find_memory_type(vk, req.memoryTypeBits, need, prefer);
-    if (type < 0)
-        type = find_memory_type(vk, req.memoryTypeBits, 0, need);
+    const VkMemoryPropertyFlags mapped_local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+    int type = vk->unified_memory
+                   ? find_memory_type(vk, req.memoryTypeBits, mapped_local,
+                                      mapped_local | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)
+                   : find_device_memory_type(vk, req.memoryTypeBits);
+    if (type < 0) /* no device-local type allowed for buffers: any type */
+        type = find_memory_type(vk, req.memoryTypeBits, 0, 0);
     glow_status st = GLOW_OK;
     if (type < 0) {
         st = glow_error(GLOW_ERR_BACKEND, "vulkan: no memory type for a buffer of %zu bytes", bytes);

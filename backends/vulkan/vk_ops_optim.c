@@ -1,6 +1,7 @@
 /* Vulkan host side of the optimiser over the flat arenas; shaders sum_squares.comp
  * (one workgroup, Kahan partial sums + tree reduction) and optimizer_step.comp (one
- * invocation per element, the clip factor computed from sumsq[0] in the shader).
+ * invocation per element; the non-finite guard and the clip factor are computed from
+ * sumsq[0] in the shader, so no host readback sits between the backward pass and the update).
  * Semantics: include/glow/backend.h. */
 #include "vk_ops_launch.h"
 
@@ -21,10 +22,10 @@ glow_status vk_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out)
 }
 
 typedef struct {
-    uint32_t p_off, g_off, m_off, v_off, sumsq_off, count, adamax, clip;
+    uint32_t p_off, g_off, m_off, v_off, sumsq_off, count, adamax, clip, guard;
     float lr, beta1, beta2, eps, bc1, bc2, max_grad_norm;
 } push_optimizer_step;
-_Static_assert(sizeof(push_optimizer_step) == 60, "mirrors optimizer_step.comp");
+_Static_assert(sizeof(push_optimizer_step) == 64, "mirrors optimizer_step.comp");
 
 glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor grads, glow_tensor m, glow_tensor v,
                               const glow_adam_params *hp, glow_tensor sumsq)
@@ -34,18 +35,21 @@ glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor 
     GLOW_TRY(vk_ops_check_index(op, "grads", grads));
     GLOW_TRY(vk_ops_check_index(op, "m", m));
     GLOW_TRY(vk_ops_check_index(op, "v", v));
-    int clip = hp->max_grad_norm > 0.0f && sumsq.buf != NULL;
-    if (clip)
+    /* any sumsq given guards the step against a non-finite gradient; clipping also reads it */
+    int guard = sumsq.buf != NULL;
+    int clip = hp->max_grad_norm > 0.0f && guard;
+    if (guard)
         GLOW_TRY(vk_ops_check_index(op, "sumsq", sumsq));
     push_optimizer_step pc = {
         .p_off = (uint32_t)params.off,
         .g_off = (uint32_t)grads.off,
         .m_off = (uint32_t)m.off,
         .v_off = (uint32_t)v.off,
-        .sumsq_off = clip ? (uint32_t)sumsq.off : 0u,
+        .sumsq_off = guard ? (uint32_t)sumsq.off : 0u,
         .count = (uint32_t)glow_tensor_count(params),
         .adamax = hp->kind == GLOW_OPT_ADAMAX ? 1u : 0u,
         .clip = clip ? 1u : 0u,
+        .guard = guard ? 1u : 0u,
         .lr = hp->lr,
         .beta1 = hp->beta1,
         .beta2 = hp->beta2,
@@ -55,8 +59,8 @@ glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor 
         .bc2 = (float)(1.0 - pow((double)hp->beta2, (double)hp->step)),
         .max_grad_norm = hp->max_grad_norm,
     };
-    /* Without clipping, binding 4 names the gradient buffer as a placeholder the kernel never reads. */
+    /* Without sumsq, binding 4 names the gradient buffer as a placeholder the kernel never reads. */
     vk_binding b[5] = {vk_ops_bind(params.buf, 1), vk_ops_bind(grads.buf, 0), vk_ops_bind(m.buf, 1),
-                       vk_ops_bind(v.buf, 1), vk_ops_bind(clip ? sumsq.buf : grads.buf, 0)};
+                       vk_ops_bind(v.buf, 1), vk_ops_bind(guard ? sumsq.buf : grads.buf, 0)};
     return vk_ops_launch_1d(vk_ctx(be), op, b, 5, &pc, sizeof pc, pc.count);
 }

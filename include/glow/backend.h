@@ -181,7 +181,12 @@ typedef struct glow_backend_ops {
     /* out[0] = sum_i g[i]^2 (overwrites; out has one element). */
     glow_status (*sum_squares)(glow_backend *be, glow_tensor g, glow_tensor out);
     /* One Adam/Adamax step on every element (params, grads, m, v of equal count).
-     * sumsq: one element holding sum(g^2) (from sum_squares) when hp->max_grad_norm > 0, else absent.
+     * sumsq: one element holding sum(g^2) (from sum_squares); required when hp->max_grad_norm > 0,
+     * optional otherwise. When given it is a device-side guard: if sumsq[0] is not finite (NaN or
+     * +-Inf: a non-finite gradient, or squares overflowing fp32) the step leaves params, m and v
+     * unchanged (a training step can then be recorded and submitted whole before the host looks at
+     * the loss). Otherwise, with clip = min(1, max_grad_norm / (sqrt(sumsq) + 1e-6)) when
+     * max_grad_norm > 0 and clip = 1 when it is 0:
      *   g' = g * clip;  m = b1 m + (1-b1) g'
      *   Adam:   v = b2 v + (1-b2) g'^2;   p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
      *   Adamax: v = max(b2 v, |g'|);      p -= lr / (1-b1^t) * m / (v + eps) */

@@ -66,10 +66,14 @@ glow_status glow_model_arena_upload(glow_model *m, glow_arena_kind kind, const f
 glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng, float *bpd);
 
 /* One training step: actnorm init on the first call if not yet done, forward,
- * backward of the batch-mean bpd, optimiser update. *mean_bpd receives the
- * batch-mean bpd before the update. opt->adam.lr and opt->adam.step are used as given;
- * so is rng (trainers pass {seed, GLOW_STREAM_DEQUANT, step}). A non-finite loss returns
- * GLOW_ERR_NONFINITE before any parameter is updated. */
+ * backward of the batch-mean bpd, optimiser update, recorded as one sequence and
+ * submitted once; the host reads back only logp, ld and the gradient's sum of squares.
+ * *mean_bpd receives the batch-mean bpd before the update. opt->adam.lr and
+ * opt->adam.step are used as given; so is rng (trainers pass {seed, GLOW_STREAM_DEQUANT,
+ * step}). GLOW_ERR_NONFINITE when the loss or the gradient is not finite: a non-finite
+ * gradient (what a NaN/Inf loss normally gives) skips the update on the device, so the
+ * parameters and optimiser state are unchanged; a non-finite loss with finite gradients
+ * has already been applied, so a trainer must stop without saving (glow-vk train does). */
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
                                   const glow_train_options *opt, float *mean_bpd);
 

@@ -15,4 +15,19 @@ int glow_vulkan_validation_enabled(glow_backend *be);
 /* The GEMM kernel variant `be` uses: "tiled" or "texel" (NULL when not Vulkan). */
 const char *glow_vulkan_gemm_variant(glow_backend *be);
 
+/* Command recording on `be` since it was opened. A training step is recorded into one
+ * command buffer and submitted once (docs: backends/vulkan/vk_command.c). */
+typedef struct {
+    uint64_t submits;    /* vkQueueSubmit calls (each waits on its fence) */
+    uint64_t dispatches; /* vkCmdDispatch recorded */
+    uint64_t barriers;   /* vkCmdPipelineBarrier recorded: hazards between dispatches, around
+                            transfer copies, and one before each submit for host reads */
+} glow_vulkan_counts;
+
+/* Fills *out; returns -1 (and zeros) when `be` is not a Vulkan backend. */
+int glow_vulkan_command_counts(glow_backend *be, glow_vulkan_counts *out);
+
+/* counts.submits, or 0 when `be` is not a Vulkan backend. */
+uint64_t glow_vulkan_submit_count(glow_backend *be);
+
 #endif

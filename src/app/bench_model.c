@@ -62,7 +62,7 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
 
     /* the trainer's defaults: Adam, lr 1e-4, no gradient clipping */
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-4f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, memory};
-    const int warmup = rec->warmup < 1 ? 1 : rec->warmup;
+    const int warmup = rec->warmup; /* 0: the first (actnorm-initialising) step is timed too */
     float bpd = 0.0f;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
         glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i};
@@ -102,7 +102,7 @@ glow_status bench_sample(const glow_backend_factory *factory, bench_record *rec)
     float *x = malloc(count * sizeof *x);
     double *times = malloc((size_t)rec->reps * sizeof *times);
     glow_status st = x && times ? GLOW_OK : glow_error(GLOW_ERR_OUT_OF_MEMORY, "bench: %zu sample values", count);
-    const int warmup = rec->warmup < 1 ? 1 : rec->warmup;
+    const int warmup = rec->warmup;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
         glow_rng rng = {1, GLOW_STREAM_SAMPLE, (uint32_t)i};
         double t0 = app_now_seconds();

@@ -12,7 +12,8 @@
 glow_status bench_param_count(glow_backend *be, bench_record *rec);
 
 /* Training steps on random pixels at rec->batch in `memory` mode: rec->warmup steps untimed
- * (at least 1: the first step runs the data-dependent actnorm init), then rec->reps timed.
+ * (the first step also runs the data-dependent actnorm init; with warmup 0 it is timed),
+ * then rec->reps timed.
  * Appends to rec->train; the ceiling fraction uses rec->ceiling_gflops. */
 glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, glow_memory_mode memory);
 

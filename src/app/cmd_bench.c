@@ -143,6 +143,7 @@ static void bench_device(const glow_backend_factory *factory, bench_record *r)
     }
     if (st == GLOW_OK)
         bench_print_ops(r);
+    fflush(stdout);
     glow_backend_close(be);
     if (st == GLOW_OK)
         st = note_failure(r, bench_train(factory, r, GLOW_MEMORY_STORE), "train step (store)");
@@ -224,15 +225,16 @@ int cmd_bench(int argc, char **argv)
         "              [--batch B] [--reps R] [--json FILE]";
     bench_options o = {"all", "small", NULL, -1, 0, 5, 1, 64, 5};
     cli_flag flags[] = {
-        {"backend", 'b', CLI_STRING, &o.backends, 0, 0, NULL, "LIST", "all, or a comma-separated list of cpu, vulkan, cuda",
-         NULL, 0},
+        {"backend", 'b', CLI_STRING, &o.backends, 0, 0, NULL, "LIST",
+         "all, or a comma-separated list of cpu, vulkan, cuda", NULL, 0},
         {"device", 'd', CLI_INT, &o.device, -1, 63, NULL, "N", "device index within each backend (-1: every device)",
          NULL, 0},
         {"config", 'c', CLI_STRING, &o.config, 0, 0, NULL, "CFG", "small, report or L,K,F,C,H,W", NULL, 0},
         {"batch", 'n', CLI_INT, &o.batch, 0, 4096, NULL, "B", "training batch (0: the configuration's default)",
          NULL, 0},
         {"reps", 'r', CLI_INT, &o.reps, 1, 1000, NULL, "R", "timed repetitions (the median is reported)", NULL, 0},
-        {"warmup", 0, CLI_INT, &o.warmup, 1, 100, NULL, "W", "untimed runs before timing", NULL, 0},
+        {"warmup", 0, CLI_INT, &o.warmup, 0, 100, NULL, "W",
+         "untimed runs before timing (kernels: at least 1; 0 for slow devices times the first step)", NULL, 0},
         {"sample-batch", 0, CLI_INT, &o.sample_batch, 1, 4096, NULL, "B", "batch of the sampling benchmark", NULL, 0},
         {"n-bits", 0, CLI_INT, &o.n_bits, 1, 8, NULL, "B", "bits per colour of the model", NULL, 0},
         {"json", 'j', CLI_STRING, &o.json, 0, 0, NULL, "FILE", "write one JSON record per device to FILE", "none",

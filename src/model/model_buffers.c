@@ -63,7 +63,7 @@ glow_status model_alloc_fixed(glow_model *m)
         }
     GLOW_TRY(create(m, used, &m->weights, "LU weights"));
 
-    /* input, per-sample sums */
+    /* input, per-sample sums; logp, ld, sumsq stay in this order (one download: model_read_sums) */
     used = 0;
     m->x0 = reserve(&used, (size_t)m->max_batch * m->d);
     m->logp = reserve(&used, (size_t)m->max_batch);

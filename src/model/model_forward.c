@@ -65,22 +65,13 @@ float model_loss_grad(const glow_model *m, int n)
     return (float)(-1.0 / ((double)n * (double)m->d * log(2.0)));
 }
 
-glow_status model_read_bpd(glow_model *m, int n, float *bpd, float *logp_out, float *mean_bpd)
+glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, const float *ld, float *bpd,
+                                float *logp_out, float *mean_bpd)
 {
-    float *host = malloc(2 * (size_t)n * sizeof *host);
-    if (host == NULL)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "model: reading %d log-densities", n);
-    glow_status st = glow_tensor_download(model_logp(m, n), host);
-    if (st == GLOW_OK)
-        st = glow_tensor_download(model_ld(m, n), host + n);
-    if (st != GLOW_OK) {
-        free(host);
-        return st;
-    }
     const double dln2 = (double)m->d * log(2.0);
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
-        double logpx = (double)host[i] + (double)host[n + i];
+        double logpx = (double)logp[i] + (double)ld[i];
         double b = (-logpx + dln2 * m->cfg.n_bits) / dln2;
         if (bpd)
             bpd[i] = (float)b;
@@ -88,11 +79,41 @@ glow_status model_read_bpd(glow_model *m, int n, float *bpd, float *logp_out, fl
             logp_out[i] = (float)logpx;
         sum += b;
     }
-    free(host);
     double mean = sum / n;
     if (mean_bpd)
         *mean_bpd = (float)mean;
     if (!isfinite(mean))
         return glow_error(GLOW_ERR_NONFINITE, "model: the batch bpd is not finite (%g) over %d samples", mean, n);
     return GLOW_OK;
+}
+
+glow_status model_read_sums(glow_model *m, int n, float **host, const float **logp, const float **ld,
+                            const float **sumsq)
+{
+    /* logp, ld and sumsq lie in this order in the io buffer (model_alloc_fixed): one download */
+    const size_t first = m->logp, count = m->sumsq + 1 - first;
+    float *h = malloc(count * sizeof *h);
+    if (h == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "model: reading %d log-densities", n);
+    glow_status st = glow_download(m->io, first * sizeof(float), h, count * sizeof(float));
+    if (st != GLOW_OK) {
+        free(h);
+        return st;
+    }
+    *host = h;
+    *logp = h;
+    *ld = h + (m->ld - first);
+    if (sumsq)
+        *sumsq = h + (m->sumsq - first);
+    return GLOW_OK;
+}
+
+glow_status model_read_bpd(glow_model *m, int n, float *bpd, float *logp_out, float *mean_bpd)
+{
+    float *host = NULL;
+    const float *logp = NULL, *ld = NULL;
+    GLOW_TRY(model_read_sums(m, n, &host, &logp, &ld, NULL));
+    glow_status st = model_bpd_from_sums(m, n, logp, ld, bpd, logp_out, mean_bpd);
+    free(host);
+    return st;
 }

@@ -151,6 +151,14 @@ glow_status model_forward(glow_model *m, glow_memory_mode mode, int n, int init_
 glow_status model_backward(glow_model *m, glow_memory_mode mode, int n);
 /* Downloads logp and ld and converts to per-sample bpd (NULL: not wanted) and the batch mean. */
 glow_status model_read_bpd(glow_model *m, int n, float *bpd, float *logp, float *mean_bpd);
+/* One download of the io buffer's logp (n), ld (n) and sumsq (1) floats into *host (to free);
+ * *logp, *ld, *sumsq point into it (sumsq may be NULL: not wanted). */
+glow_status model_read_sums(glow_model *m, int n, float **host, const float **logp, const float **ld,
+                            const float **sumsq);
+/* Per-sample bpd_n = (-(logp_n + ld_n) + D n_bits ln 2) / (D ln 2) (bpd, logp_out = logp_n + ld_n:
+ * NULL when not wanted) and their mean; GLOW_ERR_NONFINITE when the mean is not finite. */
+glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, const float *ld, float *bpd,
+                                float *logp_out, float *mean_bpd);
 
 /* The per-sample log-det gradient dLoss/dld_n = dLoss/dlogp_n = -1 / (N D ln 2). */
 float model_loss_grad(const glow_model *m, int n);

@@ -1,10 +1,21 @@
 /* Likelihood, gradients and training steps.
- * A training step: (actnorm data-dependent init folded into the first forward),
- * zero the gradient arena, forward, backward, read back only the N per-sample
- * logp and ld to form the loss (refusing a non-finite one before any update),
- * then optionally the global gradient norm and one optimiser step over the
- * whole arena (non-trainable entries and padding have zero gradients, so Adam
- * leaves them unchanged). */
+ *
+ * A training step is recorded as one sequence of ops with no host readback inside it,
+ * so the Vulkan backend submits it once (backend.h: ops run in program order and may be
+ * recorded; only a download waits):
+ *   (upload pixels) dequantize -> x0;  fill(grads, 0);  forward (the data-dependent
+ *   actnorm init folded into the first one);  backward;  sumsq = sum_squares(grads);
+ *   optimizer_step(params, grads, m, v, sumsq);  ONE download of logp, ld, sumsq.
+ * The optimiser guards itself on the device: a non-finite sumsq (a NaN/Inf gradient)
+ * leaves params, m and v unchanged. The host then forms the loss from logp and ld:
+ *   - gradients non-finite: the update was skipped, GLOW_ERR_NONFINITE;
+ *   - loss non-finite but gradients finite: the update was applied (the host learns
+ *     of the loss only after the one submission), GLOW_ERR_NONFINITE. The trainer
+ *     stops on that error without writing a checkpoint (src/app/trainer.c,
+ *     stop_nonfinite), so the last good checkpoint on disk is intact.
+ * Non-trainable entries and padding of the arena have zero gradients, so Adam leaves
+ * them unchanged. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "model_internal.h"
@@ -76,28 +87,47 @@ glow_status glow_model_gradients_from_x(glow_model *m, const float *x, int batch
     return gradients_loaded(m, batch, memory, mean_bpd, logp, grads_host);
 }
 
+/* Records the whole step (see the top of this file), then reads back logp, ld and sumsq once. */
 static glow_status train_loaded(glow_model *m, int n, const glow_train_options *opt, float *mean_bpd)
 {
     if (opt == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model train step: no options");
     const int init = !m->actnorm_done;
-    float mean = 0.0f;
-    glow_status st = forward_backward(m, n, opt->memory, init, &mean, NULL);
-    if (mean_bpd)
-        *mean_bpd = mean;
+    glow_tensor grads = arena_tensor(m, MODEL_ARENA_GRADS);
+    glow_tensor sumsq = glow_tensor_make(m->io, m->sumsq, 1, 1, 1, 1);
+    glow_status st = glow_fill(m->be, grads, 0.0f);
+    if (st == GLOW_OK)
+        st = model_forward(m, opt->memory, n, init);
+    if (st == GLOW_OK)
+        st = model_backward(m, opt->memory, n);
+    if (st == GLOW_OK)
+        st = glow_sum_squares(m->be, grads, sumsq);
+    if (st == GLOW_OK)
+        st = glow_optimizer_step(m->be, arena_tensor(m, GLOW_ARENA_PARAMS), grads, arena_tensor(m, GLOW_ARENA_ADAM_M),
+                                 arena_tensor(m, GLOW_ARENA_ADAM_V), &opt->adam, sumsq);
+    float *host = NULL;
+    const float *logp = NULL, *ld = NULL, *ss = NULL;
+    if (st == GLOW_OK)
+        st = model_read_sums(m, n, &host, &logp, &ld, &ss);
     if (st != GLOW_OK)
         return glow_error_context(st, "model train step %d", opt->adam.step);
+
+    float mean = 0.0f;
+    const int grads_finite = isfinite(*ss);
+    st = model_bpd_from_sums(m, n, logp, ld, NULL, NULL, &mean);
+    const double grad_sumsq = *ss;
+    free(host);
+    if (mean_bpd)
+        *mean_bpd = mean;
+    if (st == GLOW_OK && !grads_finite)
+        st = glow_error(GLOW_ERR_NONFINITE, "model: the gradient's sum of squares is not finite (%g)", grad_sumsq);
+    if (st != GLOW_OK)
+        return glow_error_context(st, "model train step %d (%s)", opt->adam.step,
+                                  grads_finite ? "the update was applied: gradients were finite"
+                                               : "parameters unchanged: the update was skipped");
     if (init)
         m->actnorm_done = 1;
-
-    glow_tensor sumsq = glow_tensor_none();
-    if (opt->adam.max_grad_norm > 0.0f) {
-        sumsq = glow_tensor_make(m->io, m->sumsq, 1, 1, 1, 1);
-        GLOW_TRY(glow_sum_squares(m->be, arena_tensor(m, MODEL_ARENA_GRADS), sumsq));
-    }
-    return glow_optimizer_step(m->be, arena_tensor(m, GLOW_ARENA_PARAMS), arena_tensor(m, MODEL_ARENA_GRADS),
-                               arena_tensor(m, GLOW_ARENA_ADAM_M), arena_tensor(m, GLOW_ARENA_ADAM_V), &opt->adam,
-                               sumsq);
+    return GLOW_OK;
 }
 
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
