@@ -3,13 +3,19 @@
 // A GEMM  M = Co, Ncols = k*k*Ci (+1: a column of ones gives dbias), K = P pixels, computed
 // as a sum of outer products: per pixel one texel of dy (4 co) and one of x (4 ci) update
 // a 4x4 register block. Column blocks: k*k taps x ceil(Ci/4), then one bias block.
-// Invocation t: co block t % ceil(Co/4), column block t / ceil(Co/4) (neighbouring lanes
-// share the x texel and the pixel range).
+//
+// Workgroup tile: the 64 invocations of a workgroup own G = group_co_blocks co blocks x
+// 64/G column blocks (lane l: co block l % G, column block l / G), so per pixel a
+// workgroup reads 4*G dy floats and 4*64/G x floats instead of a whole dy row: the
+// traffic that bounds this kernel on CPU drivers. Workgroup g (flat over x, y): co tile
+// g % ceil(co_blocks / G), column tile g / ceil(co_blocks / G).
 //
 // The pixel sum is split over gl_WorkGroupID.z = s, image rows (n, i) in
-// [s * rows_per_split, (s+1) * rows_per_split). With CONV_DIRECT (one split) the block
-// is added to dw/dbias; otherwise it is written to partials[s * part_stride + co * n_cols + col]
-// (n_cols = k*k*Ci + has_bias) and conv2d_backward_weight_reduce adds the splits up.
+// [s * rows_per_split, (s+1) * rows_per_split); the host sizes splits so that the dy and
+// x rows of one split stay in the CPU cache while all workgroups of that split run.
+// With CONV_DIRECT (one split) the block is added to dw/dbias; otherwise it is written
+// to partials[s * part_stride + co * n_cols + col] (n_cols = k*k*Ci + has_bias) and
+// conv2d_backward_weight_reduce adds the splits up.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "gemm_texel.glsl"
@@ -28,11 +34,15 @@ void main()
     uint taps = pc.k * pc.k;
     uint n_col_blocks = taps * ci_blocks + (has_bias ? 1u : 0u);
     uint co_blocks = (pc.co + 3u) / 4u;
-    uint t = texel_flat_index();
-    if (t >= n_col_blocks * co_blocks)
+    uint g_co = pc.group_co_blocks;
+    uint co_tiles = (co_blocks + g_co - 1u) / g_co;
+    uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    uint lane = gl_LocalInvocationID.x;
+    uint co_block = (group % co_tiles) * g_co + lane % g_co;
+    uint col_block = (group / co_tiles) * (gl_WorkGroupSize.x / g_co) + lane / g_co;
+    if (co_block >= co_blocks || col_block >= n_col_blocks)
         return;
-    uint col_block = t / co_blocks;
-    uint co0 = (t % co_blocks) * 4u;
+    uint co0 = co_block * 4u;
     uint co_count = min(4u, pc.co - co0);
     bool bias_block = col_block == taps * ci_blocks;
     uint tap = bias_block ? 0u : col_block / ci_blocks;
@@ -41,45 +51,63 @@ void main()
     uint ci_count = bias_block ? 1u : min(4u, pc.ci - ci0);
     uint pad = (pc.k - 1u) / 2u;
 
-    // Output columns j whose source column j + kx - pad is inside the image.
-    uint j_lo = bias_block ? 0u : uint(max(int(pad) - int(kx), 0));
-    uint j_hi = bias_block ? pc.w : uint(min(int(pc.w + pad) - int(kx), int(pc.w)));
     uint rows = pc.n * pc.h;
     uint row_begin = gl_WorkGroupID.z * pc.rows_per_split;
     uint row_end = min(rows, row_begin + pc.rows_per_split);
+    uint dy_pixel_stride = pc.co;
+    uint dy_row_stride = pc.w * pc.co;
 
-    vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0)); // acc[co - co0][ci - ci0]
-    for (uint row = row_begin; row < row_end; row++) {
-        uint i = row % pc.h;
-        int sy = int(i + ky) - int(pad);
-        if (!bias_block && (sy < 0 || sy >= int(pc.h)))
-            continue;
-        uint dy_row = pc.y_off + row * pc.w * pc.co + co0;
-        uint x_row = pc.x_off + ((row - i + uint(sy)) * pc.w) * pc.ci + ci0;
-        for (uint j = j_lo; j < j_hi; j++) {
-            vec4 d = fetch4(dy_view, dy_row + j * pc.co, co_count);
-            vec4 a = bias_block ? vec4(1.0, 0.0, 0.0, 0.0)
-                                : fetch4(x_view, x_row + (j + kx - pad) * pc.ci, ci_count);
-            acc[0] += d.x * a;
-            acc[1] += d.y * a;
-            acc[2] += d.z * a;
-            acc[3] += d.w * a;
+    vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0); // acc<c>[ci - ci0]
+    if (bias_block) {
+        // dbias: the column of ones, acc0 = sum_p dy[p][co0 .. co0+3].
+        for (uint row = row_begin; row < row_end; row++) {
+            uint dy_e = pc.y_off + row * dy_row_stride + co0;
+            for (uint j = 0u; j < pc.w; j++, dy_e += dy_pixel_stride)
+                acc0 += fetch4(dy_view, dy_e, co_count);
+        }
+    } else {
+        // Output columns j whose source column j + kx - pad is inside the image.
+        uint j_lo = uint(max(int(pad) - int(kx), 0));
+        uint j_hi = uint(min(int(pc.w + pad) - int(kx), int(pc.w)));
+        for (uint row = row_begin; row < row_end; row++) {
+            uint i = row % pc.h;
+            int sy = int(i + ky) - int(pad);
+            if (sy < 0 || sy >= int(pc.h))
+                continue;
+            uint dy_e = pc.y_off + row * dy_row_stride + j_lo * pc.co + co0;
+            uint x_e = pc.x_off + ((row - i + uint(sy)) * pc.w + j_lo + kx - pad) * pc.ci + ci0;
+            for (uint j = j_lo; j < j_hi; j++, dy_e += dy_pixel_stride, x_e += pc.ci) {
+                vec4 d = fetch4(dy_view, dy_e, co_count);
+                vec4 a = fetch4(x_view, x_e, ci_count);
+                acc0 += d.x * a;
+                acc1 += d.y * a;
+                acc2 += d.z * a;
+                acc3 += d.w * a;
+            }
         }
     }
+    vec4 acc[4] = vec4[4](acc0, acc1, acc2, acc3);
 
     uint kk_ci = taps * pc.ci;
     uint n_cols = kk_ci + (has_bias ? 1u : 0u);
     uint col0 = bias_block ? kk_ci : tap * pc.ci + ci0;
     bool direct = (pc.flags & CONV_DIRECT) != 0u;
+    if (bias_block) {
+        for (uint c = 0u; c < co_count; c++) {
+            if (direct)
+                dbias_data[pc.bias_off + co0 + c] += acc0[c];
+            else
+                partials[gl_WorkGroupID.z * pc.part_stride + (co0 + c) * n_cols + col0] = acc0[c];
+        }
+        return;
+    }
     for (uint c = 0u; c < co_count; c++) {
         for (uint q = 0u; q < ci_count; q++) {
             float v = acc[c][q];
-            if (!direct)
-                partials[gl_WorkGroupID.z * pc.part_stride + (co0 + c) * n_cols + col0 + q] = v;
-            else if (bias_block)
-                dbias_data[pc.bias_off + co0 + c] += v;
-            else
+            if (direct)
                 dw_data[pc.w_off + (co0 + c) * kk_ci + col0 + q] += v;
+            else
+                partials[gl_WorkGroupID.z * pc.part_stride + (co0 + c) * n_cols + col0 + q] = v;
         }
     }
 }

@@ -21,7 +21,8 @@ layout(push_constant) uniform ConvPush {
     uint rows_per_split; // backward_weight: image rows (n, i) per split of the pixel sum
     uint part_stride;    // backward_weight: floats per split in the partials buffer
     uint n_splits;
-    uint pad0, pad1;
+    uint group_co_blocks; // backward_weight texel: 4-co blocks along co in one workgroup's tile
+    uint pad1;
 } pc;
 
 #endif

@@ -821,8 +821,8 @@ static glow_status run_chain(glow_backend *be, glow_tensor *t, const void *arg)
     return GLOW_OK;
 }
 
-/* More dispatches than one descriptor pool holds (1024 sets): recording must flush
- * and carry on without losing or reordering work. */
+/* More dispatches than one descriptor pool holds (1024 sets): recording must go on in
+ * the next pool of the chain without losing or reordering work. */
 static glow_status run_many_dispatches(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;

@@ -9,7 +9,9 @@
  *    the pixel upload itself costs (0 on unified memory such as lavapipe, asserted on a
  *    CPU device; 1 staging copy elsewhere), in both memory modes, at the depth of the
  *    bench's "small" configuration (L=3, K=8) so that the step's dispatch count is the
- *    real one's (the width F and the batch only change the work per dispatch).
+ *    real one's (the width F and the batch only change the work per dispatch): about
+ *    1200 dispatches, more than one descriptor pool's 1024 sets, so the recorder's pool
+ *    chain (vk_command.c) is exercised too.
  *    The dispatch and barrier counts of a step are printed: the hazard tracker
  *    (vk_command.c) skips barriers between independent dispatches.
  *  - Vulkan: a step whose gradient is NaN is still one submission, returns

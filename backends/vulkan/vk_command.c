@@ -1,7 +1,9 @@
 /* Command recording: one primary command buffer is kept open; every op appends its
  * dispatches, and vk_flush ends it, submits it once, waits on a fence and begins a
- * fresh one. Descriptor sets come from one pool that is reset after each completed
- * submit (an exhausted pool mid-recording flushes and carries on).
+ * fresh one. Descriptor sets come from a chain of pools of VK_POOL_SETS sets each:
+ * when the current one is exhausted mid-recording the next one (created on first
+ * need, kept afterwards) takes over, so a whole training step (about 1200 dispatches
+ * at L=3, K=8) is still one submission; every pool is reset after each completed submit.
  *
  * Barriers: the recorder remembers which VkBuffers dispatches have read and written
  * since the last barrier. A dispatch that reads a written buffer (RAW), or writes a
@@ -24,7 +26,9 @@ typedef struct {
 struct vk_recorder {
     VkCommandPool command_pool;
     VkCommandBuffer cmd;
-    VkDescriptorPool descriptor_pool;
+    VkDescriptorPool *pools; /* n_pools created; sets come from pools[current_pool] */
+    int n_pools, current_pool;
+    uint32_t pool_sets; /* sets taken from pools[current_pool] since its reset */
     VkFence fence;
     int begun;   /* cmd is in the recording state */
     int pending; /* commands were recorded since begin */
@@ -57,6 +61,42 @@ static glow_status set_add(vk_buffer_set *s, VkBuffer b)
     return GLOW_OK;
 }
 
+/* Appends one descriptor pool to the chain and makes it the current one. */
+static glow_status add_descriptor_pool(vk_context *vk)
+{
+    struct vk_recorder *rec = vk->rec;
+    VkDescriptorPool *pools = realloc(rec->pools, (size_t)(rec->n_pools + 1) * sizeof *pools);
+    if (pools == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
+    rec->pools = pools;
+    VkDescriptorPoolSize sizes[2] = {
+        {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VK_POOL_SETS * 6},
+        {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VK_POOL_SETS * 4},
+    };
+    VkDescriptorPoolCreateInfo di = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+        .maxSets = VK_POOL_SETS,
+        .poolSizeCount = 2,
+        .pPoolSizes = sizes,
+    };
+    VK_CHECK(vkCreateDescriptorPool(vk->device, &di, NULL, &rec->pools[rec->n_pools]));
+    rec->current_pool = rec->n_pools++;
+    rec->pool_sets = 0;
+    return GLOW_OK;
+}
+
+/* Moves on to the next pool of the chain (already reset), creating it on first need. */
+static glow_status next_descriptor_pool(vk_context *vk)
+{
+    struct vk_recorder *rec = vk->rec;
+    if (rec->current_pool + 1 < rec->n_pools) {
+        rec->current_pool++;
+        rec->pool_sets = 0;
+        return GLOW_OK;
+    }
+    return add_descriptor_pool(vk);
+}
+
 glow_status vk_recorder_init(vk_context *vk)
 {
     struct vk_recorder *rec = calloc(1, sizeof *rec);
@@ -76,17 +116,7 @@ glow_status vk_recorder_init(vk_context *vk)
         .commandBufferCount = 1,
     };
     VK_CHECK(vkAllocateCommandBuffers(vk->device, &ai, &rec->cmd));
-    VkDescriptorPoolSize sizes[2] = {
-        {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VK_POOL_SETS * 6},
-        {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VK_POOL_SETS * 4},
-    };
-    VkDescriptorPoolCreateInfo di = {
-        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-        .maxSets = VK_POOL_SETS,
-        .poolSizeCount = 2,
-        .pPoolSizes = sizes,
-    };
-    VK_CHECK(vkCreateDescriptorPool(vk->device, &di, NULL, &rec->descriptor_pool));
+    GLOW_TRY(add_descriptor_pool(vk));
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VK_CHECK(vkCreateFence(vk->device, &fi, NULL, &rec->fence));
     return GLOW_OK;
@@ -103,11 +133,12 @@ void vk_recorder_destroy(vk_context *vk)
         vkDeviceWaitIdle(vk->device);
         if (rec->fence)
             vkDestroyFence(vk->device, rec->fence, NULL);
-        if (rec->descriptor_pool)
-            vkDestroyDescriptorPool(vk->device, rec->descriptor_pool, NULL);
+        for (int i = 0; i < rec->n_pools; i++)
+            vkDestroyDescriptorPool(vk->device, rec->pools[i], NULL);
         if (rec->command_pool)
             vkDestroyCommandPool(vk->device, rec->command_pool, NULL);
     }
+    free(rec->pools);
     free(rec->read.items);
     free(rec->written.items);
     free(rec);
@@ -175,7 +206,14 @@ glow_status vk_flush(vk_context *vk)
         call = "vkResetFences";
         r = vkResetFences(vk->device, 1, &rec->fence);
     }
-    VkResult rp = vkResetDescriptorPool(vk->device, rec->descriptor_pool, 0);
+    VkResult rp = VK_SUCCESS;
+    for (int i = 0; i < rec->n_pools; i++) {
+        VkResult ri = vkResetDescriptorPool(vk->device, rec->pools[i], 0);
+        if (rp == VK_SUCCESS)
+            rp = ri;
+    }
+    rec->current_pool = 0;
+    rec->pool_sets = 0;
     VkResult rc = vkResetCommandPool(vk->device, rec->command_pool, 0);
     if (r != VK_SUCCESS)
         return vk_fail(r, call, __FILE__, __LINE__);
@@ -217,19 +255,25 @@ static glow_status check_dispatch(const vk_context *vk, const vk_pipeline *p, co
 static glow_status allocate_set(vk_context *vk, const vk_pipeline *p, VkDescriptorSet *set)
 {
     struct vk_recorder *rec = vk->rec;
+    /* VK_POOL_SETS sets per pool, counted here (some drivers, lavapipe among them, hand
+     * out more than maxSets); a driver that runs out of descriptors earlier says so. */
+    if (rec->pool_sets == VK_POOL_SETS)
+        GLOW_TRY(next_descriptor_pool(vk));
     VkDescriptorSetAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-        .descriptorPool = rec->descriptor_pool,
+        .descriptorPool = rec->pools[rec->current_pool],
         .descriptorSetCount = 1,
         .pSetLayouts = &p->set_layout,
     };
     VkResult r = vkAllocateDescriptorSets(vk->device, &ai, set);
     if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) {
-        /* The pool is full: run what was recorded (which resets it) and go on. */
-        GLOW_TRY(vk_flush(vk));
+        /* This pool is full: go on in the next one (an empty pool always has room for one set). */
+        GLOW_TRY(next_descriptor_pool(vk));
+        ai.descriptorPool = rec->pools[rec->current_pool];
         r = vkAllocateDescriptorSets(vk->device, &ai, set);
     }
     VK_CHECK(r);
+    rec->pool_sets++;
     return GLOW_OK;
 }
 
@@ -253,7 +297,7 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
         infos[i] = (VkDescriptorBufferInfo){.buffer = vk_buffer_handle(bindings[i].buf), .offset = 0,
                                             .range = VK_WHOLE_SIZE};
     }
-    /* Allocation may flush, so it precedes everything recorded for this dispatch. */
+    /* The set is allocated and written before anything of this dispatch is recorded. */
     VkDescriptorSet set;
     GLOW_TRY(allocate_set(vk, p, &set));
     for (int i = 0; i < n_bindings; i++) {

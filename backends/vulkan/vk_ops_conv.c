@@ -36,6 +36,9 @@
 #define TILED_TARGET_WORKGROUPS 512u
 #define MAX_SPLITS 64u
 #define MAX_PARTIAL_FLOATS ((uint64_t)16 << 20) /* 64 MiB of partial sums at most */
+/* Texel backward_weight: the dy and x rows of one split (read by every workgroup of
+ * that split, which run one after another) should stay within a CPU's L2/L3 cache. */
+#define TEXEL_SPLIT_BYTES ((uint64_t)1 << 20)
 
 /* Mirrors ConvPush in shaders/gemm_conv_push.glsl. */
 typedef struct {
@@ -43,7 +46,7 @@ typedef struct {
     uint32_t n, h, w, ci, co, k;
     uint32_t flags;
     uint32_t rows_per_split, part_stride, n_splits;
-    uint32_t pad0, pad1;
+    uint32_t group_co_blocks, pad1;
 } conv_push;
 _Static_assert(sizeof(conv_push) == 64, "conv_push must match ConvPush in gemm_conv_push.glsl");
 
@@ -288,6 +291,26 @@ static uint32_t choose_splits(uint64_t items, uint64_t target, uint64_t rows, ui
     return s < 1 ? 1 : (uint32_t)s;
 }
 
+/* Texel backward_weight tile: G co blocks x TEXEL_WORKGROUP/G column blocks per workgroup,
+ * G a power of two <= TEXEL_WORKGROUP picked to waste the fewest lanes on the padding of
+ * a co_blocks x col_blocks grid; ties go to the squarest tile (least traffic per pixel). */
+static uint32_t texel_group_co_blocks(uint64_t co_blocks, uint64_t col_blocks)
+{
+    static const uint32_t candidates[] = {8, 16, 4, 32, 2, 64, 1}; /* squarest first */
+    uint32_t best = 8;
+    uint64_t best_area = UINT64_MAX;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        uint32_t g = candidates[i];
+        uint64_t area = (uint64_t)div_up(co_blocks, g) * g * div_up(col_blocks, TEXEL_WORKGROUP / g) *
+                        (TEXEL_WORKGROUP / g);
+        if (area < best_area) {
+            best_area = area;
+            best = g;
+        }
+    }
+    return best;
+}
+
 glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
                                       glow_tensor dbias)
 {
@@ -322,12 +345,19 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     uint32_t splits;
     if (use_texel) {
         uint64_t col_blocks = (uint64_t)k * k * div_up((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
-        uint64_t invocations = col_blocks * div_up((uint64_t)dy.c, 4);
-        splits = choose_splits(invocations, TEXEL_TARGET_INVOCATIONS, rows, 4, partial_floats);
+        uint64_t co_blocks = div_up((uint64_t)dy.c, 4);
+        uint32_t g_co = texel_group_co_blocks(co_blocks, col_blocks);
+        uint64_t groups = (uint64_t)div_up(co_blocks, g_co) * div_up(col_blocks, TEXEL_WORKGROUP / g_co);
+        /* Bytes of dy and x one image row brings in; enough splits to keep a split's rows in cache. */
+        uint64_t row_bytes = (uint64_t)x.w * ((uint64_t)dy.c + (uint64_t)x.c) * sizeof(float);
+        uint64_t by_cache = div_up(rows * row_bytes, TEXEL_SPLIT_BYTES);
+        uint64_t by_work = choose_splits(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS, rows, 4, partial_floats);
+        splits = choose_splits(1, by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
+        pc.group_co_blocks = g_co;
         vk_binding_kind kinds[5] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
         uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
         GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_texel", 5, kinds, 4, spec, &p));
-        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
+        spread_groups(vk, groups, &gx, &gy);
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);
         uint32_t bm = ts.narrow, bn = ts.wide, spec[6];
