@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // y = (x + bias[c]) * exp(logs[c]) over (P, C); y may alias x exactly
-// (each invocation reads then writes its own element).
+// (each element is read then written by the same invocation). Grid-stride loop.
 // Declared before the includes: their functions read gl_WorkGroupSize, which glslang
 // resolves where it is used (a later declaration would leave the default of 1).
 layout(local_size_x_id = 0) in;
@@ -14,9 +14,8 @@ layout(push_constant) uniform Push { uint x_off, y_off, count, c, bias_off, logs
 
 void main()
 {
-    uint i = linear_index();
-    if (i >= pc.count)
-        return;
-    uint c = i % pc.c;
-    y[pc.y_off + i] = (x[pc.x_off + i] + bias[pc.bias_off + c]) * exp(logs[pc.logs_off + c]);
+    for (uint i = linear_index(); i < pc.count; i += grid_size()) {
+        uint c = i % pc.c;
+        y[pc.y_off + i] = (x[pc.x_off + i] + bias[pc.bias_off + c]) * exp(logs[pc.logs_off + c]);
+    }
 }

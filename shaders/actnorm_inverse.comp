@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // x = y * exp(-logs[c]) - bias[c] over (P, C); x may alias y exactly.
+// Grid-stride loop (common.glsl grid_size()).
 // Declared before the includes: their functions read gl_WorkGroupSize, which glslang
 // resolves where it is used (a later declaration would leave the default of 1).
 layout(local_size_x_id = 0) in;
@@ -13,9 +14,8 @@ layout(push_constant) uniform Push { uint y_off, x_off, count, c, bias_off, logs
 
 void main()
 {
-    uint i = linear_index();
-    if (i >= pc.count)
-        return;
-    uint c = i % pc.c;
-    x[pc.x_off + i] = y[pc.y_off + i] * exp(-logs[pc.logs_off + c]) - bias[pc.bias_off + c];
+    for (uint i = linear_index(); i < pc.count; i += grid_size()) {
+        uint c = i % pc.c;
+        x[pc.x_off + i] = y[pc.y_off + i] * exp(-logs[pc.logs_off + c]) - bias[pc.bias_off + c];
+    }
 }

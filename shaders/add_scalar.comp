@@ -1,6 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// t[off + i] += value, 0 <= i < count.
+// t[off + i] += value, 0 <= i < count (grid-stride loop).
 // Declared before the includes: their functions read gl_WorkGroupSize, which glslang
 // resolves where it is used (a later declaration would leave the default of 1).
 layout(local_size_x_id = 0) in;
@@ -10,7 +10,6 @@ layout(push_constant) uniform Push { uint off; uint count; float value; } pc;
 
 void main()
 {
-    uint i = linear_index();
-    if (i < pc.count)
+    for (uint i = linear_index(); i < pc.count; i += grid_size())
         t[pc.off + i] += pc.value;
 }

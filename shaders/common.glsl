@@ -27,6 +27,14 @@ uint linear_index()
     return group * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 }
 
+// Grid-stride loops: the number of invocations of the whole 1-D launch, for
+//   for (uint i = linear_index(); i < count; i += grid_size())
+// (the host caps the group count, so each invocation handles several elements).
+uint grid_size()
+{
+    return gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_WorkGroupSize.x;
+}
+
 // ---- Philox4x32-10 ---------------------------------------------------------
 
 const uint PHILOX_M0 = 0xD2511F53u;

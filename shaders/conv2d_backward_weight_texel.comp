@@ -1,12 +1,13 @@
 // conv2d backward_weight, texel variant (CPU drivers):
 //   dw[co][ky][kx][ci] += sum_p dy[p][co] * x[p + (ky-pad, kx-pad)][ci],   dbias[co] += sum_p dy[p][co]
 // A GEMM  M = Co, Ncols = k*k*Ci (+1: a column of ones gives dbias), K = P pixels, computed
-// as a sum of outer products: per pixel one texel of dy (4 co) and one of x (4 ci) update
-// a 4x4 register block. Column blocks: k*k taps x ceil(Ci/4), then one bias block.
+// as a sum of outer products: per pixel two texels of dy (8 co) and one of x (4 ci) update
+// an 8x4 register block. Co blocks of 8; column blocks: k*k taps x ceil(Ci/4), then one
+// bias block.
 //
 // Workgroup tile: the 64 invocations of a workgroup own G = group_co_blocks co blocks x
 // 64/G column blocks (lane l: co block l % G, column block l / G), so per pixel a
-// workgroup reads 4*G dy floats and 4*64/G x floats instead of a whole dy row: the
+// workgroup reads 8*G dy floats and 4*64/G x floats instead of a whole dy row: the
 // traffic that bounds this kernel on CPU drivers. Workgroup g (flat over x, y): co tile
 // g % ceil(co_blocks / G), column tile g / ceil(co_blocks / G).
 //
@@ -33,7 +34,7 @@ void main()
     uint ci_blocks = (pc.ci + 3u) / 4u;
     uint taps = pc.k * pc.k;
     uint n_col_blocks = taps * ci_blocks + (has_bias ? 1u : 0u);
-    uint co_blocks = (pc.co + 3u) / 4u;
+    uint co_blocks = (pc.co + 7u) / 8u;
     uint g_co = pc.group_co_blocks;
     uint co_tiles = (co_blocks + g_co - 1u) / g_co;
     uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
@@ -42,8 +43,10 @@ void main()
     uint col_block = (group / co_tiles) * (gl_WorkGroupSize.x / g_co) + lane / g_co;
     if (co_block >= co_blocks || col_block >= n_col_blocks)
         return;
-    uint co0 = co_block * 4u;
-    uint co_count = min(4u, pc.co - co0);
+    uint co0 = co_block * 8u;
+    uint co_count = min(8u, pc.co - co0);
+    uint co_count_lo = min(4u, co_count);  // channels co0 .. co0+3
+    uint co_count_hi = co_count - co_count_lo; // channels co0+4 .. co0+7 (0: none)
     bool bias_block = col_block == taps * ci_blocks;
     uint tap = bias_block ? 0u : col_block / ci_blocks;
     uint ky = tap / pc.k, kx = tap % pc.k;
@@ -57,13 +60,19 @@ void main()
     uint dy_pixel_stride = pc.co;
     uint dy_row_stride = pc.w * pc.co;
 
-    vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0); // acc<c>[ci - ci0]
+    // acc<c>[ci - ci0] = dw block element (co0 + c, ci); the bias block uses acc0 and acc4
+    // for dbias[co0 .. co0+3] and dbias[co0+4 .. co0+7].
+    vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+    vec4 acc4 = vec4(0.0), acc5 = vec4(0.0), acc6 = vec4(0.0), acc7 = vec4(0.0);
     if (bias_block) {
-        // dbias: the column of ones, acc0 = sum_p dy[p][co0 .. co0+3].
+        // dbias: the column of ones.
         for (uint row = row_begin; row < row_end; row++) {
             uint dy_e = pc.y_off + row * dy_row_stride + co0;
-            for (uint j = 0u; j < pc.w; j++, dy_e += dy_pixel_stride)
-                acc0 += fetch4(dy_view, dy_e, co_count);
+            for (uint j = 0u; j < pc.w; j++, dy_e += dy_pixel_stride) {
+                acc0 += fetch4(dy_view, dy_e, co_count_lo);
+                if (co_count_hi > 0u)
+                    acc4 += fetch4(dy_view, dy_e + 4u, co_count_hi);
+            }
         }
     } else {
         // Output columns j whose source column j + kx - pad is inside the image.
@@ -77,16 +86,21 @@ void main()
             uint dy_e = pc.y_off + row * dy_row_stride + j_lo * pc.co + co0;
             uint x_e = pc.x_off + ((row - i + uint(sy)) * pc.w + j_lo + kx - pad) * pc.ci + ci0;
             for (uint j = j_lo; j < j_hi; j++, dy_e += dy_pixel_stride, x_e += pc.ci) {
-                vec4 d = fetch4(dy_view, dy_e, co_count);
                 vec4 a = fetch4(x_view, x_e, ci_count);
+                vec4 d = fetch4(dy_view, dy_e, co_count_lo);
                 acc0 += d.x * a;
                 acc1 += d.y * a;
                 acc2 += d.z * a;
                 acc3 += d.w * a;
+                d = co_count_hi > 0u ? fetch4(dy_view, dy_e + 4u, co_count_hi) : vec4(0.0);
+                acc4 += d.x * a;
+                acc5 += d.y * a;
+                acc6 += d.z * a;
+                acc7 += d.w * a;
             }
         }
     }
-    vec4 acc[4] = vec4[4](acc0, acc1, acc2, acc3);
+    vec4 acc[8] = vec4[8](acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
 
     uint kk_ci = taps * pc.ci;
     uint n_cols = kk_ci + (has_bias ? 1u : 0u);
@@ -94,10 +108,11 @@ void main()
     bool direct = (pc.flags & CONV_DIRECT) != 0u;
     if (bias_block) {
         for (uint c = 0u; c < co_count; c++) {
+            float v = c < 4u ? acc0[c] : acc4[c - 4u];
             if (direct)
-                dbias_data[pc.bias_off + co0 + c] += acc0[c];
+                dbias_data[pc.bias_off + co0 + c] += v;
             else
-                partials[gl_WorkGroupID.z * pc.part_stride + (co0 + c) * n_cols + col0] = acc0[c];
+                partials[gl_WorkGroupID.z * pc.part_stride + (co0 + c) * n_cols + col0] = v;
         }
         return;
     }

@@ -2,7 +2,13 @@
 //   y[p][co] = act(bias[co] + sum_{ky,kx,ci} w[co][ky][kx][ci] * x[p + (ky-pad, kx-pad)][ci])
 // An implicit GEMM  M = P = N*H*W pixels, Ncols = Co, K = k*k*Ci, with A (im2col of x)
 // and B^T = w both contiguous along ci: each invocation owns an 8-pixel x 4-co block
-// of y and, per 4 channels, fetches 8 texels of x and 4 of w for 128 multiply-adds.
+// of y and, per 4 floats of K, fetches 8 texels of x and 4 of w for 128 multiply-adds.
+//
+// K is walked one kernel row ky at a time: in NHWC the k taps x Ci channels of a kernel
+// row are ONE contiguous run of k*Ci floats, both in x (pixels px-pad .. px+pad of image
+// row py+ky-pad) and in w[co][ky][.][.]. So a row is read in chunks of 4 floats whatever
+// Ci is (Ci = 2: 6-float runs, 2 chunks instead of 3 half-empty taps), and the image
+// border only masks part of the run: floats [lo, hi) of it lie inside the image.
 // Invocation t: co block t % ceil(Co/4), 8-pixel block t / ceil(Co/4).
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -13,6 +19,7 @@ layout(set = 0, binding = 0) uniform samplerBuffer x_view;
 layout(set = 0, binding = 1) uniform samplerBuffer w_view;
 layout(set = 0, binding = 2) readonly buffer BiasBuffer { float bias_data[]; };
 layout(set = 0, binding = 3) writeonly buffer YBuffer { float y_data[]; };
+layout(set = 0, binding = 3) writeonly buffer YBuffer4 { vec4 y_vec4[]; }; // the same y, by 4 floats
 
 void main()
 {
@@ -44,65 +51,73 @@ void main()
     // 8x4 block are written out so that every value stays in a register.
     vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
     vec4 acc4 = vec4(0.0), acc5 = vec4(0.0), acc6 = vec4(0.0), acc7 = vec4(0.0);
+    int run = int(pc.k * pc.ci); // floats of one kernel row
     for (uint ky = 0u; ky < pc.k; ky++) {
-        for (uint kx = 0u; kx < pc.k; kx++) {
-            uint x_base[8];
-            bool inside[8];
-            for (uint r = 0u; r < 8u; r++) {
-                int sy = int(py[r] + ky) - int(pad);
-                int sx = int(px[r] + kx) - int(pad);
-                inside[r] = sy >= 0 && sy < int(pc.h) && sx >= 0 && sx < int(pc.w);
-                uint cy = uint(clamp(sy, 0, int(pc.h) - 1));
-                uint cx = uint(clamp(sx, 0, int(pc.w) - 1));
-                x_base[r] = pc.x_off + ((img[r] * pc.h + cy) * pc.w + cx) * pc.ci;
-            }
-            uint xb0 = x_base[0], xb1 = x_base[1], xb2 = x_base[2], xb3 = x_base[3];
-            uint xb4 = x_base[4], xb5 = x_base[5], xb6 = x_base[6], xb7 = x_base[7];
-            bool in0 = inside[0], in1 = inside[1], in2 = inside[2], in3 = inside[3];
-            bool in4 = inside[4], in5 = inside[5], in6 = inside[6], in7 = inside[7];
-            uint tap = (ky * pc.k + kx) * pc.ci;
-            uint wb0 = w_row[0] + tap, wb1 = w_row[1] + tap, wb2 = w_row[2] + tap, wb3 = w_row[3] + tap;
-            for (uint ci = 0u; ci < pc.ci; ci += 4u) {
-                uint count = min(4u, pc.ci - ci);
-                vec4 b0 = fetch4(w_view, wb0 + ci, count);
-                vec4 b1 = fetch4(w_view, wb1 + ci, count);
-                vec4 b2 = fetch4(w_view, wb2 + ci, count);
-                vec4 b3 = fetch4(w_view, wb3 + ci, count);
-                vec4 a0 = in0 ? fetch4(x_view, xb0 + ci, count) : vec4(0.0);
-                acc0 += vec4(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
-                vec4 a1 = in1 ? fetch4(x_view, xb1 + ci, count) : vec4(0.0);
-                acc1 += vec4(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
-                vec4 a2 = in2 ? fetch4(x_view, xb2 + ci, count) : vec4(0.0);
-                acc2 += vec4(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
-                vec4 a3 = in3 ? fetch4(x_view, xb3 + ci, count) : vec4(0.0);
-                acc3 += vec4(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
-                vec4 a4 = in4 ? fetch4(x_view, xb4 + ci, count) : vec4(0.0);
-                acc4 += vec4(dot(a4, b0), dot(a4, b1), dot(a4, b2), dot(a4, b3));
-                vec4 a5 = in5 ? fetch4(x_view, xb5 + ci, count) : vec4(0.0);
-                acc5 += vec4(dot(a5, b0), dot(a5, b1), dot(a5, b2), dot(a5, b3));
-                vec4 a6 = in6 ? fetch4(x_view, xb6 + ci, count) : vec4(0.0);
-                acc6 += vec4(dot(a6, b0), dot(a6, b1), dot(a6, b2), dot(a6, b3));
-                vec4 a7 = in7 ? fetch4(x_view, xb7 + ci, count) : vec4(0.0);
-                acc7 += vec4(dot(a7, b0), dot(a7, b1), dot(a7, b2), dot(a7, b3));
-            }
+        // Per pixel: element of x where its run starts (pixel px - pad; may lie outside the
+        // image, then only [lo, hi) is read) and the inside part [lo, hi) of the run.
+        int base[8], lo[8], hi[8];
+        for (uint r = 0u; r < 8u; r++) {
+            int sy = int(py[r] + ky) - int(pad);
+            int sx = int(px[r]) - int(pad);
+            bool row_inside = sy >= 0 && sy < int(pc.h);
+            lo[r] = max(-sx, 0) * int(pc.ci);
+            hi[r] = row_inside ? min(int(pc.k), int(pc.w) - sx) * int(pc.ci) : 0;
+            base[r] = int(pc.x_off) + ((int(img[r] * pc.h) + sy) * int(pc.w) + sx) * int(pc.ci);
+        }
+        int xb0 = base[0], xb1 = base[1], xb2 = base[2], xb3 = base[3];
+        int xb4 = base[4], xb5 = base[5], xb6 = base[6], xb7 = base[7];
+        int lo0 = lo[0], lo1 = lo[1], lo2 = lo[2], lo3 = lo[3], lo4 = lo[4], lo5 = lo[5], lo6 = lo[6], lo7 = lo[7];
+        int hi0 = hi[0], hi1 = hi[1], hi2 = hi[2], hi3 = hi[3], hi4 = hi[4], hi5 = hi[5], hi6 = hi[6], hi7 = hi[7];
+        uint w_ky = ky * uint(run);
+        uint wb0 = w_row[0] + w_ky, wb1 = w_row[1] + w_ky, wb2 = w_row[2] + w_ky, wb3 = w_row[3] + w_ky;
+        for (int q = 0; q < run; q += 4) {
+            uint count = uint(min(4, run - q));
+            vec4 b0 = fetch4(w_view, wb0 + uint(q), count);
+            vec4 b1 = fetch4(w_view, wb1 + uint(q), count);
+            vec4 b2 = fetch4(w_view, wb2 + uint(q), count);
+            vec4 b3 = fetch4(w_view, wb3 + uint(q), count);
+            vec4 a0 = fetch4_masked(x_view, xb0 + q, lo0 - q, hi0 - q);
+            acc0 += vec4(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+            vec4 a1 = fetch4_masked(x_view, xb1 + q, lo1 - q, hi1 - q);
+            acc1 += vec4(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+            vec4 a2 = fetch4_masked(x_view, xb2 + q, lo2 - q, hi2 - q);
+            acc2 += vec4(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+            vec4 a3 = fetch4_masked(x_view, xb3 + q, lo3 - q, hi3 - q);
+            acc3 += vec4(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+            vec4 a4 = fetch4_masked(x_view, xb4 + q, lo4 - q, hi4 - q);
+            acc4 += vec4(dot(a4, b0), dot(a4, b1), dot(a4, b2), dot(a4, b3));
+            vec4 a5 = fetch4_masked(x_view, xb5 + q, lo5 - q, hi5 - q);
+            acc5 += vec4(dot(a5, b0), dot(a5, b1), dot(a5, b2), dot(a5, b3));
+            vec4 a6 = fetch4_masked(x_view, xb6 + q, lo6 - q, hi6 - q);
+            acc6 += vec4(dot(a6, b0), dot(a6, b1), dot(a6, b2), dot(a6, b3));
+            vec4 a7 = fetch4_masked(x_view, xb7 + q, lo7 - q, hi7 - q);
+            acc7 += vec4(dot(a7, b0), dot(a7, b1), dot(a7, b2), dot(a7, b3));
         }
     }
     vec4 acc[8] = vec4[8](acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
 
+    uint co_count = min(4u, pc.co - co0);
+    vec4 bias4 = vec4(0.0);
+    if ((pc.flags & CONV_HAS_BIAS) != 0u) {
+        for (uint c = 0u; c < co_count; c++)
+            bias4[c] = bias_data[pc.bias_off + co0 + c];
+    }
+    // A whole 4-channel run of a pixel is one aligned vec4 store when Co and y_off are
+    // multiples of 4 (then co0 is too), else single floats.
+    bool store_vec4 = pc.co % 4u == 0u && pc.y_off % 4u == 0u;
     for (uint r = 0u; r < 8u; r++) {
         uint p = p0 + r;
         if (p >= pixels)
             break;
-        for (uint c = 0u; c < 4u; c++) {
-            uint co = co0 + c;
-            if (co >= pc.co)
-                break;
-            float v = acc[r][c];
-            if ((pc.flags & CONV_HAS_BIAS) != 0u)
-                v += bias_data[pc.bias_off + co];
-            if ((pc.flags & CONV_RELU) != 0u)
-                v = max(v, 0.0);
-            y_data[pc.y_off + p * pc.co + co] = v;
+        vec4 v = acc[r] + bias4;
+        if ((pc.flags & CONV_RELU) != 0u)
+            v = max(v, vec4(0.0));
+        uint e = pc.y_off + p * pc.co + co0;
+        if (store_vec4) {
+            y_vec4[e >> 2u] = v;
+        } else {
+            for (uint c = 0u; c < co_count; c++)
+                y_data[e + c] = v[c];
         }
     }
 }

@@ -1,6 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// For every pixel p < rows and k < count (one invocation per (p, k), k fastest):
+// For every pixel p < rows and k < count (flat index p*count + k, k fastest, in a grid-stride loop):
 //   dst[dst_off + p*dst_c + dst_c0 + k] (= or +=) src[src_off + p*src_c + src_c0 + k]
 // src and dst may be the same buffer (disjoint ranges, checked by the core).
 // Declared before the includes: their functions read gl_WorkGroupSize, which glslang
@@ -17,13 +17,12 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint i = linear_index();
-    if (i >= pc.rows * pc.count)
-        return;
-    uint p = i / pc.count, k = i % pc.count;
-    float v = src[pc.src_off + p * pc.src_c + pc.src_c0 + k];
-    uint d = pc.dst_off + p * pc.dst_c + pc.dst_c0 + k;
-    if (pc.accumulate != 0u)
-        v += dst[d];
-    dst[d] = v;
+    for (uint i = linear_index(); i < pc.rows * pc.count; i += grid_size()) {
+        uint p = i / pc.count, k = i % pc.count;
+        float v = src[pc.src_off + p * pc.src_c + pc.src_c0 + k];
+        uint d = pc.dst_off + p * pc.dst_c + pc.dst_c0 + k;
+        if (pc.accumulate != 0u)
+            v += dst[d];
+        dst[d] = v;
+    }
 }

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// Affine coupling, backward (shapes as in coupling_forward.comp), one invocation per
-// element of x; g = dLoss/dld[n], the same for every sample:
+// Affine coupling, backward (shapes as in coupling_forward.comp), one loop trip per
+// element of x (grid-stride loop); g = dLoss/dld[n], the same for every sample:
 //   dx_a += dy_a;  dx_b += dy_b s;  dshift += dy_b s;
 //   draw += (dy_b (x_b + shift) s + g) (1 - s)
 // The invocation of (p, Ca + k) alone writes dh[p][k] and dh[p][Cb + k].
@@ -18,21 +18,20 @@ layout(push_constant) uniform Push { uint x_off, h_off, dy_off, dx_off, dh_off, 
 
 void main()
 {
-    uint i = linear_index();
-    if (i >= pc.count)
-        return;
-    uint C = pc.c, ca = C / 2u, cb = C - ca;
-    uint p = i / C, ch = i % C;
-    float gy = dy[pc.dy_off + i];
-    if (ch < ca) {
-        dx[pc.dx_off + i] += gy;
-        return;
+    for (uint i = linear_index(); i < pc.count; i += grid_size()) {
+        uint C = pc.c, ca = C / 2u, cb = C - ca;
+        uint p = i / C, ch = i % C;
+        float gy = dy[pc.dy_off + i];
+        if (ch < ca) {
+            dx[pc.dx_off + i] += gy;
+            continue;
+        }
+        uint k = ch - ca, hb = p * 2u * cb;
+        float shift = h[pc.h_off + hb + k];
+        float s = sigmoid(h[pc.h_off + hb + cb + k] + 2.0);
+        float gs = gy * s;
+        dx[pc.dx_off + i] += gs;
+        dh[pc.dh_off + hb + k] += gs;
+        dh[pc.dh_off + hb + cb + k] += (gs * (x[pc.x_off + i] + shift) + pc.g) * (1.0 - s);
     }
-    uint k = ch - ca, hb = p * 2u * cb;
-    float shift = h[pc.h_off + hb + k];
-    float s = sigmoid(h[pc.h_off + hb + cb + k] + 2.0);
-    float gs = gy * s;
-    dx[pc.dx_off + i] += gs;
-    dh[pc.dh_off + hb + k] += gs;
-    dh[pc.dh_off + hb + cb + k] += (gs * (x[pc.x_off + i] + shift) + pc.g) * (1.0 - s);
 }

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// Backward of gaussian_logp (shapes there), one invocation per element of z;
+// Backward of gaussian_logp (shapes there), one loop trip per element of z
+// (grid-stride loop);
 // g = dLoss/dlogp[n], the same for every sample; d = (z - mean) exp(-2 logsd):
 //   dz += -g d (only when has_dz != 0; otherwise binding 2 is a placeholder never touched)
 //   dmean += g d,  dlogsd += g ((z - mean) d - 1)
@@ -16,14 +17,13 @@ layout(push_constant) uniform Push { uint z_off, h_off, dz_off, dh_off, count, c
 
 void main()
 {
-    uint i = linear_index();
-    if (i >= pc.count)
-        return;
-    uint C = pc.c, p = i / C, ch = i % C, hb = p * 2u * C;
-    float diff = z[pc.z_off + i] - h[pc.h_off + hb + ch];
-    float d = diff * exp(-2.0 * h[pc.h_off + hb + C + ch]);
-    if (pc.has_dz != 0u)
-        dz[pc.dz_off + i] += -pc.g * d;
-    dh[pc.dh_off + hb + ch] += pc.g * d;
-    dh[pc.dh_off + hb + C + ch] += pc.g * (diff * d - 1.0);
+    for (uint i = linear_index(); i < pc.count; i += grid_size()) {
+        uint C = pc.c, p = i / C, ch = i % C, hb = p * 2u * C;
+        float diff = z[pc.z_off + i] - h[pc.h_off + hb + ch];
+        float d = diff * exp(-2.0 * h[pc.h_off + hb + C + ch]);
+        if (pc.has_dz != 0u)
+            dz[pc.dz_off + i] += -pc.g * d;
+        dh[pc.dh_off + hb + ch] += pc.g * d;
+        dh[pc.dh_off + hb + C + ch] += pc.g * (diff * d - 1.0);
+    }
 }

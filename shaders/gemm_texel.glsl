@@ -36,6 +36,26 @@ vec4 fetch4(samplerBuffer view, uint e, uint count)
     return v;
 }
 
+// Floats e + c (c = 0..3) of the buffer behind `view` where lo <= c < hi, zeros for the
+// other components (which are never fetched, so their addresses may lie outside the
+// buffer, even below 0). With TEXEL_VEC4, e, lo and hi are multiples of 4: the texel
+// is fetched whole when lo <= 0 < hi.
+vec4 fetch4_masked(samplerBuffer view, int e, int lo, int hi)
+{
+    if (TEXEL_VEC4)
+        return lo <= 0 && hi > 0 ? texelFetch(view, e >> 2) : vec4(0.0);
+    vec4 v = vec4(0.0);
+    if (lo <= 0 && hi > 0)
+        v.x = texelFetch(view, e).x;
+    if (lo <= 1 && hi > 1)
+        v.y = texelFetch(view, e + 1).x;
+    if (lo <= 2 && hi > 2)
+        v.z = texelFetch(view, e + 2).x;
+    if (lo <= 3 && hi > 3)
+        v.w = texelFetch(view, e + 3).x;
+    return v;
+}
+
 // Flat invocation index of a 1-D launch whose groups the host spread over
 // groups_x * groups_y (when one dimension would exceed maxComputeWorkGroupCount[0]).
 uint texel_flat_index()

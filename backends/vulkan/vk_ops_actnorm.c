@@ -21,7 +21,7 @@ static glow_status actnorm_apply(glow_backend *be, const char *shader, glow_tens
                              (uint32_t)in.c,   (uint32_t)bias.off, (uint32_t)logs.off};
     vk_binding b[4] = {vk_ops_bind(in.buf, 0), vk_ops_bind(bias.buf, 0), vk_ops_bind(logs.buf, 0),
                        vk_ops_bind(out.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), shader, b, 4, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), shader, b, 4, &pc, sizeof pc, pc.count);
 }
 
 glow_status vk_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y)

@@ -345,7 +345,7 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     uint32_t splits;
     if (use_texel) {
         uint64_t col_blocks = (uint64_t)k * k * div_up((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
-        uint64_t co_blocks = div_up((uint64_t)dy.c, 4);
+        uint64_t co_blocks = div_up((uint64_t)dy.c, 8); /* 8x4 register blocks */
         uint32_t g_co = texel_group_co_blocks(co_blocks, col_blocks);
         uint64_t groups = (uint64_t)div_up(co_blocks, g_co) * div_up(col_blocks, TEXEL_WORKGROUP / g_co);
         /* Bytes of dy and x one image row brings in; enough splits to keep a split's rows in cache. */

@@ -36,7 +36,7 @@ glow_status vk_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, 
     push_coupling_inverse pc = {(uint32_t)y.off, (uint32_t)h.off, (uint32_t)x.off, (uint32_t)glow_tensor_count(y),
                                 (uint32_t)y.c};
     vk_binding b[3] = {vk_ops_bind(y.buf, 0), vk_ops_bind(h.buf, 0), vk_ops_bind(x.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), op, b, 3, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), op, b, 3, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
@@ -57,5 +57,5 @@ glow_status vk_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h,
                                  (uint32_t)dh.off, (uint32_t)glow_tensor_count(x), (uint32_t)x.c, g};
     vk_binding b[5] = {vk_ops_bind(x.buf, 0), vk_ops_bind(h.buf, 0), vk_ops_bind(dy.buf, 0), vk_ops_bind(dx.buf, 1),
                        vk_ops_bind(dh.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), op, b, 5, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), op, b, 5, &pc, sizeof pc, pc.count);
 }

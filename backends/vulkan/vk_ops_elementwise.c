@@ -15,7 +15,7 @@ static glow_status scalar_op(glow_backend *be, const char *shader, glow_tensor t
     GLOW_TRY(vk_ops_check_index(shader, "t", t));
     push_scalar pc = {(uint32_t)t.off, (uint32_t)glow_tensor_count(t), value};
     vk_binding b[1] = {vk_ops_bind(t.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), shader, b, 1, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), shader, b, 1, &pc, sizeof pc, pc.count);
 }
 
 glow_status vk_fill(glow_backend *be, glow_tensor t, float value)
@@ -39,7 +39,7 @@ glow_status vk_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
     GLOW_TRY(vk_ops_check_index("relu_backward", "dy", dy));
     push_relu_backward pc = {(uint32_t)y.off, (uint32_t)dy.off, (uint32_t)glow_tensor_count(y)};
     vk_binding b[2] = {vk_ops_bind(y.buf, 0), vk_ops_bind(dy.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), "relu_backward", b, 2, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), "relu_backward", b, 2, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
@@ -58,7 +58,7 @@ glow_status vk_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow
                              (uint32_t)dst.off, (uint32_t)dst.c, (uint32_t)dst_c0,
                              (uint32_t)count,   (uint32_t)glow_tensor_rows(src), accumulate ? 1u : 0u};
     vk_binding b[2] = {vk_ops_bind(src.buf, 0), vk_ops_bind(dst.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), "copy_channels", b, 2, &pc, sizeof pc, (uint64_t)pc.rows * pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), "copy_channels", b, 2, &pc, sizeof pc, (uint64_t)pc.rows * pc.count);
 }
 
 typedef struct {
@@ -79,7 +79,7 @@ static glow_status squeeze_op(glow_backend *be, const char *op, glow_tensor x, g
     /* Both bindings count as written: squeeze.comp serves both directions, so neither is declared
      * readonly, and the validation layer's synchronisation checks go by the declaration. */
     vk_binding b[2] = {vk_ops_bind(x.buf, 1), vk_ops_bind(y.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), "squeeze", b, 2, &pc, sizeof pc, glow_tensor_count(y));
+    return vk_ops_launch_grid(vk_ctx(be), "squeeze", b, 2, &pc, sizeof pc, glow_tensor_count(y));
 }
 
 glow_status vk_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate)
@@ -121,7 +121,7 @@ glow_status vk_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tenso
     push_channel_scale_forward pc = {(uint32_t)y.off, (uint32_t)glow_tensor_count(y), (uint32_t)y.c,
                                      (uint32_t)logs.off, factor};
     vk_binding b[2] = {vk_ops_bind(y.buf, 1), vk_ops_bind(logs.buf, 0)};
-    return vk_ops_launch_1d(vk_ctx(be), "channel_scale_forward", b, 2, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), "channel_scale_forward", b, 2, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {

@@ -44,7 +44,7 @@ glow_status vk_gaussian_logp_backward(glow_backend *be, glow_tensor z, glow_tens
     /* Without dz, binding 2 names z's buffer as a placeholder the kernel never touches. */
     vk_binding b[4] = {vk_ops_bind(z.buf, 0), vk_ops_bind(h.buf, 0),
                        has_dz ? vk_ops_bind(dz.buf, 1) : vk_ops_bind(z.buf, 0), vk_ops_bind(dh.buf, 1)};
-    return vk_ops_launch_1d(vk_ctx(be), op, b, 4, &pc, sizeof pc, pc.count);
+    return vk_ops_launch_grid(vk_ctx(be), op, b, 4, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
