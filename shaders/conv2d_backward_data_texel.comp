@@ -2,11 +2,11 @@
 //   dx[p][ci] += sum_{ky,kx,co} w[co][ky][kx][ci] * dy[p - (ky-pad, kx-pad)][co]
 // An implicit GEMM  M = P pixels, Ncols = Ci, K = k*k*Co (the flipped kernel).
 // A = shifted dy is contiguous along co (k), B = w[co][ky][kx][.] along ci (n):
-// each invocation owns 4 pixels x 4 input channels of dx and, per 4 output
-// channels, fetches 4 texels of dy (4 co each) and 4 rows of w (4 ci each):
-//   acc[r] += dy_r.x * w[co] + dy_r.y * w[co+1] + dy_r.z * w[co+2] + dy_r.w * w[co+3].
+// each invocation owns 8 pixels x 4 input channels of dx and, per 4 output
+// channels, fetches 8 texels of dy (4 co each) and 4 rows of w (4 ci each), 128
+// multiply-adds:  acc<r> += dy_r.x * w[co] + dy_r.y * w[co+1] + dy_r.z * w[co+2] + dy_r.w * w[co+3].
 // Each dx element belongs to one invocation, so the += is race-free.
-// Invocation t: ci block t % ceil(Ci/4), pixel block t / ceil(Ci/4).
+// Invocation t: ci block t % ceil(Ci/4), 8-pixel block t / ceil(Ci/4).
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "gemm_texel.glsl"
@@ -15,6 +15,7 @@
 layout(set = 0, binding = 0) uniform samplerBuffer dy_view;
 layout(set = 0, binding = 1) uniform samplerBuffer w_view;
 layout(set = 0, binding = 2) buffer DxBuffer { float dx_data[]; };
+layout(set = 0, binding = 2) buffer DxBuffer4 { vec4 dx_vec4[]; }; // the same dx, by 4 floats
 
 void main()
 {
@@ -22,29 +23,33 @@ void main()
     uint hw = pc.h * pc.w;
     uint pixels = pc.n * hw;
     uint t = texel_flat_index();
-    if (t >= ci_blocks * ((pixels + 3u) / 4u))
+    if (t >= ci_blocks * ((pixels + 7u) / 8u))
         return;
     uint ci0 = (t % ci_blocks) * 4u;
     uint ci_count = min(4u, pc.ci - ci0);
-    uint p0 = (t / ci_blocks) * 4u;
+    uint p0 = (t / ci_blocks) * 8u;
     uint pad = (pc.k - 1u) / 2u;
     uint kk_ci = pc.k * pc.k * pc.ci;
 
-    uint img[4], py[4], px[4];
-    for (uint r = 0u; r < 4u; r++) {
+    // Image coordinates of the 8 pixels (clamped to the last pixel past the end).
+    uint img[8], py[8], px[8];
+    for (uint r = 0u; r < 8u; r++) {
         uint p = min(p0 + r, pixels - 1u);
         img[r] = p / hw;
         py[r] = (p % hw) / pc.w;
         px[r] = p % pc.w;
     }
 
-    vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0)); // acc[r][ci - ci0]
+    // acc<r>[c] = dx block element (pixel p0 + r, channel ci0 + c), written out per pixel
+    // so that every value stays in a register.
+    vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+    vec4 acc4 = vec4(0.0), acc5 = vec4(0.0), acc6 = vec4(0.0), acc7 = vec4(0.0);
     for (uint ky = 0u; ky < pc.k; ky++) {
         for (uint kx = 0u; kx < pc.k; kx++) {
             // dy pixel that tap (ky, kx) of output pixel q reads x[p] from: q = p - (ky-pad, kx-pad).
-            uint dy_base[4];
-            bool inside[4];
-            for (uint r = 0u; r < 4u; r++) {
+            uint dy_base[8];
+            bool inside[8];
+            for (uint r = 0u; r < 8u; r++) {
                 int sy = int(py[r] + pad) - int(ky);
                 int sx = int(px[r] + pad) - int(kx);
                 inside[r] = sy >= 0 && sy < int(pc.h) && sx >= 0 && sx < int(pc.w);
@@ -52,28 +57,52 @@ void main()
                 uint cx = uint(clamp(sx, 0, int(pc.w) - 1));
                 dy_base[r] = pc.y_off + ((img[r] * pc.h + cy) * pc.w + cx) * pc.co;
             }
+            uint db0 = dy_base[0], db1 = dy_base[1], db2 = dy_base[2], db3 = dy_base[3];
+            uint db4 = dy_base[4], db5 = dy_base[5], db6 = dy_base[6], db7 = dy_base[7];
+            bool in0 = inside[0], in1 = inside[1], in2 = inside[2], in3 = inside[3];
+            bool in4 = inside[4], in5 = inside[5], in6 = inside[6], in7 = inside[7];
             uint w_tap = pc.w_off + (ky * pc.k + kx) * pc.ci + ci0;
             for (uint co = 0u; co < pc.co; co += 4u) {
                 uint count = min(4u, pc.co - co);
                 // Rows co..co+3 of w at this tap; rows past Co are clamped (their dy is 0).
-                vec4 w0 = fetch4(w_view, w_tap + co * kk_ci, ci_count);
-                vec4 w1 = fetch4(w_view, w_tap + min(co + 1u, pc.co - 1u) * kk_ci, ci_count);
-                vec4 w2 = fetch4(w_view, w_tap + min(co + 2u, pc.co - 1u) * kk_ci, ci_count);
-                vec4 w3 = fetch4(w_view, w_tap + min(co + 3u, pc.co - 1u) * kk_ci, ci_count);
-                for (uint r = 0u; r < 4u; r++) {
-                    vec4 d = fetch4(dy_view, dy_base[r] + co, count);
-                    d = inside[r] ? d : vec4(0.0);
-                    acc[r] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                }
+                vec4 w0 = fetch4(w_view, TEXEL_VEC4_B, w_tap + co * kk_ci, ci_count);
+                vec4 w1 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 1u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 w2 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 2u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 w3 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 3u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 d = in0 ? fetch4(dy_view, TEXEL_VEC4_A, db0 + co, count) : vec4(0.0);
+                acc0 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in1 ? fetch4(dy_view, TEXEL_VEC4_A, db1 + co, count) : vec4(0.0);
+                acc1 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in2 ? fetch4(dy_view, TEXEL_VEC4_A, db2 + co, count) : vec4(0.0);
+                acc2 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in3 ? fetch4(dy_view, TEXEL_VEC4_A, db3 + co, count) : vec4(0.0);
+                acc3 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in4 ? fetch4(dy_view, TEXEL_VEC4_A, db4 + co, count) : vec4(0.0);
+                acc4 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in5 ? fetch4(dy_view, TEXEL_VEC4_A, db5 + co, count) : vec4(0.0);
+                acc5 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in6 ? fetch4(dy_view, TEXEL_VEC4_A, db6 + co, count) : vec4(0.0);
+                acc6 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                d = in7 ? fetch4(dy_view, TEXEL_VEC4_A, db7 + co, count) : vec4(0.0);
+                acc7 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
             }
         }
     }
+    vec4 acc[8] = vec4[8](acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
 
-    for (uint r = 0u; r < 4u; r++) {
+    // A whole 4-channel run of a pixel is one aligned vec4 update when Ci and x_off are
+    // multiples of 4 (then ci0 is too), else single floats.
+    bool update_vec4 = pc.ci % 4u == 0u && pc.x_off % 4u == 0u;
+    for (uint r = 0u; r < 8u; r++) {
         uint p = p0 + r;
         if (p >= pixels)
             break;
-        for (uint c = 0u; c < ci_count; c++)
-            dx_data[pc.x_off + p * pc.ci + ci0 + c] += acc[r][c];
+        uint e = pc.x_off + p * pc.ci + ci0;
+        if (update_vec4) {
+            dx_vec4[e >> 2u] += acc[r];
+        } else {
+            for (uint c = 0u; c < ci_count; c++)
+                dx_data[e + c] += acc[r][c];
+        }
     }
 }

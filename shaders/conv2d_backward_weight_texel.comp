@@ -69,9 +69,9 @@ void main()
         for (uint row = row_begin; row < row_end; row++) {
             uint dy_e = pc.y_off + row * dy_row_stride + co0;
             for (uint j = 0u; j < pc.w; j++, dy_e += dy_pixel_stride) {
-                acc0 += fetch4(dy_view, dy_e, co_count_lo);
+                acc0 += fetch4(dy_view, TEXEL_VEC4_B, dy_e, co_count_lo);
                 if (co_count_hi > 0u)
-                    acc4 += fetch4(dy_view, dy_e + 4u, co_count_hi);
+                    acc4 += fetch4(dy_view, TEXEL_VEC4_B, dy_e + 4u, co_count_hi);
             }
         }
     } else {
@@ -86,13 +86,13 @@ void main()
             uint dy_e = pc.y_off + row * dy_row_stride + j_lo * pc.co + co0;
             uint x_e = pc.x_off + ((row - i + uint(sy)) * pc.w + j_lo + kx - pad) * pc.ci + ci0;
             for (uint j = j_lo; j < j_hi; j++, dy_e += dy_pixel_stride, x_e += pc.ci) {
-                vec4 a = fetch4(x_view, x_e, ci_count);
-                vec4 d = fetch4(dy_view, dy_e, co_count_lo);
+                vec4 a = fetch4(x_view, TEXEL_VEC4_A, x_e, ci_count);
+                vec4 d = fetch4(dy_view, TEXEL_VEC4_B, dy_e, co_count_lo);
                 acc0 += d.x * a;
                 acc1 += d.y * a;
                 acc2 += d.z * a;
                 acc3 += d.w * a;
-                d = co_count_hi > 0u ? fetch4(dy_view, dy_e + 4u, co_count_hi) : vec4(0.0);
+                d = co_count_hi > 0u ? fetch4(dy_view, TEXEL_VEC4_B, dy_e + 4u, co_count_hi) : vec4(0.0);
                 acc4 += d.x * a;
                 acc5 += d.y * a;
                 acc6 += d.z * a;

@@ -15,23 +15,6 @@
 
 #include "glow/checkpoint.h"
 
-static char g_dir[256];
-
-static int make_temp_dir(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/glow-test-ckpt-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_temp_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 typedef struct {
     glow_checkpoint_state st;
     glow_param_table table;
@@ -89,7 +72,7 @@ static void free_fixture(fixture *fx)
 
 static void ckpt_path(char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", g_dir, name);
+    snprintf(out, size, "%s/%s", tu_temp_dir, name);
 }
 
 static void assert_same_state(const glow_checkpoint_state *a, const glow_checkpoint_state *b)
@@ -344,7 +327,7 @@ static void test_config_mismatch(void **state)
 
 static int count_temporaries(void)
 {
-    DIR *d = opendir(g_dir);
+    DIR *d = opendir(tu_temp_dir);
     assert_non_null(d);
     int n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;)
@@ -417,5 +400,5 @@ int main(void)
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),
     };
-    return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
+    return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
 }

@@ -11,18 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    *state = tu_open_cpu();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    glow_backend_close(*state);
-    return 0;
-}
-
 static size_t count_of(int n, int h, int w, int c)
 {
     return (size_t)n * h * w * c;
@@ -466,5 +454,5 @@ int main(void)
         cmocka_unit_test(test_backward_accumulates),
         cmocka_unit_test(test_coupling_network_gradients),
     };
-    return cmocka_run_group_tests_name("coupling", tests, setup, teardown);
+    return cmocka_run_group_tests_name("coupling", tests, tu_setup_cpu, tu_teardown_backend);
 }

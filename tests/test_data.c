@@ -15,26 +15,9 @@
 
 /* ---- helpers writing small data sets -------------------------------------- */
 
-static char g_dir[256];
-
-static int make_temp_dir(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/glow-test-data-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_temp_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static void path_in_dir(char *out, size_t size, const char *name)
 {
-    snprintf(out, size, "%s/%s", g_dir, name);
+    snprintf(out, size, "%s/%s", tu_temp_dir, name);
 }
 
 /* Writes bytes to dir/name, gzipped when the name ends in ".gz". */
@@ -167,11 +150,11 @@ static void test_idx_plain(void **state)
     write_mnist_split("train", 5, "");
     write_mnist_split("t10k", 3, "");
     glow_dataset ds;
-    TU_OK(glow_dataset_load("mnist", g_dir, 1, &ds));
+    TU_OK(glow_dataset_load("mnist", tu_temp_dir, 1, &ds));
     assert_string_equal(ds.name, "mnist");
     check_padded_mnist(&ds, 5);
     glow_dataset_free(&ds);
-    TU_OK(glow_dataset_load("mnist", g_dir, 0, &ds));
+    TU_OK(glow_dataset_load("mnist", tu_temp_dir, 0, &ds));
     check_padded_mnist(&ds, 3);
     glow_dataset_free(&ds);
     assert_null(ds.pixels);
@@ -183,7 +166,7 @@ static void test_idx_gzipped(void **state)
     remove_mnist_files();
     write_mnist_split("train", 4, ".gz");
     glow_dataset ds;
-    TU_OK(glow_dataset_load("fashion-mnist", g_dir, 1, &ds));
+    TU_OK(glow_dataset_load("fashion-mnist", tu_temp_dir, 1, &ds));
     assert_string_equal(ds.name, "fashion-mnist");
     check_padded_mnist(&ds, 4);
     glow_dataset_free(&ds);
@@ -199,7 +182,7 @@ static void test_idx_truncated(void **state)
     write_file("train-images-idx3-ubyte", img, len - 100);
     free(img);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT, "train-images-idx3-ubyte: truncated at byte 2268: expected 2368 bytes");
     assert_null(ds.pixels);
 }
@@ -224,7 +207,7 @@ static void test_idx_truncated_gzip_stream(void **state)
     assert_int_equal(fwrite(buf, 1, n / 2, f), n / 2);
     assert_int_equal(fclose(f), 0);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT, "train-images-idx3-ubyte.gz");
 }
 
@@ -238,7 +221,7 @@ static void test_idx_wrong_magic(void **state)
     write_file("train-images-idx3-ubyte.gz", img, len);
     free(img);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT,
                  "train-images-idx3-ubyte.gz: byte 0: wrong magic 0x00000801, expected 0x00000803 (an IDX image file)");
 }
@@ -253,7 +236,7 @@ static void test_idx_wrong_image_size(void **state)
     write_file("train-images-idx3-ubyte", img, len);
     free(img);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT, "byte 8: images are 27x28, expected 28x28");
 }
 
@@ -267,7 +250,7 @@ static void test_idx_count_mismatch(void **state)
     write_file("train-labels-idx1-ubyte", lab, len);
     free(lab);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT, "3 images but");
 }
 
@@ -283,7 +266,7 @@ static void test_idx_trailing_bytes(void **state)
     write_file("train-labels-idx1-ubyte", longer, len + 3);
     free(lab);
     glow_dataset ds;
-    glow_status st = glow_dataset_load("mnist", g_dir, 1, &ds);
+    glow_status st = glow_dataset_load("mnist", tu_temp_dir, 1, &ds);
     expect_error(st, GLOW_ERR_FORMAT, "train-labels-idx1-ubyte: byte 10: 3 unexpected bytes");
 }
 
@@ -295,7 +278,7 @@ static void test_missing_dataset_says_how_to_get_it(void **state)
     expect_error(glow_dataset_load("fashion-mnist", "/nonexistent/glow", 0, &ds), GLOW_ERR_IO,
                  "apt-get install dataset-fashion-mnist");
     expect_error(glow_dataset_load("cifar10", "/nonexistent/glow", 1, &ds), GLOW_ERR_IO, "tools/fetch-data cifar10");
-    expect_error(glow_dataset_load("svhn", g_dir, 1, &ds), GLOW_ERR_INVALID_ARG, "unknown data set 'svhn'");
+    expect_error(glow_dataset_load("svhn", tu_temp_dir, 1, &ds), GLOW_ERR_INVALID_ARG, "unknown data set 'svhn'");
 }
 
 static void test_default_dirs(void **state)
@@ -386,11 +369,11 @@ static void test_cifar_batches(void **state)
     mkdir(sub, 0755);
     write_cifar_batches("cifar-10-batches-bin", 2);
     glow_dataset ds;
-    TU_OK(glow_dataset_load("cifar10", g_dir, 1, &ds));
+    TU_OK(glow_dataset_load("cifar10", tu_temp_dir, 1, &ds));
     assert_string_equal(ds.name, "cifar10");
     check_cifar(&ds, 1, 5, 2);
     glow_dataset_free(&ds);
-    TU_OK(glow_dataset_load("cifar10", g_dir, 0, &ds));
+    TU_OK(glow_dataset_load("cifar10", tu_temp_dir, 0, &ds));
     check_cifar(&ds, 6, 1, 2);
     glow_dataset_free(&ds);
 
@@ -399,11 +382,11 @@ static void test_cifar_batches(void **state)
     uint8_t *buf = cifar_batch(3, 2, &len);
     write_file("cifar-10-batches-bin/data_batch_3.bin", buf, len - 10);
     free(buf);
-    expect_error(glow_dataset_load("cifar10", g_dir, 1, &ds), GLOW_ERR_FORMAT,
+    expect_error(glow_dataset_load("cifar10", tu_temp_dir, 1, &ds), GLOW_ERR_FORMAT,
                  "data_batch_3.bin: truncated at byte 6136: expected a multiple of 3073 bytes");
     /* A missing batch names the file. */
     remove_file("cifar-10-batches-bin/data_batch_4.bin");
-    expect_error(glow_dataset_load("cifar10", g_dir, 1, &ds), GLOW_ERR_IO, "data_batch_4.bin not found");
+    expect_error(glow_dataset_load("cifar10", tu_temp_dir, 1, &ds), GLOW_ERR_IO, "data_batch_4.bin not found");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", sub);
     assert_int_equal(system(cmd), 0);
@@ -462,16 +445,16 @@ static void test_cifar_tar_gz(void **state)
     write_file("cifar-10-binary.tar.gz", tar, tar_len + 1024);
 
     glow_dataset ds;
-    TU_OK(glow_dataset_load("cifar10", g_dir, 1, &ds));
+    TU_OK(glow_dataset_load("cifar10", tu_temp_dir, 1, &ds));
     check_cifar(&ds, 1, 5, 3);
     glow_dataset_free(&ds);
-    TU_OK(glow_dataset_load("cifar10", g_dir, 0, &ds));
+    TU_OK(glow_dataset_load("cifar10", tu_temp_dir, 0, &ds));
     check_cifar(&ds, 6, 1, 3);
     glow_dataset_free(&ds);
 
     /* An archive cut inside the last member's data. */
     write_file("cifar-10-binary.tar.gz", tar, tar_len - 2000);
-    expect_error(glow_dataset_load("cifar10", g_dir, 1, &ds), GLOW_ERR_FORMAT, "cifar-10-binary.tar.gz: truncated");
+    expect_error(glow_dataset_load("cifar10", tu_temp_dir, 1, &ds), GLOW_ERR_FORMAT, "cifar-10-binary.tar.gz: truncated");
     free(tar);
     remove_file("cifar-10-binary.tar.gz");
 }
@@ -537,5 +520,5 @@ int main(void)
         cmocka_unit_test(test_cifar_tar_gz),
         cmocka_unit_test(test_real_fashion_mnist),
     };
-    return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
+    return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
 }

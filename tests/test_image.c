@@ -12,23 +12,6 @@
 #include "glow/image.h"
 #include "glow/plot.h"
 
-static char g_dir[256];
-
-static int make_temp_dir(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/glow-test-image-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_temp_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static uint8_t image_value(int i, int y, int x, int ch)
 {
     return (uint8_t)((i * 53 + y * 19 + x * 7 + ch * 101) % 256);
@@ -46,7 +29,7 @@ static void check_grid_round_trip(int count, int h, int w, int c, int cols, int 
                 for (int ch = 0; ch < c; ch++)
                     images[(((size_t)i * h + y) * w + x) * c + ch] = image_value(i, y, x, ch);
     char path[512];
-    snprintf(path, sizeof path, "%s/grid.png", g_dir);
+    snprintf(path, sizeof path, "%s/grid.png", tu_temp_dir);
     TU_OK(glow_png_write_grid(path, images, count, h, w, c, cols, pad));
 
     int width, height, channels;
@@ -91,7 +74,7 @@ static void test_grid_errors(void **state)
     (void)state;
     uint8_t img[4 * 4 * 2] = {0};
     char path[512];
-    snprintf(path, sizeof path, "%s/bad.png", g_dir);
+    snprintf(path, sizeof path, "%s/bad.png", tu_temp_dir);
     assert_int_equal(glow_png_write_grid(path, img, 1, 4, 4, 2, 1, 0), GLOW_ERR_INVALID_ARG);
     assert_int_equal(glow_png_write_grid(path, img, 0, 4, 4, 1, 1, 0), GLOW_ERR_INVALID_ARG);
     assert_int_equal(glow_png_write_grid("/nonexistent-dir/x.png", img, 1, 4, 4, 1, 1, 0), GLOW_ERR_IO);
@@ -144,7 +127,7 @@ static void test_loss_plot(void **state)
     }
     bpd[37] = NAN; /* skipped, not drawn, no failure */
     char path[512];
-    snprintf(path, sizeof path, "%s/loss.png", g_dir);
+    snprintf(path, sizeof path, "%s/loss.png", tu_temp_dir);
     TU_OK(glow_plot_loss(path, step, bpd, N, tstep, tbpd, M, "Glow on test data", 800, 500));
 
     int width, height, channels;
@@ -194,7 +177,7 @@ static void test_loss_plot_errors(void **state)
     (void)state;
     double s[1] = {1}, b[1] = {3};
     char path[512];
-    snprintf(path, sizeof path, "%s/loss.png", g_dir);
+    snprintf(path, sizeof path, "%s/loss.png", tu_temp_dir);
     assert_int_equal(glow_plot_loss(path, s, b, 1, NULL, NULL, 0, "t", 100, 100), GLOW_ERR_INVALID_ARG);
     assert_int_equal(glow_plot_loss(path, NULL, NULL, 3, NULL, NULL, 0, "t", 0, 0), GLOW_ERR_INVALID_ARG);
     assert_int_equal(glow_plot_loss("/nonexistent-dir/loss.png", s, b, 1, NULL, NULL, 0, "t", 0, 0), GLOW_ERR_IO);
@@ -210,5 +193,5 @@ int main(void)
         cmocka_unit_test(test_loss_plot),
         cmocka_unit_test(test_loss_plot_errors),
     };
-    return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
+    return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
 }

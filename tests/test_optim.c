@@ -11,18 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int setup(void **state)
-{
-    *state = tu_open_cpu();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    glow_backend_close(*state);
-    return 0;
-}
-
 enum { K = 3 };
 
 /* The step in double, with the hyper-parameters as the floats the backend receives. */
@@ -314,5 +302,5 @@ int main(void)
         cmocka_unit_test(test_sum_squares_hand_example),
         cmocka_unit_test(test_sum_squares_odd_count),
     };
-    return cmocka_run_group_tests_name("optim", tests, setup, teardown);
+    return cmocka_run_group_tests_name("optim", tests, tu_setup_cpu, tu_teardown_backend);
 }

@@ -8,18 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-static int setup(void **state)
-{
-    *state = tu_open_cpu();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    glow_backend_close(*state);
-    return 0;
-}
-
 static size_t count_of(int n, int h, int w, int c)
 {
     return (size_t)n * h * w * c;
@@ -223,5 +211,5 @@ int main(void)
         cmocka_unit_test(test_sample_follows_formula),
         cmocka_unit_test(test_sample_at_zero_temperature_is_mean),
     };
-    return cmocka_run_group_tests_name("prior", tests, setup, teardown);
+    return cmocka_run_group_tests_name("prior", tests, tu_setup_cpu, tu_teardown_backend);
 }

@@ -7,18 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int setup(void **state)
-{
-    *state = tu_open_cpu();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    glow_backend_close(*state);
-    return 0;
-}
-
 /* 37 elements (not a multiple of the 4 Philox lanes) at element offset 3 of a buffer of
  * 48 floats: element i of the tensor is draw i, and the floats around it stay untouched. */
 enum { FILL_OFF = 3, FILL_COUNT = 37, FILL_BUFFER = 48 };
@@ -125,5 +113,5 @@ int main(void)
         cmocka_unit_test(test_dequantize_5_bits),
         cmocka_unit_test(test_dequantize_1_bit),
     };
-    return cmocka_run_group_tests_name("random", tests, setup, teardown);
+    return cmocka_run_group_tests_name("random", tests, tu_setup_cpu, tu_teardown_backend);
 }

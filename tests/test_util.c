@@ -12,6 +12,35 @@ glow_backend *tu_open_cpu(void)
     return be;
 }
 
+int tu_setup_cpu(void **state)
+{
+    *state = tu_open_cpu();
+    return 0;
+}
+
+int tu_teardown_backend(void **state)
+{
+    glow_backend_close(*state);
+    return 0;
+}
+
+char tu_temp_dir[256];
+
+int tu_make_temp_dir(void **state)
+{
+    (void)state;
+    snprintf(tu_temp_dir, sizeof tu_temp_dir, "/tmp/glow-test-XXXXXX");
+    return mkdtemp(tu_temp_dir) ? 0 : -1;
+}
+
+int tu_remove_temp_dir(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_temp_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host)
 {
     size_t count = (size_t)n * h * w * c;

@@ -22,6 +22,15 @@
 /* The CPU reference backend (fails the test if it cannot open). */
 glow_backend *tu_open_cpu(void);
 
+/* cmocka group fixtures: *state = the CPU backend, closed afterwards. */
+int tu_setup_cpu(void **state);
+int tu_teardown_backend(void **state);
+
+/* cmocka group fixtures: a fresh directory tu_temp_dir under /tmp, removed with its contents afterwards. */
+extern char tu_temp_dir[256];
+int tu_make_temp_dir(void **state);
+int tu_remove_temp_dir(void **state);
+
 /* A tensor in a buffer of its own, filled from `host` when non-NULL, else zeros. */
 glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host);
 void tu_tensor_free(glow_tensor t);

@@ -5,10 +5,11 @@
  *   VK_GEMM_TILED: shared-memory tiles of BM x BN outputs, BK deep, a 4x4 register block
  *                  per invocation, (BM/4)*(BN/4) = 256 invocations per workgroup; the tile
  *                  shape follows the narrow GEMM dimension (BN or BM in {16, 32, 64}).
- *   VK_GEMM_TEXEL: operands through uniform texel buffers (RGBA32F when every channel
- *                  count and offset that indexes a view is a multiple of 4, else R32F),
- *                  a register block per invocation (forward 8 pixels x 4 channels, the
- *                  backwards 4x4), no shared memory, 64 invocations per workgroup.
+ *   VK_GEMM_TEXEL: operands through uniform texel buffers (each RGBA32F when every channel
+ *                  count and offset that indexes that view is a multiple of 4, else R32F),
+ *                  a register block per invocation (forward and backward_data 8 pixels x
+ *                  4 channels, backward_weight 8 co x 4 columns), no shared memory, 64
+ *                  invocations per workgroup.
  * The texel variant falls back to the tiled one when a buffer is too large for a
  * texel view (maxTexelBufferElements).
  *
@@ -117,11 +118,20 @@ static int aligned4(size_t v)
     return v % 4 == 0;
 }
 
-/* 1 when every buffer fits in a texel view of the given kind. */
-static int texel_views_fit(const vk_context *vk, vk_binding_kind kind, const glow_buffer *a, const glow_buffer *b)
+/* The texel view of an operand: RGBA32F when every channel count and offset that
+ * indexes it is a multiple of 4 (`vec4`), else R32F. */
+static vk_binding_kind texel_kind(int vec4)
 {
-    uint64_t texel = kind == VK_BIND_TEXEL_RGBA32F ? 16 : 4;
-    return a->bytes / texel <= vk->max_texel_elements && b->bytes / texel <= vk->max_texel_elements;
+    return vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+}
+
+/* 1 when both buffers fit in texel views of their kinds. */
+static int texel_views_fit(const vk_context *vk, vk_binding_kind kind_a, const glow_buffer *a,
+                           vk_binding_kind kind_b, const glow_buffer *b)
+{
+    uint64_t texel_a = kind_a == VK_BIND_TEXEL_RGBA32F ? 16 : 4;
+    uint64_t texel_b = kind_b == VK_BIND_TEXEL_RGBA32F ? 16 : 4;
+    return a->bytes / texel_a <= vk->max_texel_elements && b->bytes / texel_b <= vk->max_texel_elements;
 }
 
 /* Spreads `groups` workgroups of a 1-D launch over x (up to the device limit) and y. */
@@ -210,13 +220,14 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf; /* unread placeholder when absent */
     uint64_t pixels = glow_tensor_rows(x);
 
+    /* x and w are both indexed by ci runs: one view kind for both. */
     int vec4 = aligned4(x.off) && aligned4(w.off) && x.c % 4 == 0;
-    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+    vk_binding_kind texel = texel_kind(vec4);
     vk_pipeline *p;
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, w.buf)) {
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf)) {
         vk_binding_kind kinds[4] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE};
-        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_forward_texel", 4, kinds, 4, spec, &p));
+        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4, (uint32_t)vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_forward_texel", 4, kinds, 5, spec, &p));
         vk_binding b[4] = {{x.buf, texel, 0}, {w.buf, texel, 0}, {bias_buf, VK_BIND_STORAGE, 0},
                            {y.buf, VK_BIND_STORAGE, 1}};
         uint64_t invocations = (uint64_t)div_up((uint64_t)y.c, 4) * div_up(pixels, 8);
@@ -250,15 +261,17 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     pc.y_off = (uint32_t)dy.off;
     uint64_t pixels = glow_tensor_rows(dx);
 
-    int vec4 = aligned4(dy.off) && aligned4(w.off) && dy.c % 4 == 0 && dx.c % 4 == 0;
-    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+    /* dy is indexed by co runs, w by ci runs (rows of k*k*Ci floats). */
+    int dy_vec4 = aligned4(dy.off) && dy.c % 4 == 0;
+    int w_vec4 = aligned4(w.off) && dx.c % 4 == 0;
+    vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
     vk_pipeline *p;
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, dy.buf, w.buf)) {
-        vk_binding_kind kinds[3] = {texel, texel, VK_BIND_STORAGE};
-        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_texel", 3, kinds, 4, spec, &p));
-        vk_binding b[3] = {{dy.buf, texel, 0}, {w.buf, texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-        uint64_t invocations = (uint64_t)div_up((uint64_t)dx.c, 4) * div_up(pixels, 4);
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
+        vk_binding_kind kinds[3] = {dy_texel, w_texel, VK_BIND_STORAGE};
+        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)dy_vec4, (uint32_t)w_vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_texel", 3, kinds, 5, spec, &p));
+        vk_binding b[3] = {{dy.buf, dy_texel, 0}, {w.buf, w_texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
+        uint64_t invocations = (uint64_t)div_up((uint64_t)dx.c, 4) * div_up(pixels, 8);
         uint32_t gx, gy;
         spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
         return vk_dispatch(vk, p, b, 3, &pc, sizeof pc, gx, gy, 1);
@@ -335,9 +348,11 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     uint64_t n_cols = (uint64_t)k * k * x.c + (has_bias ? 1 : 0);
     uint64_t partial_floats = (uint64_t)dy.c * n_cols;
 
-    int vec4 = aligned4(x.off) && aligned4(dy.off) && x.c % 4 == 0 && dy.c % 4 == 0;
-    vk_binding_kind texel = vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
-    int use_texel = vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, dy.buf);
+    /* x is indexed by ci runs, dy by co runs. */
+    int x_vec4 = aligned4(x.off) && x.c % 4 == 0;
+    int dy_vec4 = aligned4(dy.off) && dy.c % 4 == 0;
+    vk_binding_kind x_texel = texel_kind(x_vec4), dy_texel = texel_kind(dy_vec4);
+    int use_texel = vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, x_texel, x.buf, dy_texel, dy.buf);
 
     /* Work items without splitting, and the first pass's pipeline and grid. */
     vk_pipeline *p;
@@ -354,9 +369,9 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         uint64_t by_work = choose_splits(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS, rows, 4, partial_floats);
         splits = choose_splits(1, by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
         pc.group_co_blocks = g_co;
-        vk_binding_kind kinds[5] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
-        uint32_t spec[4] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_texel", 5, kinds, 4, spec, &p));
+        vk_binding_kind kinds[5] = {x_texel, dy_texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
+        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)x_vec4, (uint32_t)dy_vec4};
+        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_texel", 5, kinds, 5, spec, &p));
         spread_groups(vk, groups, &gx, &gy);
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);
@@ -381,9 +396,8 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     else
         GLOW_TRY(partials_buffer(vk, (uint64_t)splits * partial_floats, &partials));
 
-    vk_binding_kind in_kind = use_texel ? texel : VK_BIND_STORAGE;
-    vk_binding b[5] = {{x.buf, in_kind, 0},
-                       {dy.buf, in_kind, 0},
+    vk_binding b[5] = {{x.buf, use_texel ? x_texel : VK_BIND_STORAGE, 0},
+                       {dy.buf, use_texel ? dy_texel : VK_BIND_STORAGE, 0},
                        {dw.buf, VK_BIND_STORAGE, splits == 1},
                        {dbias_buf, VK_BIND_STORAGE, splits == 1 && has_bias},
                        {partials, VK_BIND_STORAGE, splits > 1}};
