@@ -287,13 +287,12 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
 
 /* ---- backward_weight ---------------------------------------------------------------- */
 
-/* Number of splits of the N*H image rows: enough work items (`items` without
- * splitting, `target` wanted), each split at least `min_rows` rows, partials
- * within MAX_PARTIAL_FLOATS. */
-static uint32_t choose_splits(uint64_t items, uint64_t target, uint64_t rows, uint64_t min_rows,
-                              uint64_t partial_floats)
+/* `wanted` splits of the N*H image rows, limited so that each split sums at least
+ * `min_rows` rows, there are at most MAX_SPLITS, and the partials fit in
+ * MAX_PARTIAL_FLOATS. */
+static uint32_t clamp_splits(uint64_t wanted, uint64_t rows, uint64_t min_rows, uint64_t partial_floats)
 {
-    uint64_t s = items >= target ? 1 : (target + items - 1) / items;
+    uint64_t s = wanted;
     uint64_t by_rows = rows / min_rows;
     if (s > by_rows)
         s = by_rows;
@@ -302,6 +301,12 @@ static uint32_t choose_splits(uint64_t items, uint64_t target, uint64_t rows, ui
     if (s * partial_floats > MAX_PARTIAL_FLOATS)
         s = MAX_PARTIAL_FLOATS / partial_floats;
     return s < 1 ? 1 : (uint32_t)s;
+}
+
+/* Splits that give enough work items (`items` without splitting, `target` wanted). */
+static uint64_t splits_for_work(uint64_t items, uint64_t target)
+{
+    return items >= target ? 1 : (target + items - 1) / items;
 }
 
 /* Texel backward_weight tile: G co blocks x TEXEL_WORKGROUP/G column blocks per workgroup,
@@ -366,8 +371,8 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         /* Bytes of dy and x one image row brings in; enough splits to keep a split's rows in cache. */
         uint64_t row_bytes = (uint64_t)x.w * ((uint64_t)dy.c + (uint64_t)x.c) * sizeof(float);
         uint64_t by_cache = div_up(rows * row_bytes, TEXEL_SPLIT_BYTES);
-        uint64_t by_work = choose_splits(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS, rows, 4, partial_floats);
-        splits = choose_splits(1, by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
+        uint64_t by_work = splits_for_work(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS);
+        splits = clamp_splits(by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
         pc.group_co_blocks = g_co;
         vk_binding_kind kinds[5] = {x_texel, dy_texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)x_vec4, (uint32_t)dy_vec4};
@@ -380,7 +385,8 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         gx = div_up((uint64_t)dy.c, bm);
         gy = div_up(n_cols, bn);
         uint64_t min_rows = div_up(256, (uint64_t)x.w); /* >= 256 pixels per split */
-        splits = choose_splits((uint64_t)gx * gy, TILED_TARGET_WORKGROUPS, rows, min_rows, partial_floats);
+        splits = clamp_splits(splits_for_work((uint64_t)gx * gy, TILED_TARGET_WORKGROUPS), rows, min_rows,
+                              partial_floats);
         vk_binding_kind kinds[5] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE,
                                     VK_BIND_STORAGE};
         GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_tiled", 5, kinds, 6, spec, &p));
