@@ -108,8 +108,7 @@ static int teardown_targets(void **state)
 
 static void require_targets(void)
 {
-    if (g_n_targets == 0)
-        skip();
+    tu_require(g_n_targets > 0, "a non-CPU backend (Vulkan or CUDA)");
 }
 
 /* ---- guarded operands ---------------------------------------------------------- */

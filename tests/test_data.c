@@ -495,10 +495,8 @@ static void check_real_split(int train, int want_count)
 static void test_real_fashion_mnist(void **state)
 {
     (void)state;
-    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        print_message("dataset-fashion-mnist not installed; skipping\n");
-        skip();
-    }
+    tu_require(access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) == 0,
+               "Debian's dataset-fashion-mnist");
     check_real_split(1, 60000);
     check_real_split(0, 10000);
 }

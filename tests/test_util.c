@@ -24,6 +24,17 @@ int tu_teardown_backend(void **state)
     return 0;
 }
 
+void tu_require(int available, const char *what)
+{
+    if (available)
+        return;
+    const char *strict = getenv("GLOW_TEST_STRICT");
+    if (strict && strcmp(strict, "1") == 0)
+        fail_msg("%s is required (GLOW_TEST_STRICT=1) but not available", what);
+    print_message("[ skipped  ] %s is not available\n", what);
+    skip();
+}
+
 char tu_temp_dir[256];
 
 int tu_make_temp_dir(void **state)

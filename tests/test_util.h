@@ -31,6 +31,11 @@ extern char tu_temp_dir[256];
 int tu_make_temp_dir(void **state);
 int tu_remove_temp_dir(void **state);
 
+/* Skips the current test because `what` is not available here, or, when
+ * $GLOW_TEST_STRICT=1 (CI sets it: lavapipe and the data are installed there),
+ * fails it, so that a test meant to run can never pass by skipping. */
+void tu_require(int available, const char *what);
+
 /* A tensor in a buffer of its own, filled from `host` when non-NULL, else zeros. */
 glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host);
 void tu_tensor_free(glow_tensor t);

@@ -91,8 +91,7 @@ static int teardown(void **state)
 
 static void require_vulkan(void)
 {
-    if (g_vk == NULL)
-        skip();
+    tu_require(g_vk != NULL, "a Vulkan device");
 }
 
 #define SHAPE 3, 18, 22, 7
