@@ -224,6 +224,59 @@ static void test_nonfinite_loss_refused(void **state)
     glow_backend_close(be);
 }
 
+/* A coupling scale that underflows float (raw = -150: s = sigmoid(-148) ~ 1e-64) keeps the loss
+ * finite (log s is evaluated stably) but makes y_b = (x_b + shift) * s = 0, so the reversible
+ * pass cannot rebuild x_b (0/0). The step must then be redone with stored activations: it
+ * succeeds, counts one fallback, and updates the parameters exactly as a store-mode step does. */
+static void test_reversible_falls_back_when_scale_underflows(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    glow_model *rev = mt_create(be, C, H, W, 2, 2, 8, BATCH, 24);
+    glow_model *sto = mt_create(be, C, H, W, 2, 2, 8, BATCH, 24);
+    glow_model_set_actnorm_initialized(rev, 1);
+    glow_model_set_actnorm_initialized(sto, 1);
+    const glow_param_table *t = glow_model_param_table(rev);
+    const size_t d = glow_model_latent_size(rev);
+    float *x = tu_random(BATCH * d, 11, -0.5f, 0.5f);
+    float *p = download_params(rev);
+    const glow_param_entry *b = glow_param_table_find(t, "l0.s1.coupling.zeroconv.b");
+    assert_non_null(b);
+    for (int k = b->c / 2; k < b->c; k++) /* the raw (scale) half of h */
+        p[b->off + (size_t)k] = -150.0f;
+    TU_OK(glow_model_arena_upload(rev, GLOW_ARENA_PARAMS, p));
+    TU_OK(glow_model_arena_upload(sto, GLOW_ARENA_PARAMS, p));
+
+    float *g = malloc(t->total * sizeof(float));
+    float bpd_rev, bpd_sto;
+    assert_non_null(g);
+    TU_OK(glow_model_gradients_from_x(rev, x, BATCH, GLOW_MEMORY_REVERSIBLE, &bpd_rev, NULL, g));
+    int nonfinite = 0;
+    for (size_t i = 0; i < t->total; i++)
+        nonfinite += !isfinite(g[i]);
+    assert_true(isfinite(bpd_rev));
+    assert_true(nonfinite > 0); /* the premise: reversible gradients are lost here */
+
+    glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, GLOW_MEMORY_REVERSIBLE};
+    TU_OK(glow_model_train_step_from_x(rev, x, BATCH, &opt, &bpd_rev));
+    assert_int_equal(glow_model_reversible_fallbacks(rev), 1);
+    opt.memory = GLOW_MEMORY_STORE;
+    TU_OK(glow_model_train_step_from_x(sto, x, BATCH, &opt, &bpd_sto));
+    assert_int_equal(glow_model_reversible_fallbacks(sto), 0);
+    assert_true(bpd_rev == bpd_sto);
+    float *after_rev = download_params(rev), *after_sto = download_params(sto);
+    /* the redo is the store-mode computation itself: bit-identical parameters */
+    assert_memory_equal(after_rev, after_sto, t->total * sizeof(float));
+    free(after_rev);
+    free(after_sto);
+    free(g);
+    free(x);
+    free(p);
+    glow_model_destroy(rev);
+    glow_model_destroy(sto);
+    glow_backend_close(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_actnorm_init_once),
         cmocka_unit_test(test_nonfinite_loss_refused),
+        cmocka_unit_test(test_reversible_falls_back_when_scale_underflows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,11 @@ const glow_param_table *glow_model_param_table(const glow_model *m);
 size_t glow_model_param_count(const glow_model *m); /* trainable scalars */
 size_t glow_model_latent_size(const glow_model *m); /* D = in_c*in_h*in_w */
 
+/* Training steps in reversible mode whose rebuilt activations were not finite
+ * and that were therefore recomputed with stored activations (see
+ * glow_model_train_step). */
+long glow_model_reversible_fallbacks(const glow_model *m);
+
 /* Whether the data-dependent actnorm init has run (part of a checkpoint). */
 int glow_model_actnorm_initialized(const glow_model *m);
 void glow_model_set_actnorm_initialized(glow_model *m, int done);

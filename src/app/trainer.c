@@ -290,8 +290,14 @@ static int run_loop(trainer *tr)
         const int epoch1 = (int)(tr->step / tr->steps_per_epoch) + 1;
         float bpd = NAN;
         double t0 = app_now_seconds();
+        const long fallbacks_before = glow_model_reversible_fallbacks(tr->model);
         glow_status st = train_one_step(tr, lr, &bpd);
         double dt = app_now_seconds() - t0;
+        if (glow_model_reversible_fallbacks(tr->model) > fallbacks_before)
+            progress_message(&tr->prog,
+                             "note: step %lld: a coupling scale underflowed, so the reversible pass could not "
+                             "rebuild its input; the step was recomputed with stored activations (%ld so far)",
+                             (long long)tr->step + 1, glow_model_reversible_fallbacks(tr->model));
         if (st == GLOW_OK && !isfinite(bpd))
             st = glow_error(GLOW_ERR_NONFINITE, "training loss is %g", (double)bpd);
         if (st == GLOW_ERR_NONFINITE) {

@@ -127,6 +127,11 @@ size_t glow_model_latent_size(const glow_model *m)
     return m->d;
 }
 
+long glow_model_reversible_fallbacks(const glow_model *m)
+{
+    return m->reversible_fallbacks;
+}
+
 int glow_model_actnorm_initialized(const glow_model *m)
 {
     return m->actnorm_done;

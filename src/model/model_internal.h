@@ -89,6 +89,7 @@ struct glow_model {
     step_params *steps;    /* L*K, index l*K + k */
     prior_params *priors;  /* L: split priors for l < L-1, the top prior at L-1 */
     int actnorm_done;
+    long reversible_fallbacks; /* reversible steps redone with stored activations */
 
     glow_buffer *weights;
     size_t *w_off, *winv_off; /* per step */

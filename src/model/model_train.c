@@ -87,19 +87,19 @@ glow_status glow_model_gradients_from_x(glow_model *m, const float *x, int batch
     return gradients_loaded(m, batch, memory, mean_bpd, logp, grads_host);
 }
 
-/* Records the whole step (see the top of this file), then reads back logp, ld and sumsq once. */
-static glow_status train_loaded(glow_model *m, int n, const glow_train_options *opt, float *mean_bpd)
+/* Records the whole step (see the top of this file), then reads back logp, ld and sumsq once.
+ * *grads_finite tells whether the update was applied (the optimiser skips it on the device
+ * when the gradients' sum of squares is not finite). */
+static glow_status record_and_run_step(glow_model *m, int n, const glow_train_options *opt, glow_memory_mode memory,
+                                       int init, float *mean_bpd, int *grads_finite, double *grad_sumsq)
 {
-    if (opt == NULL)
-        return glow_error(GLOW_ERR_INVALID_ARG, "model train step: no options");
-    const int init = !m->actnorm_done;
     glow_tensor grads = arena_tensor(m, MODEL_ARENA_GRADS);
     glow_tensor sumsq = glow_tensor_make(m->io, m->sumsq, 1, 1, 1, 1);
     glow_status st = glow_fill(m->be, grads, 0.0f);
     if (st == GLOW_OK)
-        st = model_forward(m, opt->memory, n, init);
+        st = model_forward(m, memory, n, init);
     if (st == GLOW_OK)
-        st = model_backward(m, opt->memory, n);
+        st = model_backward(m, memory, n);
     if (st == GLOW_OK)
         st = glow_sum_squares(m->be, grads, sumsq);
     if (st == GLOW_OK)
@@ -110,21 +110,48 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
     if (st == GLOW_OK)
         st = model_read_sums(m, n, &host, &logp, &ld, &ss);
     if (st != GLOW_OK)
-        return glow_error_context(st, "model train step %d", opt->adam.step);
-
-    float mean = 0.0f;
-    const int grads_finite = isfinite(*ss);
-    st = model_bpd_from_sums(m, n, logp, ld, NULL, NULL, &mean);
-    const double grad_sumsq = *ss;
+        return st;
+    *grads_finite = isfinite(*ss);
+    *grad_sumsq = *ss;
+    /* A non-finite mean is reported by the caller, which knows whether the update ran. */
+    if (model_bpd_from_sums(m, n, logp, ld, NULL, NULL, mean_bpd) != GLOW_OK)
+        glow_clear_error();
     free(host);
+    return GLOW_OK;
+}
+
+static glow_status train_loaded(glow_model *m, int n, const glow_train_options *opt, float *mean_bpd)
+{
+    if (opt == NULL)
+        return glow_error(GLOW_ERR_INVALID_ARG, "model train step: no options");
+    const int init = !m->actnorm_done;
+    float mean = 0.0f;
+    int grads_finite = 0;
+    double grad_sumsq = 0.0;
+    glow_status st = record_and_run_step(m, n, opt, opt->memory, init, &mean, &grads_finite, &grad_sumsq);
+    /* Rebuilding a coupling's input divides by its scale s = sigmoid(raw + 2); once a
+     * trained model drives some s below the smallest float, y_b = (x_b + shift) * s
+     * no longer holds x_b and the rebuilt activations are NaN although the loss (whose
+     * log s is evaluated stably) is finite. The device skipped the update, so the same
+     * step is redone exactly with stored activations. Actnorm init is not redone: it
+     * ran in the first attempt. */
+    if (st == GLOW_OK && !grads_finite && isfinite(mean) && opt->memory == GLOW_MEMORY_REVERSIBLE) {
+        m->reversible_fallbacks++;
+        st = record_and_run_step(m, n, opt, GLOW_MEMORY_STORE, 0, &mean, &grads_finite, &grad_sumsq);
+    }
+    if (st != GLOW_OK)
+        return glow_error_context(st, "model train step %d", opt->adam.step);
     if (mean_bpd)
         *mean_bpd = mean;
-    if (st == GLOW_OK && !grads_finite)
-        st = glow_error(GLOW_ERR_NONFINITE, "model: the gradient's sum of squares is not finite (%g)", grad_sumsq);
-    if (st != GLOW_OK)
+    if (!isfinite(mean) || !grads_finite) {
+        if (isfinite(mean))
+            st = glow_error(GLOW_ERR_NONFINITE, "model: the gradient's sum of squares is not finite (%g)", grad_sumsq);
+        else
+            st = glow_error(GLOW_ERR_NONFINITE, "model: the loss is not finite (%g)", (double)mean);
         return glow_error_context(st, "model train step %d (%s)", opt->adam.step,
                                   grads_finite ? "the update was applied: gradients were finite"
                                                : "parameters unchanged: the update was skipped");
+    }
     if (init)
         m->actnorm_done = 1;
     return GLOW_OK;
