@@ -3,10 +3,8 @@
  * after warm-up runs (the first dispatch of a Vulkan pipeline pays its JIT compile).
  * Not a test: it checks nothing but that the ops succeed.
  *
- * Build (after `meson compile -C BUILD`):
- *   cc -std=c11 -O2 -D_DEFAULT_SOURCE -Iinclude tools/bench_conv_vk.c BUILD/libglow.a \
- *      BUILD/backends/vulkan/libvolk.a -lm -ldl -lpthread -o BUILD/bench_conv_vk
- * Run:  GLOW_VK_GEMM=texel BUILD/bench_conv_vk [--backend vulkan] [--runs 5] [--quick] [--case I]
+ * Built by meson as BUILD/tools/bench_conv_vk.
+ * Run:  GLOW_VK_GEMM=texel BUILD/tools/bench_conv_vk [--backend vulkan] [--runs 5] [--quick] [--case I]
  *   --quick: only the 1x1 forward at M = 16384, Ncols = K = 512;  --case I: only case I (0-based). */
 #include <stdio.h>
 #include <stdlib.h>
