@@ -224,7 +224,8 @@ int cmd_train(int argc, char **argv)
         .memory = strcmp(v.memory, "store") == 0 ? GLOW_MEMORY_STORE : GLOW_MEMORY_REVERSIBLE,
         .optimizer = strcmp(v.optimizer, "adamax") == 0 ? GLOW_OPT_ADAMAX : GLOW_OPT_ADAM,
         .max_grad_norm = v.max_grad_norm, .temperature = v.temperature, .sample_count = v.samples,
-        .train_limit = v.train_limit, .test_limit = v.test_limit, .log_every = v.log_every, .preset = v.preset,
+        .train_limit = v.train_limit, .test_limit = v.test_limit, .log_every = v.log_every,
+        .preset = v.resume != NULL ? "(settings from the checkpoint)" : v.preset,
         .out_dir = v.out,
         .resume_path = v.resume != NULL ? resume_path : NULL,
     };
