@@ -13,6 +13,18 @@ cli_flag *cli_find(cli_flag *flags, int nflags, const char *name)
     return NULL;
 }
 
+int cli_require(cli_flag *flags, int nflags, const char *name, const char *command, const char *usage,
+                int *exit_code)
+{
+    const cli_flag *f = cli_find(flags, nflags, name);
+    if (f != NULL && f->given)
+        return 1;
+    char err[128];
+    snprintf(err, sizeof err, "--%s is required", name);
+    cli_handle(CLI_BAD_USAGE, command, usage, "", flags, nflags, err, exit_code);
+    return 0;
+}
+
 /* Looks up "--name" (name_len chars of `name`) or a one-letter alias. */
 static cli_flag *find_spelling(cli_flag *flags, int nflags, const char *arg, size_t name_len, int is_long)
 {

@@ -60,6 +60,11 @@ void cli_print_help(FILE *f, const char *usage, const char *description, const c
 int cli_handle(cli_result r, const char *command, const char *usage, const char *description,
                const cli_flag *flags, int nflags, const char *err, int *exit_code);
 
+/* For a flag that must be given: returns 1 when it was, else prints "--<name> is required"
+ * with the usage (as cli_handle does for CLI_BAD_USAGE) and returns 0 with *exit_code set. */
+int cli_require(cli_flag *flags, int nflags, const char *name, const char *command, const char *usage,
+                int *exit_code);
+
 /* The flag named `name` in `flags`, or NULL. */
 cli_flag *cli_find(cli_flag *flags, int nflags, const char *name);
 

@@ -33,11 +33,8 @@ int cmd_eval(int argc, char **argv)
                     "as in training (stream GLOW_STREAM_TEST). The last line is 'test bpd: <value>'.",
                     flags, nflags, err, &code))
         return code;
-    if (checkpoint == NULL) {
-        snprintf(err, sizeof err, "--checkpoint is required");
-        cli_handle(CLI_BAD_USAGE, "eval", usage, "", flags, nflags, err, &code);
+    if (!cli_require(flags, nflags, "checkpoint", "eval", usage, &code))
         return code;
-    }
 
     glow_backend *be = NULL;
     glow_model *model = NULL;

@@ -76,11 +76,8 @@ int cmd_interpolate(int argc, char **argv)
                     "starts and ends with the real images.",
                     flags, nflags, err, &code))
         return code;
-    if (checkpoint == NULL) {
-        snprintf(err, sizeof err, "--checkpoint is required");
-        cli_handle(CLI_BAD_USAGE, "interpolate", usage, "", flags, nflags, err, &code);
+    if (!cli_require(flags, nflags, "checkpoint", "interpolate", usage, &code))
         return code;
-    }
 
     glow_backend *be = NULL;
     glow_model *model = NULL;

@@ -34,11 +34,8 @@ int cmd_sample(int argc, char **argv)
                     "into a PNG grid of ceil(sqrt(N)) columns.",
                     flags, nflags, err, &code))
         return code;
-    if (checkpoint == NULL) {
-        snprintf(err, sizeof err, "--checkpoint is required");
-        cli_handle(CLI_BAD_USAGE, "sample", usage, "", flags, nflags, err, &code);
+    if (!cli_require(flags, nflags, "checkpoint", "sample", usage, &code))
         return code;
-    }
 
     glow_backend *be = NULL;
     glow_model *model = NULL;
