@@ -3,15 +3,17 @@
 // 2x2 space-to-depth and its inverse. x: (N,H,W,C), y: (N,H/2,W/2,4C):
 //   y[n][i][j][c*4 + dy*2 + dx] <-> x[n][2i+dy][2j+dx][c]
 // One loop trip per element of y in a grid-stride loop (a bijection, so no two write the same place).
-// unsqueeze == 0: y (= or +=) x;  unsqueeze == 1: x (= or +=) y.
+// The source is bound read-only and the destination writable, so the hazard tracker and the
+// validation layer see the real access: squeeze reads x and writes y, unsqueeze the reverse.
+//   unsqueeze == 0: src = x, dst = y;  unsqueeze == 1: src = y, dst = x;  dst (= or +=) src.
 // Declared before the includes: their functions read gl_WorkGroupSize, which glslang
 // resolves where it is used (a later declaration would leave the default of 1).
 layout(local_size_x_id = 0) in;
 #include "common.glsl"
-layout(set = 0, binding = 0) buffer X { float x[]; };
-layout(set = 0, binding = 1) buffer Y { float y[]; };
+layout(set = 0, binding = 0) readonly buffer Src { float src[]; };
+layout(set = 0, binding = 1) buffer Dst { float dst[]; };
 layout(push_constant) uniform Push {
-    uint x_off, y_off;
+    uint x_off, y_off; // element offsets of x and y in their bindings
     uint n, h, w, c;   // shape of x
     uint accumulate, unsqueeze;
 } pc;
@@ -29,16 +31,11 @@ void main()
         uint c = cy / 4u, dy = (cy / 2u) % 2u, dx = cy % 2u;
         uint xi = pc.x_off + ((n * pc.h + 2u * i + dy) * pc.w + 2u * j + dx) * pc.c + c;
         uint yi = pc.y_off + e;
-        if (pc.unsqueeze == 0u) {
-            float v = x[xi];
-            if (pc.accumulate != 0u)
-                v += y[yi];
-            y[yi] = v;
-        } else {
-            float v = y[yi];
-            if (pc.accumulate != 0u)
-                v += x[xi];
-            x[xi] = v;
-        }
+        uint si = pc.unsqueeze == 0u ? xi : yi;
+        uint di = pc.unsqueeze == 0u ? yi : xi;
+        float v = src[si];
+        if (pc.accumulate != 0u)
+            v += dst[di];
+        dst[di] = v;
     }
 }

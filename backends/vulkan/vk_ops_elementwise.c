@@ -76,9 +76,8 @@ static glow_status squeeze_op(glow_backend *be, const char *op, glow_tensor x, g
     GLOW_TRY(vk_ops_check_index(op, "y", y));
     push_squeeze pc = {(uint32_t)x.off, (uint32_t)y.off,    (uint32_t)x.n,      (uint32_t)x.h,
                        (uint32_t)x.w,   (uint32_t)x.c,      accumulate ? 1u : 0u, unsqueeze ? 1u : 0u};
-    /* Both bindings count as written: squeeze.comp serves both directions, so neither is declared
-     * readonly, and the validation layer's synchronisation checks go by the declaration. */
-    vk_binding b[2] = {vk_ops_bind(x.buf, 1), vk_ops_bind(y.buf, 1)};
+    /* squeeze.comp binds (source read-only, destination) */
+    vk_binding b[2] = {vk_ops_bind(unsqueeze ? y.buf : x.buf, 0), vk_ops_bind(unsqueeze ? x.buf : y.buf, 1)};
     return vk_ops_launch_grid(vk_ctx(be), "squeeze", b, 2, &pc, sizeof pc, glow_tensor_count(y));
 }
 
