@@ -70,12 +70,12 @@ grid_px() { echo $(($1 * 32 + ($1 + 1) * 2)); }
 # csv_col FILE STEP COLUMN: the value of a metrics.csv column on the row of STEP.
 csv_col() { awk -F, -v s="$2" -v c="$3" 'NR > 1 && $1 == s { print $c }' "$1"; }
 
-TINY=(--backend cpu --dataset fashion-mnist --data-dir "$DATA" --L 2 --K 1 --hidden 8 --batch 8 --test-limit 16
+TINY=(--backend ref --dataset fashion-mnist --data-dir "$DATA" --L 2 --K 1 --hidden 8 --batch 8 --test-limit 16
       --samples 16 --log-every 1)
 
 # ---- devices and help ----------------------------------------------------------
 expect_rc "devices" 0 devices.log "$GLOW" devices
-check "devices lists the cpu backend" contains devices.log "cpu: 1 device"
+check "devices lists the ref backend" contains devices.log "ref: 1 device"
 for cmd in train sample interpolate eval devices; do
     expect_rc "$cmd --help" 0 "help_$cmd.log" "$GLOW" "$cmd" --help
 done
@@ -99,7 +99,7 @@ check "checkpoint written" test -s run6/checkpoint.glow
 
 # ---- 3 steps, then --resume to 6: the same losses -------------------------------
 expect_rc "train 3 steps" 0 run3.log "$GLOW" train "${TINY[@]}" --steps 3 --out run3
-expect_rc "resume to step 6" 0 resume.log "$GLOW" train --backend cpu --data-dir "$DATA" --test-limit 16 --samples 16 \
+expect_rc "resume to step 6" 0 resume.log "$GLOW" train --backend ref --data-dir "$DATA" --test-limit 16 --samples 16 \
     --resume --steps 6 --out run3
 check "resume reports its start step" contains resume.log "resuming from run3/checkpoint.glow at step 3"
 for s in 1 2 3 4 5 6; do
@@ -113,7 +113,7 @@ for s in 1 2 3 4 5 6; do
 done
 t6="$(csv_col run6/metrics.csv 6 5)"
 check "test bpd identical at step 6 ($t6)" test -n "$t6" -a "$t6" = "$(csv_col run3/metrics.csv 6 5)"
-expect_rc "resume with a contradicting --batch" 2 contra.log "$GLOW" train --backend cpu --resume --batch 16 --out run3
+expect_rc "resume with a contradicting --batch" 2 contra.log "$GLOW" train --backend ref --resume --batch 16 --out run3
 check "contradiction names the flag" contains contra.log "--batch 16 contradicts"
 
 # ---- epochs: per-epoch test bpd, sample grids, warm-up ----------------------------
@@ -129,13 +129,13 @@ check "warm-up learning rates" awk -F, 'NR > 1 { want = 0.001 * ($1 < 4 ? $1 / 4
 
 # ---- sample, interpolate, eval ----------------------------------------------------
 expect_rc "sample" 0 sample.log "$GLOW" sample --checkpoint run6/checkpoint.glow -n 10 --temperature 0.7 -o s.png \
-    --backend cpu --seed 3
+    --backend ref --seed 3
 png_is "sample grid (10 -> 4 cols, 3 rows)" s.png "$(grid_px 4)" "$(grid_px 3)"
 expect_rc "interpolate" 0 interp.log "$GLOW" interpolate --checkpoint run6/checkpoint.glow --dataset fashion-mnist \
-    --data-dir "$DATA" --pairs 3 --steps 4 -o interp.png --backend cpu
+    --data-dir "$DATA" --pairs 3 --steps 4 -o interp.png --backend ref
 png_is "interpolation grid (3 rows of 1 + 4 + 1)" interp.png "$(grid_px 6)" "$(grid_px 3)"
 expect_rc "eval" 0 eval.log "$GLOW" eval --checkpoint run6/checkpoint.glow --dataset fashion-mnist --data-dir "$DATA" \
-    --limit 16 --backend cpu
+    --limit 16 --backend ref
 check "eval's last line is 'test bpd: <value>'" grep -qE '^test bpd: [0-9.]+$' <(tail -n 1 eval.log)
 # Same checkpoint, images, batch and noise stream as the trainer's step-6 evaluation: the same figure.
 check "eval equals the trainer's test bpd" test -n "$t6" -a "$(tail -n 1 eval.log)" = "test bpd: $t6"
@@ -154,7 +154,7 @@ rc=$?
 if [ "$rc" -eq 1 ]; then pass "SIGTERM exits with status 1"; else fail "SIGTERM: exit $rc"; fi
 check "SIGTERM message" contains sig.log "interrupted: checkpoint saved to sig/checkpoint.glow"
 last="$(tail -n 1 sig/metrics.csv | cut -d, -f1)"
-expect_rc "resume after SIGTERM at its last step" 0 sig_resume.log "$GLOW" train --backend cpu --resume --out sig \
+expect_rc "resume after SIGTERM at its last step" 0 sig_resume.log "$GLOW" train --backend ref --resume --out sig \
     --steps "$last"
 check "the SIGTERM checkpoint is at the last logged step ($last)" contains sig_resume.log "is at step $last and"
 
@@ -171,7 +171,7 @@ if [ -n "$kept" ] && [ -n "$failed_at" ] && [ "$kept" -lt "$failed_at" ]; then
 else
     fail "kept checkpoint step '$kept', failing step '$failed_at'"
 fi
-expect_rc "the kept checkpoint loads" 0 nan_resume.log "$GLOW" train --backend cpu --resume --out nan --train-limit 8 \
+expect_rc "the kept checkpoint loads" 0 nan_resume.log "$GLOW" train --backend ref --resume --out nan --train-limit 8 \
     --steps "${kept:-0}"
 check "the kept checkpoint is at step $kept" contains nan_resume.log "is at step $kept and"
 
@@ -191,7 +191,7 @@ check "unwritable --out reported before training" \
 cp run6/checkpoint.glow corrupt.glow
 # Two bytes inside the last arena (Adam v), which only the checksum covers.
 printf '\x55\xaa' | dd of=corrupt.glow bs=1 seek=$(($(stat -c %s corrupt.glow) - 100)) conv=notrunc 2>/dev/null
-expect_rc "corrupt checkpoint" 1 corrupt.log "$GLOW" eval --checkpoint corrupt.glow --data-dir "$DATA" --backend cpu
+expect_rc "corrupt checkpoint" 1 corrupt.log "$GLOW" eval --checkpoint corrupt.glow --data-dir "$DATA" --backend ref
 check "corrupt checkpoint: checksum named" contains corrupt.log "checksum"
 check "corrupt checkpoint: file named" contains corrupt.log "corrupt.glow"
 

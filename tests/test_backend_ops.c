@@ -73,7 +73,7 @@ static int setup_targets(void **state)
     const glow_backend_factory *f[8];
     int n = glow_backend_factories(f, 8);
     for (int i = 0; i < n; i++) {
-        if (strcmp(f[i]->name, "cpu") == 0)
+        if (strcmp(f[i]->name, "ref") == 0)
             continue;
         glow_device_info info[8];
         int count = 0;
@@ -224,7 +224,7 @@ static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, co
     run_result ref;
     run_on(g_cpu, ops, n_ops, init, fn, arg, &ref);
     for (int i = 0; i < n_ops; i++) {
-        check_guards("cpu", op, &ops[i], ref.host[i]);
+        check_guards("ref", op, &ops[i], ref.host[i]);
         if (ops[i].role == IN && memcmp(ref.host[i] + GUARD, init[i], operand_count(&ops[i]) * sizeof(float)) != 0)
             fail_msg("cpu: %s: input '%s' was modified", op, ops[i].name);
     }

@@ -346,7 +346,7 @@ static void test_memory_usage(void **state)
     assert_true(cur2 == cur0);
     assert_true(peak2 == peak1);
     assert_true(be->info.type == GLOW_DEVICE_CPU);
-    assert_true(strcmp(be->info.backend, "cpu") == 0);
+    assert_true(strcmp(be->info.backend, "ref") == 0);
     assert_true(be->info.memory_bytes > 0);
     glow_backend_close(be);
 }

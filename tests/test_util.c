@@ -8,7 +8,7 @@
 glow_backend *tu_open_cpu(void)
 {
     glow_backend *be = NULL;
-    TU_OK(glow_backend_open("cpu", -1, &be));
+    TU_OK(glow_backend_open("ref", -1, &be));
     return be;
 }
 

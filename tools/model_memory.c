@@ -50,7 +50,7 @@ static int measure(const char *backend, glow_model_config cfg, int batch, glow_m
 
 int main(int argc, char **argv)
 {
-    const char *backend = argc > 1 ? argv[1] : "cpu";
+    const char *backend = argc > 1 ? argv[1] : "ref";
     int levels = argc > 2 ? atoi(argv[2]) : 3, hidden = argc > 3 ? atoi(argv[3]) : 128;
     int batch = argc > 4 ? atoi(argv[4]) : 16;
     int ks_default[] = {4, 8, 16, 32}, nk = argc > 5 ? argc - 5 : 4;

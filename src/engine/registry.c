@@ -1,6 +1,6 @@
 /* Backend registry: lists the compiled-in and loadable backends and opens one
  * by name. `auto` prefers CUDA, then a Vulkan discrete/integrated GPU, then
- * Vulkan on any device, then the CPU reference. */
+ * Vulkan on any device, then the CPU reference (ref). */
 #include "glow/backend.h"
 #include "registry_internal.h"
 
@@ -32,7 +32,7 @@ int glow_backend_factories(const glow_backend_factory **out, int max)
         out[n++] = &glow_vulkan_factory;
 #endif
     if (n < max)
-        out[n++] = &glow_cpu_factory;
+        out[n++] = &glow_ref_factory;
     return n;
 }
 
@@ -88,7 +88,7 @@ static glow_status open_auto(int device, glow_backend **out)
             return GLOW_OK;
     }
     glow_clear_error();
-    return glow_cpu_factory.open(-1, out);
+    return glow_ref_factory.open(-1, out);
 }
 
 glow_status glow_backend_open(const char *name, int device, glow_backend **out)
@@ -106,7 +106,7 @@ glow_status glow_backend_open(const char *name, int device, glow_backend **out)
     if (f == NULL) {
         if (strcmp(name, "vulkan") == 0 || strcmp(name, "cuda") == 0)
             return glow_error(GLOW_ERR_UNAVAILABLE, "%s: unavailable: not compiled into this build", name);
-        return glow_error(GLOW_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, cpu, vulkan or cuda)", name);
+        return glow_error(GLOW_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, ref, vulkan or cuda)", name);
     }
     glow_status st = f->open(device, out);
     if (st != GLOW_OK)

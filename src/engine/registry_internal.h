@@ -4,7 +4,7 @@
 
 #include "glow/backend.h"
 
-extern const glow_backend_factory glow_cpu_factory;
+extern const glow_backend_factory glow_ref_factory;
 #ifdef GLOW_HAVE_VULKAN
 extern const glow_backend_factory glow_vulkan_factory;
 #endif

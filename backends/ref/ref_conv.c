@@ -7,7 +7,7 @@
  * channels (ci of x and w; the forward computes 4 output channels per pass over
  * x), and every sum is accumulated in double. Measured on this 2-core machine:
  * ~1.5 GMAC/s forward for N=16, 16x16, 128 -> 128 channels, k = 3. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -48,15 +48,15 @@ static inline void dot_rows(const float *xp, const float *w0, size_t stride, int
     }
 }
 
-glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
+glow_status ref_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
                                int relu)
 {
     (void)be;
     const int k = w.h, pad = (k - 1) / 2, Ci = x.c, Co = y.c, H = x.h, W = x.w;
     const size_t w_row = (size_t)k * k * Ci; /* floats between w[co] and w[co+1] */
-    const float *xv = cpu_data(x), *wv = cpu_data(w);
-    const float *b = bias.buf ? cpu_data(bias) : NULL;
-    float *yv = cpu_data(y);
+    const float *xv = ref_data(x), *wv = ref_data(w);
+    const float *b = bias.buf ? ref_data(bias) : NULL;
+    float *yv = ref_data(y);
     for (int n = 0; n < x.n; n++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
@@ -90,15 +90,15 @@ glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, g
 
 /* dx[n][i][j][ci] += sum_{ky,kx,co} w[co][ky][kx][ci] dy[n][i-ky+pad][j-kx+pad][co]
  * (gathered per input pixel into a double row acc[0..Ci)). */
-glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+glow_status ref_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
 {
     (void)be;
     const int k = w.h, pad = (k - 1) / 2, Ci = dx.c, Co = dy.c, H = dx.h, W = dx.w;
-    double *acc = cpu_zeros_f64((size_t)Ci, "conv2d_backward_data");
+    double *acc = ref_zeros_f64((size_t)Ci, "conv2d_backward_data");
     if (acc == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
-    const float *g = cpu_data(dy), *wv = cpu_data(w);
-    float *gx = cpu_data(dx);
+    const float *g = ref_data(dy), *wv = ref_data(w);
+    float *gx = ref_data(dx);
     for (int n = 0; n < dx.n; n++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
@@ -131,20 +131,20 @@ glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tens
 
 /* dw[co][ky][kx][ci] += sum_p dy[p][co] x[p + (ky-pad, kx-pad)][ci];  dbias[co] += sum_p dy[p][co].
  * Accumulated over all pixels in a double copy of dw (Co*k*k*Ci) and dbias (Co). */
-glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
+glow_status ref_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
                                        glow_tensor dbias)
 {
     (void)be;
     const int k = dw.h, pad = (k - 1) / 2, Ci = x.c, Co = dy.c, H = x.h, W = x.w;
     size_t wcount = glow_tensor_count(dw);
-    double *acc_w = cpu_zeros_f64(wcount, "conv2d_backward_weight");
-    double *acc_b = cpu_zeros_f64((size_t)Co, "conv2d_backward_weight");
+    double *acc_w = ref_zeros_f64(wcount, "conv2d_backward_weight");
+    double *acc_b = ref_zeros_f64((size_t)Co, "conv2d_backward_weight");
     if (acc_w == NULL || acc_b == NULL) {
         free(acc_w);
         free(acc_b);
         return GLOW_ERR_OUT_OF_MEMORY;
     }
-    const float *xv = cpu_data(x), *g = cpu_data(dy);
+    const float *xv = ref_data(x), *g = ref_data(dy);
     for (int n = 0; n < x.n; n++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
@@ -168,11 +168,11 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
                     }
                 }
             }
-    float *gw = cpu_data(dw);
+    float *gw = ref_data(dw);
     for (size_t e = 0; e < wcount; e++)
         gw[e] += (float)acc_w[e];
     if (dbias.buf) {
-        float *gb = cpu_data(dbias);
+        float *gb = ref_data(dbias);
         for (int co = 0; co < Co; co++)
             gb[co] += (float)acc_b[co];
     }
@@ -182,13 +182,13 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
 }
 
 /* In place: y[p][c] *= exp(factor * logs[c]). */
-glow_status cpu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor)
+glow_status ref_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor)
 {
     (void)be;
-    float *scale = cpu_channel_exp(logs, factor, "channel_scale_forward");
+    float *scale = ref_channel_exp(logs, factor, "channel_scale_forward");
     if (scale == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
-    float *yv = cpu_data(y);
+    float *yv = ref_data(y);
     const int C = y.c;
     size_t pixels = glow_tensor_rows(y);
     for (size_t p = 0; p < pixels; p++)
@@ -200,20 +200,20 @@ glow_status cpu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tens
 
 /* y is the scaled output: dlogs[c] += factor * sum_p dy[p][c] y[p][c], then in
  * place dy[p][c] *= exp(factor * logs[c]). */
-glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
+glow_status ref_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
                                        glow_tensor dlogs)
 {
     (void)be;
     const int C = y.c;
-    float *scale = cpu_channel_exp(logs, factor, "channel_scale_backward");
-    double *sum = cpu_zeros_f64((size_t)C, "channel_scale_backward");
+    float *scale = ref_channel_exp(logs, factor, "channel_scale_backward");
+    double *sum = ref_zeros_f64((size_t)C, "channel_scale_backward");
     if (scale == NULL || sum == NULL) {
         free(scale);
         free(sum);
         return GLOW_ERR_OUT_OF_MEMORY;
     }
-    const float *yv = cpu_data(y);
-    float *g = cpu_data(dy);
+    const float *yv = ref_data(y);
+    float *g = ref_data(dy);
     size_t pixels = glow_tensor_rows(y);
     for (size_t p = 0; p < pixels; p++)
         for (int c = 0; c < C; c++) {
@@ -221,7 +221,7 @@ glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_ten
             sum[c] += (double)g[e] * yv[e];
             g[e] *= scale[c];
         }
-    float *gl = cpu_data(dlogs);
+    float *gl = ref_data(dlogs);
     for (int c = 0; c < C; c++)
         gl[c] += (float)((double)factor * sum[c]);
     free(scale);

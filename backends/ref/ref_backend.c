@@ -1,11 +1,11 @@
 /* CPU reference backend: device info, host memory, the op table and the
- * factory (glow_cpu_factory, one device: this machine's CPU).
+ * factory (glow_ref_factory, one device: this machine's CPU).
  *
- * Memory: each buffer is one aligned_alloc of CPU_HEADER + bytes (rounded up to
+ * Memory: each buffer is one aligned_alloc of REF_HEADER + bytes (rounded up to
  * 64); the header stores the byte count so that buffer_free can keep the
  * current/peak counters exact. glow_buffer.impl points just past the header,
  * so data is 64-byte aligned. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 #include "registry_internal.h"
 
 #include <math.h>
@@ -14,34 +14,34 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { CPU_ALIGN = 64, CPU_HEADER = 64 };
+enum { REF_ALIGN = 64, REF_HEADER = 64 };
 
 typedef struct {
     size_t current_bytes;
     size_t peak_bytes;
-} cpu_state;
+} ref_state;
 
 /* ---- shared helpers -------------------------------------------------------- */
 
-float *cpu_channel_exp(glow_tensor logs, float factor, const char *op)
+float *ref_channel_exp(glow_tensor logs, float factor, const char *op)
 {
     size_t c = glow_tensor_count(logs);
     float *scale = malloc(c * sizeof(float));
     if (scale == NULL) {
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu %s: no memory for %zu channel scales", op, c);
+        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu channel scales", op, c);
         return NULL;
     }
-    const float *l = cpu_data(logs);
+    const float *l = ref_data(logs);
     for (size_t i = 0; i < c; i++)
         scale[i] = expf(factor * l[i]);
     return scale;
 }
 
-double *cpu_zeros_f64(size_t n, const char *op)
+double *ref_zeros_f64(size_t n, const char *op)
 {
     double *a = calloc(n > 0 ? n : 1, sizeof(double));
     if (a == NULL)
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu %s: no memory for %zu accumulators", op, n);
+        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu accumulators", op, n);
     return a;
 }
 
@@ -76,7 +76,7 @@ static void cpuinfo_field(const char *key, char *out, size_t out_size)
 static void fill_device_info(glow_device_info *info)
 {
     memset(info, 0, sizeof *info);
-    snprintf(info->backend, sizeof info->backend, "cpu");
+    snprintf(info->backend, sizeof info->backend, "ref");
     snprintf(info->name, sizeof info->name, "generic CPU");
     snprintf(info->vendor, sizeof info->vendor, "unknown");
     cpuinfo_field("model name", info->name, sizeof info->name);
@@ -90,48 +90,48 @@ static void fill_device_info(glow_device_info *info)
     snprintf(info->details, sizeof info->details,
              "online cores: %ld (the reference backend runs single-threaded)\n"
              "buffer alignment: %d bytes",
-             cores, CPU_ALIGN);
+             cores, REF_ALIGN);
 }
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static glow_status cpu_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
+static glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
 {
-    cpu_state *st = be->impl;
-    size_t data = (bytes + CPU_ALIGN - 1) / CPU_ALIGN * CPU_ALIGN;
-    if (data < bytes || data > SIZE_MAX - CPU_HEADER)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu buffer_alloc: %zu bytes is too large", bytes);
-    unsigned char *base = aligned_alloc(CPU_ALIGN, CPU_HEADER + data);
+    ref_state *st = be->impl;
+    size_t data = (bytes + REF_ALIGN - 1) / REF_ALIGN * REF_ALIGN;
+    if (data < bytes || data > SIZE_MAX - REF_HEADER)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref buffer_alloc: %zu bytes is too large", bytes);
+    unsigned char *base = aligned_alloc(REF_ALIGN, REF_HEADER + data);
     if (base == NULL)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu buffer_alloc: out of host memory for %zu bytes", bytes);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref buffer_alloc: out of host memory for %zu bytes", bytes);
     memcpy(base, &data, sizeof data);
     st->current_bytes += data;
     if (st->current_bytes > st->peak_bytes)
         st->peak_bytes = st->current_bytes;
-    *impl = base + CPU_HEADER;
+    *impl = base + REF_HEADER;
     return GLOW_OK;
 }
 
-static void cpu_buffer_free(glow_backend *be, void *impl)
+static void ref_buffer_free(glow_backend *be, void *impl)
 {
     if (impl == NULL)
         return;
-    cpu_state *st = be->impl;
-    unsigned char *base = (unsigned char *)impl - CPU_HEADER;
+    ref_state *st = be->impl;
+    unsigned char *base = (unsigned char *)impl - REF_HEADER;
     size_t data;
     memcpy(&data, base, sizeof data);
     st->current_bytes -= data;
     free(base);
 }
 
-static glow_status cpu_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
+static glow_status ref_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
 {
     (void)be;
     memcpy((unsigned char *)dst->impl + dst_byte_off, src, bytes);
     return GLOW_OK;
 }
 
-static glow_status cpu_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
+static glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
                                 size_t bytes)
 {
     (void)be;
@@ -140,22 +140,22 @@ static glow_status cpu_download(glow_backend *be, const glow_buffer *src, size_t
 }
 
 /* Ops run immediately, so there is nothing to wait for. */
-static glow_status cpu_sync(glow_backend *be)
+static glow_status ref_sync(glow_backend *be)
 {
     (void)be;
     return GLOW_OK;
 }
 
-static void cpu_memory_usage(glow_backend *be, size_t *current, size_t *peak)
+static void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
 {
-    const cpu_state *st = be->impl;
+    const ref_state *st = be->impl;
     if (current)
         *current = st->current_bytes;
     if (peak)
         *peak = st->peak_bytes;
 }
 
-static void cpu_destroy(glow_backend *be)
+static void ref_destroy(glow_backend *be)
 {
     free(be->impl);
     free(be);
@@ -163,46 +163,46 @@ static void cpu_destroy(glow_backend *be)
 
 /* ---- op table and factory ---------------------------------------------------- */
 
-static const glow_backend_ops cpu_ops = {
-    .destroy = cpu_destroy,
-    .buffer_alloc = cpu_buffer_alloc,
-    .buffer_free = cpu_buffer_free,
-    .upload = cpu_upload,
-    .download = cpu_download,
-    .sync = cpu_sync,
-    .memory_usage = cpu_memory_usage,
-    .fill = cpu_fill,
-    .copy_channels = cpu_copy_channels,
-    .squeeze = cpu_squeeze,
-    .unsqueeze = cpu_unsqueeze,
-    .relu_backward = cpu_relu_backward,
-    .add_scalar = cpu_add_scalar,
-    .logdet_sum = cpu_logdet_sum,
-    .actnorm_forward = cpu_actnorm_forward,
-    .actnorm_inverse = cpu_actnorm_inverse,
-    .actnorm_backward = cpu_actnorm_backward,
-    .actnorm_init = cpu_actnorm_init,
-    .lu_weight = cpu_lu_weight,
-    .lu_weight_backward = cpu_lu_weight_backward,
-    .conv2d_forward = cpu_conv2d_forward,
-    .conv2d_backward_data = cpu_conv2d_backward_data,
-    .conv2d_backward_weight = cpu_conv2d_backward_weight,
-    .channel_scale_forward = cpu_channel_scale_forward,
-    .channel_scale_backward = cpu_channel_scale_backward,
-    .coupling_forward = cpu_coupling_forward,
-    .coupling_inverse = cpu_coupling_inverse,
-    .coupling_backward = cpu_coupling_backward,
-    .gaussian_logp = cpu_gaussian_logp,
-    .gaussian_logp_backward = cpu_gaussian_logp_backward,
-    .gaussian_sample = cpu_gaussian_sample,
-    .rng_uniform = cpu_rng_uniform,
-    .rng_normal = cpu_rng_normal,
-    .dequantize = cpu_dequantize,
-    .sum_squares = cpu_sum_squares,
-    .optimizer_step = cpu_optimizer_step,
+static const glow_backend_ops ref_ops = {
+    .destroy = ref_destroy,
+    .buffer_alloc = ref_buffer_alloc,
+    .buffer_free = ref_buffer_free,
+    .upload = ref_upload,
+    .download = ref_download,
+    .sync = ref_sync,
+    .memory_usage = ref_memory_usage,
+    .fill = ref_fill,
+    .copy_channels = ref_copy_channels,
+    .squeeze = ref_squeeze,
+    .unsqueeze = ref_unsqueeze,
+    .relu_backward = ref_relu_backward,
+    .add_scalar = ref_add_scalar,
+    .logdet_sum = ref_logdet_sum,
+    .actnorm_forward = ref_actnorm_forward,
+    .actnorm_inverse = ref_actnorm_inverse,
+    .actnorm_backward = ref_actnorm_backward,
+    .actnorm_init = ref_actnorm_init,
+    .lu_weight = ref_lu_weight,
+    .lu_weight_backward = ref_lu_weight_backward,
+    .conv2d_forward = ref_conv2d_forward,
+    .conv2d_backward_data = ref_conv2d_backward_data,
+    .conv2d_backward_weight = ref_conv2d_backward_weight,
+    .channel_scale_forward = ref_channel_scale_forward,
+    .channel_scale_backward = ref_channel_scale_backward,
+    .coupling_forward = ref_coupling_forward,
+    .coupling_inverse = ref_coupling_inverse,
+    .coupling_backward = ref_coupling_backward,
+    .gaussian_logp = ref_gaussian_logp,
+    .gaussian_logp_backward = ref_gaussian_logp_backward,
+    .gaussian_sample = ref_gaussian_sample,
+    .rng_uniform = ref_rng_uniform,
+    .rng_normal = ref_rng_normal,
+    .dequantize = ref_dequantize,
+    .sum_squares = ref_sum_squares,
+    .optimizer_step = ref_optimizer_step,
 };
 
-static glow_status cpu_list_devices(glow_device_info *out, int max, int *count)
+static glow_status ref_list_devices(glow_device_info *out, int max, int *count)
 {
     *count = 1;
     if (max >= 1 && out != NULL)
@@ -210,24 +210,24 @@ static glow_status cpu_list_devices(glow_device_info *out, int max, int *count)
     return GLOW_OK;
 }
 
-static glow_status cpu_open(int device, glow_backend **out)
+static glow_status ref_open(int device, glow_backend **out)
 {
     *out = NULL;
     if (device > 0)
-        return glow_error(GLOW_ERR_INVALID_ARG, "cpu: device %d does not exist (the CPU backend has device 0 only)",
+        return glow_error(GLOW_ERR_INVALID_ARG, "ref: device %d does not exist (the reference backend has device 0 only)",
                           device);
     glow_backend *be = calloc(1, sizeof *be);
-    cpu_state *st = calloc(1, sizeof *st);
+    ref_state *st = calloc(1, sizeof *st);
     if (be == NULL || st == NULL) {
         free(be);
         free(st);
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu: out of host memory opening the backend");
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref: out of host memory opening the backend");
     }
-    be->ops = &cpu_ops;
+    be->ops = &ref_ops;
     be->impl = st;
     fill_device_info(&be->info);
     *out = be;
     return GLOW_OK;
 }
 
-const glow_backend_factory glow_cpu_factory = {"cpu", cpu_list_devices, cpu_open};
+const glow_backend_factory glow_ref_factory = {"ref", ref_list_devices, ref_open};

@@ -1,11 +1,11 @@
 /* CPU reference: fill, copy_channels, squeeze/unsqueeze, relu_backward,
  * add_scalar, logdet_sum. Semantics: glow/backend.h. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
-glow_status cpu_fill(glow_backend *be, glow_tensor t, float value)
+glow_status ref_fill(glow_backend *be, glow_tensor t, float value)
 {
     (void)be;
-    float *d = cpu_data(t);
+    float *d = ref_data(t);
     size_t count = glow_tensor_count(t);
     for (size_t i = 0; i < count; i++)
         d[i] = value;
@@ -13,12 +13,12 @@ glow_status cpu_fill(glow_backend *be, glow_tensor t, float value)
 }
 
 /* dst[p][dst_c0 + k] (= or +=) src[p][src_c0 + k] for every pixel p, 0 <= k < count. */
-glow_status cpu_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
+glow_status ref_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
                               int accumulate)
 {
     (void)be;
-    const float *s = cpu_data(src);
-    float *d = cpu_data(dst);
+    const float *s = ref_data(src);
+    float *d = ref_data(dst);
     size_t pixels = glow_tensor_rows(src);
     for (size_t p = 0; p < pixels; p++) {
         const float *sp = s + p * (size_t)src.c + src_c0;
@@ -40,8 +40,8 @@ glow_status cpu_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glo
  * contiguous channels of the big tensor. */
 static void space_to_depth(glow_tensor big, glow_tensor small, int to_small, int accumulate)
 {
-    float *b = cpu_data(big);
-    float *s = cpu_data(small);
+    float *b = ref_data(big);
+    float *s = ref_data(small);
     const int C = big.c;
     for (int n = 0; n < big.n; n++)
         for (int i = 0; i < small.h; i++)
@@ -60,25 +60,25 @@ static void space_to_depth(glow_tensor big, glow_tensor small, int to_small, int
             }
 }
 
-glow_status cpu_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate)
+glow_status ref_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate)
 {
     (void)be;
     space_to_depth(x, y, 1, accumulate);
     return GLOW_OK;
 }
 
-glow_status cpu_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate)
+glow_status ref_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate)
 {
     (void)be;
     space_to_depth(x, y, 0, accumulate);
     return GLOW_OK;
 }
 
-glow_status cpu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
+glow_status ref_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
 {
     (void)be;
-    const float *yv = cpu_data(y);
-    float *d = cpu_data(dy);
+    const float *yv = ref_data(y);
+    float *d = ref_data(dy);
     size_t count = glow_tensor_count(y);
     for (size_t i = 0; i < count; i++)
         if (!(yv[i] > 0.0f))
@@ -86,10 +86,10 @@ glow_status cpu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
     return GLOW_OK;
 }
 
-glow_status cpu_add_scalar(glow_backend *be, glow_tensor t, float value)
+glow_status ref_add_scalar(glow_backend *be, glow_tensor t, float value)
 {
     (void)be;
-    float *d = cpu_data(t);
+    float *d = ref_data(t);
     size_t count = glow_tensor_count(t);
     for (size_t i = 0; i < count; i++)
         d[i] += value;
@@ -97,16 +97,16 @@ glow_status cpu_add_scalar(glow_backend *be, glow_tensor t, float value)
 }
 
 /* ld[n] += scale * sum_i v[i] for each of the count(ld) samples; the sum in double. */
-glow_status cpu_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld)
+glow_status ref_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld)
 {
     (void)be;
-    const float *vv = cpu_data(v);
+    const float *vv = ref_data(v);
     size_t count = glow_tensor_count(v);
     double sum = 0.0;
     for (size_t i = 0; i < count; i++)
         sum += vv[i];
     float term = (float)((double)scale * sum);
-    float *l = cpu_data(ld);
+    float *l = ref_data(ld);
     size_t samples = glow_tensor_count(ld);
     for (size_t n = 0; n < samples; n++)
         l[n] += term;

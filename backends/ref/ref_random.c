@@ -1,23 +1,23 @@
 /* CPU reference: Philox random fills and dequantisation, through the shared
  * glow_rng_* functions (src/engine/philox.c) so the streams match every backend. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
 #include <math.h>
 
-glow_status cpu_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status ref_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     (void)be;
-    float *o = cpu_data(out);
+    float *o = ref_data(out);
     size_t count = glow_tensor_count(out);
     for (size_t i = 0; i < count; i++)
         o[i] = glow_rng_uniform(rng, i);
     return GLOW_OK;
 }
 
-glow_status cpu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status ref_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     (void)be;
-    float *o = cpu_data(out);
+    float *o = ref_data(out);
     size_t count = glow_tensor_count(out);
     for (size_t i = 0; i < count; i++)
         o[i] = glow_rng_normal(rng, i);
@@ -27,12 +27,12 @@ glow_status cpu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 /* x[i] = floor(pixel[i] / 2^(8-n_bits)) / 2^n_bits - 0.5 + uniform(rng, i) / 2^n_bits.
  * floor(pixel / 2^(8-n_bits)) is the integer shift pixel >> (8 - n_bits); every
  * term is exact in float except the final rounding of the sum. */
-glow_status cpu_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
+glow_status ref_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
                            glow_tensor x)
 {
     (void)be;
-    const uint8_t *px = cpu_bytes(pixels, pixel_off);
-    float *xv = cpu_data(x);
+    const uint8_t *px = ref_bytes(pixels, pixel_off);
+    float *xv = ref_data(x);
     const float bins = (float)(1u << n_bits);
     const int shift = 8 - n_bits;
     size_t count = glow_tensor_count(x);

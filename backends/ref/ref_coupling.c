@@ -3,7 +3,7 @@
  * transformed channels [Ca, C). h: (N,H,W,2Cb), shift = h[p][0..Cb),
  * raw = h[p][Cb..2Cb), s = sigmoid(raw + 2):
  *   y_a = x_a,  y_b = (x_b + shift) s,  ld[n] += sum_{p in n, k} log s. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
 #include <math.h>
 
@@ -18,12 +18,12 @@ static inline double log_sigmoid(double z)
     return z >= 0.0 ? -log1p(exp(-z)) : z - log1p(exp(z));
 }
 
-glow_status cpu_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor y, glow_tensor ld)
+glow_status ref_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor y, glow_tensor ld)
 {
     (void)be;
     const int C = x.c, Ca = C / 2, Cb = C - Ca;
-    const float *xv = cpu_data(x), *hv = cpu_data(h);
-    float *yv = cpu_data(y), *l = cpu_data(ld);
+    const float *xv = ref_data(x), *hv = ref_data(h);
+    float *yv = ref_data(y), *l = ref_data(ld);
     size_t per_sample = (size_t)x.h * x.w;
     for (int n = 0; n < x.n; n++) {
         double sum_log_s = 0.0;
@@ -45,12 +45,12 @@ glow_status cpu_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h,
 }
 
 /* x_a = y_a, x_b = y_b / s - shift. */
-glow_status cpu_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x)
+glow_status ref_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x)
 {
     (void)be;
     const int C = y.c, Ca = C / 2, Cb = C - Ca;
-    const float *yv = cpu_data(y), *hv = cpu_data(h);
-    float *xv = cpu_data(x);
+    const float *yv = ref_data(y), *hv = ref_data(h);
+    float *xv = ref_data(x);
     size_t pixels = glow_tensor_rows(y);
     for (size_t p = 0; p < pixels; p++) {
         const float *yp = yv + p * C, *hp = hv + p * 2 * Cb;
@@ -66,13 +66,13 @@ glow_status cpu_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h,
 /* g = dLoss/dld[n]:
  *   dx_a += dy_a;  dx_b += dy_b s;  dshift += dy_b s;
  *   draw += (dy_b (x_b + shift) s + g) (1 - s). */
-glow_status cpu_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
+glow_status ref_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
                                   glow_tensor dx, glow_tensor dh)
 {
     (void)be;
     const int C = x.c, Ca = C / 2, Cb = C - Ca;
-    const float *xv = cpu_data(x), *hv = cpu_data(h), *gy = cpu_data(dy);
-    float *gx = cpu_data(dx), *gh = cpu_data(dh);
+    const float *xv = ref_data(x), *hv = ref_data(h), *gy = ref_data(dy);
+    float *gx = ref_data(dx), *gh = ref_data(dh);
     size_t pixels = glow_tensor_rows(x);
     for (size_t p = 0; p < pixels; p++) {
         const float *xp = xv + p * C, *hp = hv + p * 2 * Cb, *gyp = gy + p * C;

@@ -1,18 +1,18 @@
 /* CPU reference: actnorm, y = (x + bias[c]) * exp(logs[c]) per channel c.
  * x, y: (N,H,W,C) NHWC; bias, logs: C-vectors. Per-channel sums in double. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-glow_status cpu_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y)
+glow_status ref_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y)
 {
     (void)be;
-    float *scale = cpu_channel_exp(logs, 1.0f, "actnorm_forward");
+    float *scale = ref_channel_exp(logs, 1.0f, "actnorm_forward");
     if (scale == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
-    const float *xv = cpu_data(x), *b = cpu_data(bias);
-    float *yv = cpu_data(y); /* may alias x: each element is read before it is written */
+    const float *xv = ref_data(x), *b = ref_data(bias);
+    float *yv = ref_data(y); /* may alias x: each element is read before it is written */
     const int C = x.c;
     size_t pixels = glow_tensor_rows(x);
     for (size_t p = 0; p < pixels; p++)
@@ -25,14 +25,14 @@ glow_status cpu_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bia
 }
 
 /* x = y * exp(-logs[c]) - bias[c]. */
-glow_status cpu_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs, glow_tensor x)
+glow_status ref_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs, glow_tensor x)
 {
     (void)be;
-    float *inv_scale = cpu_channel_exp(logs, -1.0f, "actnorm_inverse");
+    float *inv_scale = ref_channel_exp(logs, -1.0f, "actnorm_inverse");
     if (inv_scale == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
-    const float *yv = cpu_data(y), *b = cpu_data(bias);
-    float *xv = cpu_data(x);
+    const float *yv = ref_data(y), *b = ref_data(bias);
+    float *xv = ref_data(x);
     const int C = y.c;
     size_t pixels = glow_tensor_rows(y);
     for (size_t p = 0; p < pixels; p++)
@@ -46,22 +46,22 @@ glow_status cpu_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bia
 
 /* With s_c = e^logs[c] and y = (x + b) s_c recomputed from x:
  *   dx += dy s_c;  dbias[c] += sum_p dy s_c;  dlogs[c] += sum_p dy y. */
-glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor bias, glow_tensor logs,
+glow_status ref_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor bias, glow_tensor logs,
                                  glow_tensor dx, glow_tensor dbias, glow_tensor dlogs)
 {
     (void)be;
     const int C = x.c;
-    float *scale = cpu_channel_exp(logs, 1.0f, "actnorm_backward");
-    double *sum_dy = cpu_zeros_f64((size_t)C, "actnorm_backward");
-    double *sum_dy_y = cpu_zeros_f64((size_t)C, "actnorm_backward");
+    float *scale = ref_channel_exp(logs, 1.0f, "actnorm_backward");
+    double *sum_dy = ref_zeros_f64((size_t)C, "actnorm_backward");
+    double *sum_dy_y = ref_zeros_f64((size_t)C, "actnorm_backward");
     if (scale == NULL || sum_dy == NULL || sum_dy_y == NULL) {
         free(scale);
         free(sum_dy);
         free(sum_dy_y);
         return GLOW_ERR_OUT_OF_MEMORY;
     }
-    const float *xv = cpu_data(x), *g = cpu_data(dy), *b = cpu_data(bias);
-    float *gx = cpu_data(dx);
+    const float *xv = ref_data(x), *g = ref_data(dy), *b = ref_data(bias);
+    float *gx = ref_data(dx);
     size_t pixels = glow_tensor_rows(x);
     for (size_t p = 0; p < pixels; p++)
         for (int c = 0; c < C; c++) {
@@ -71,7 +71,7 @@ glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy
             sum_dy[c] += g[i];
             sum_dy_y[c] += (double)g[i] * y;
         }
-    float *gb = cpu_data(dbias), *gl = cpu_data(dlogs);
+    float *gb = ref_data(dbias), *gl = ref_data(dlogs);
     for (int c = 0; c < C; c++) {
         gb[c] += (float)(sum_dy[c] * scale[c]);
         gl[c] += (float)sum_dy_y[c];
@@ -85,18 +85,18 @@ glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy
 /* Per channel over all P pixels (two passes, in double):
  *   mean_c = sum x / P,  std_c = sqrt(sum (x - mean_c)^2 / P),
  *   bias[c] = -mean_c,  logs[c] = -log(std_c + 1e-6). */
-glow_status cpu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs)
+glow_status ref_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs)
 {
     (void)be;
     const int C = x.c;
-    double *mean = cpu_zeros_f64((size_t)C, "actnorm_init");
-    double *sq = cpu_zeros_f64((size_t)C, "actnorm_init");
+    double *mean = ref_zeros_f64((size_t)C, "actnorm_init");
+    double *sq = ref_zeros_f64((size_t)C, "actnorm_init");
     if (mean == NULL || sq == NULL) {
         free(mean);
         free(sq);
         return GLOW_ERR_OUT_OF_MEMORY;
     }
-    const float *xv = cpu_data(x);
+    const float *xv = ref_data(x);
     size_t pixels = glow_tensor_rows(x);
     for (size_t p = 0; p < pixels; p++)
         for (int c = 0; c < C; c++)
@@ -108,7 +108,7 @@ glow_status cpu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, 
             double d = xv[p * C + c] - mean[c];
             sq[c] += d * d;
         }
-    float *b = cpu_data(bias), *l = cpu_data(logs);
+    float *b = ref_data(bias), *l = ref_data(logs);
     for (int c = 0; c < C; c++) {
         double std = sqrt(sq[c] / (double)pixels);
         b[c] = (float)-mean[c];

@@ -3,7 +3,7 @@
  *   L = strictly_lower(lower) + I
  *   U = strictly_upper(upper) + diag(sign * exp(log_s))
  *   W = perm L U,   W^-1 = U^-1 L^-1 perm^T. */
-#include "cpu_internal.h"
+#include "ref_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,15 +27,15 @@ static glow_status lu_factors_load(lu_factors *f, glow_tensor lower, glow_tensor
     int c = lower.c;
     size_t cc = (size_t)c * c;
     f->c = c;
-    f->p = cpu_zeros_f64(cc, op);
-    f->l = cpu_zeros_f64(cc, op);
-    f->u = cpu_zeros_f64(cc, op);
+    f->p = ref_zeros_f64(cc, op);
+    f->l = ref_zeros_f64(cc, op);
+    f->u = ref_zeros_f64(cc, op);
     if (f->p == NULL || f->l == NULL || f->u == NULL) {
         lu_factors_free(f);
         return GLOW_ERR_OUT_OF_MEMORY;
     }
-    const float *lo = cpu_data(lower), *up = cpu_data(upper), *ls = cpu_data(log_s), *sg = cpu_data(sign),
-                *pm = cpu_data(perm);
+    const float *lo = ref_data(lower), *up = ref_data(upper), *ls = ref_data(log_s), *sg = ref_data(sign),
+                *pm = ref_data(perm);
     for (int i = 0; i < c; i++)
         for (int j = 0; j < c; j++) {
             size_t k = (size_t)i * c + j;
@@ -98,7 +98,7 @@ static void invert_upper(int c, const double *u, double *inv)
     }
 }
 
-glow_status cpu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
+glow_status ref_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
                           glow_tensor perm, glow_tensor weight, int inverse)
 {
     (void)be;
@@ -107,8 +107,8 @@ glow_status cpu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper
     GLOW_TRY(lu_factors_load(&f, lower, upper, log_s, sign, perm, op));
     int c = f.c;
     size_t cc = (size_t)c * c;
-    double *t = cpu_zeros_f64(cc, op), *w = cpu_zeros_f64(cc, op);
-    double *l_inv = cpu_zeros_f64(cc, op), *u_inv = cpu_zeros_f64(cc, op);
+    double *t = ref_zeros_f64(cc, op), *w = ref_zeros_f64(cc, op);
+    double *l_inv = ref_zeros_f64(cc, op), *u_inv = ref_zeros_f64(cc, op);
     glow_status st = GLOW_OK;
     if (t == NULL || w == NULL || l_inv == NULL || u_inv == NULL) {
         st = GLOW_ERR_OUT_OF_MEMORY;
@@ -120,7 +120,7 @@ glow_status cpu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper
     } else {
         for (int i = 0; i < c; i++)
             if (f.u[(size_t)i * c + i] == 0.0) {
-                st = glow_error(GLOW_ERR_NONFINITE, "cpu lu_weight: U[%d][%d] = 0, the weight is singular", i, i);
+                st = glow_error(GLOW_ERR_NONFINITE, "ref lu_weight: U[%d][%d] = 0, the weight is singular", i, i);
                 goto done;
             }
         invert_unit_lower(c, f.l, l_inv);
@@ -128,7 +128,7 @@ glow_status cpu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper
         matmul(c, u_inv, 0, l_inv, 0, t); /* U^-1 L^-1 */
         matmul(c, t, 0, f.p, 1, w);       /* (U^-1 L^-1) P^T */
     }
-    float *out = cpu_data(weight);
+    float *out = ref_data(weight);
     for (size_t k = 0; k < cc; k++)
         out[k] = (float)w[k];
 done:
@@ -144,7 +144,7 @@ done:
  *   dA = G B^T,  dB = A^T G,
  *   dlower += strictly_lower(dA),  dupper += strictly_upper(dB),
  *   dlog_s[i] += dB[i][i] * sign[i] * exp(log_s[i])  (= dB[i][i] * U[i][i]). */
-glow_status cpu_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
+glow_status ref_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
                                    glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
                                    glow_tensor dupper, glow_tensor dlog_s)
 {
@@ -154,20 +154,20 @@ glow_status cpu_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_t
     GLOW_TRY(lu_factors_load(&f, lower, upper, log_s, sign, perm, op));
     int c = f.c;
     size_t cc = (size_t)c * c;
-    double *dw = cpu_zeros_f64(cc, op), *g = cpu_zeros_f64(cc, op), *da = cpu_zeros_f64(cc, op),
-           *db = cpu_zeros_f64(cc, op);
+    double *dw = ref_zeros_f64(cc, op), *g = ref_zeros_f64(cc, op), *da = ref_zeros_f64(cc, op),
+           *db = ref_zeros_f64(cc, op);
     glow_status st = GLOW_OK;
     if (dw == NULL || g == NULL || da == NULL || db == NULL) {
         st = GLOW_ERR_OUT_OF_MEMORY;
         goto done;
     }
-    const float *dwv = cpu_data(dweight);
+    const float *dwv = ref_data(dweight);
     for (size_t k = 0; k < cc; k++)
         dw[k] = dwv[k];
     matmul(c, f.p, 1, dw, 0, g);  /* G = P^T dW */
     matmul(c, g, 0, f.u, 1, da);  /* dA = G U^T */
     matmul(c, f.l, 1, g, 0, db);  /* dB = L^T G */
-    float *gl = cpu_data(dlower), *gu = cpu_data(dupper), *gs = cpu_data(dlog_s);
+    float *gl = ref_data(dlower), *gu = ref_data(dupper), *gs = ref_data(dlog_s);
     for (int i = 0; i < c; i++)
         for (int j = 0; j < c; j++) {
             size_t k = (size_t)i * c + j;
