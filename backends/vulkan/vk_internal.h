@@ -111,11 +111,6 @@ glow_status vk_list_devices(glow_device_info *out, int max, int *count);
 /* ---- vk_memory.c ---------------------------------------------------------- */
 glow_status vk_memory_init(vk_context *vk);
 void vk_memory_destroy(vk_context *vk);
-glow_status vk_buffer_alloc(glow_backend *be, size_t bytes, void **impl);
-void vk_buffer_free(glow_backend *be, void *impl);
-glow_status vk_upload(glow_backend *be, glow_buffer *dst, size_t off, const void *src, size_t bytes);
-glow_status vk_download(glow_backend *be, const glow_buffer *src, size_t off, void *dst, size_t bytes);
-void vk_memory_usage(glow_backend *be, size_t *current, size_t *peak);
 /* The VkBuffer behind a glow_buffer and a (lazily created, cached) texel view of it. */
 VkBuffer vk_buffer_handle(const glow_buffer *buf);
 glow_status vk_buffer_texel_view(vk_context *vk, const glow_buffer *buf, vk_binding_kind kind, VkBufferView *out);
@@ -153,7 +148,6 @@ glow_status vk_record_copy(vk_context *vk, VkBuffer src, VkDeviceSize src_off, V
                            VkDeviceSize bytes);
 /* Submits what was recorded and waits for it (no-op when nothing is pending). */
 glow_status vk_flush(vk_context *vk);
-glow_status vk_sync(glow_backend *be);
 
 /* Round-up division for group counts. */
 static inline uint32_t vk_groups(uint64_t items, uint32_t per_group)
@@ -161,57 +155,14 @@ static inline uint32_t vk_groups(uint64_t items, uint32_t per_group)
     return (uint32_t)((items + per_group - 1) / per_group);
 }
 
-/* ---- op families (vk_ops_*.c): entries of the glow_backend_ops table ------- */
-/* vk_ops_elementwise.c */
-glow_status vk_fill(glow_backend *be, glow_tensor t, float value);
-glow_status vk_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
-                             int accumulate);
-glow_status vk_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate);
-glow_status vk_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate);
-glow_status vk_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy);
-glow_status vk_add_scalar(glow_backend *be, glow_tensor t, float value);
-glow_status vk_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld);
-glow_status vk_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor);
-glow_status vk_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
-                                      glow_tensor dlogs);
-/* vk_ops_actnorm.c */
-glow_status vk_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y);
-glow_status vk_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs, glow_tensor x);
-glow_status vk_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor bias, glow_tensor logs,
-                                glow_tensor dx, glow_tensor dbias, glow_tensor dlogs);
-glow_status vk_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs);
-/* vk_ops_lu.c */
-glow_status vk_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
-                         glow_tensor perm, glow_tensor weight, int inverse);
-glow_status vk_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
-                                  glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
-                                  glow_tensor dupper, glow_tensor dlog_s);
-/* vk_ops_conv.c (GEMM-shaped: variants per vk_gemm_variant) */
-/* Frees the split-K scratch; called by the backend's destroy before vk_memory_destroy. */
+/* ---- the glow_backend_ops entries: vk_<name> for every line of glow/ops.def --
+ * GLOW_CORE entries: vk_destroy (vk_backend.c), memory (vk_memory.c), upload and
+ * download (vk_transfer.c), sync (vk_command.c); every op in the vk_ops_<family>.c
+ * file of its section in glow/ops.def. */
+#define GLOW_OP(name, ret, params) ret vk_##name params;
+#include "glow/ops.def"
+
+/* vk_ops_conv.c: frees the split-K scratch; called by the backend's destroy before vk_memory_destroy. */
 void vk_conv_release(vk_context *vk);
-glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
-                              int relu);
-glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx);
-glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
-                                      glow_tensor dbias);
-/* vk_ops_coupling.c */
-glow_status vk_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor y, glow_tensor ld);
-glow_status vk_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x);
-glow_status vk_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
-                                 glow_tensor dx, glow_tensor dh);
-/* vk_ops_prior.c */
-glow_status vk_gaussian_logp(glow_backend *be, glow_tensor z, glow_tensor h, glow_tensor logp);
-glow_status vk_gaussian_logp_backward(glow_backend *be, glow_tensor z, glow_tensor h, float g, glow_tensor dz,
-                                      glow_tensor dh);
-glow_status vk_gaussian_sample(glow_backend *be, glow_tensor h, float temperature, glow_rng rng, glow_tensor z);
-/* vk_ops_random.c */
-glow_status vk_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status vk_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status vk_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
-                          glow_tensor x);
-/* vk_ops_optim.c */
-glow_status vk_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out);
-glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor grads, glow_tensor m, glow_tensor v,
-                              const glow_adam_params *hp, glow_tensor sumsq);
 
 #endif

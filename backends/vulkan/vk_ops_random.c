@@ -18,12 +18,12 @@ static glow_status rng_fill(glow_backend *be, const char *op, glow_rng rng, glow
     return vk_ops_launch_1d(vk_ctx(be), "rng_fill", b, 1, &pc, sizeof pc, ((uint64_t)pc.count + 3) / 4);
 }
 
-glow_status vk_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status vk_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     return rng_fill(be, "rng_uniform", rng, out, 0);
 }
 
-glow_status vk_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status vk_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     return rng_fill(be, "rng_normal", rng, out, 1);
 }

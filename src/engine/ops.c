@@ -491,13 +491,13 @@ glow_status glow_gaussian_sample(glow_backend *be, glow_tensor h, float temperat
 glow_status glow_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     GLOW_TRY(check_tensor(be, "rng_uniform", "out", out));
-    return be->ops->rng_uniform(be, rng, out);
+    return be->ops->rng_fill_uniform(be, rng, out);
 }
 
 glow_status glow_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     GLOW_TRY(check_tensor(be, "rng_normal", "out", out));
-    return be->ops->rng_normal(be, rng, out);
+    return be->ops->rng_fill_normal(be, rng, out);
 }
 
 glow_status glow_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
