@@ -1,6 +1,6 @@
 /* The Vulkan backend: its glow_backend_ops table (entries implemented in vk_memory.c,
  * vk_command.c and the vk_ops_*.c files), open/destroy, and glow_vulkan_factory. */
-#include "vk_internal.h"
+#include "vk_launch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,7 @@ void vk_destroy(glow_backend *be)
         if (vk->device) {
             if (vk->rec)
                 vk_flush(vk);
-            vk_conv_release(vk);
+            vk_scratch_release(vk);
             vk_recorder_destroy(vk);
             vk_pipelines_destroy(vk);
             vk_memory_destroy(vk);
