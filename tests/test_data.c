@@ -115,8 +115,19 @@ static void remove_mnist_files(void)
 }
 
 /* The loaded set equals the written one: 28x28 at rows/cols 2..29 of 32x32, zero border. */
+/* glow_dataset_image_shape promises the shape before any file is read. */
+static void check_promised_shape(const glow_dataset *ds)
+{
+    int h = 0, w = 0, c = 0;
+    assert_int_equal(glow_dataset_image_shape(ds->name, &h, &w, &c), 0);
+    assert_int_equal(ds->h, h);
+    assert_int_equal(ds->w, w);
+    assert_int_equal(ds->c, c);
+}
+
 static void check_padded_mnist(const glow_dataset *ds, int count)
 {
+    check_promised_shape(ds);
     assert_int_equal(ds->count, count);
     assert_int_equal(ds->h, 32);
     assert_int_equal(ds->w, 32);
@@ -297,6 +308,8 @@ static void test_default_dirs(void **state)
     assert_null(glow_dataset_default_dir("svhn"));
     assert_true(glow_dataset_known("cifar10"));
     assert_false(glow_dataset_known("cifar100"));
+    int h, w, c;
+    assert_int_equal(glow_dataset_image_shape("cifar100", &h, &w, &c), -1);
 }
 
 /* ---- CIFAR-10 ------------------------------------------------------------- */
@@ -330,6 +343,7 @@ static uint8_t *cifar_batch(int b, int records, size_t *len)
 /* Images in batch order, converted to HWC. */
 static void check_cifar(const glow_dataset *ds, int first_batch, int batches, int records)
 {
+    check_promised_shape(ds);
     assert_int_equal(ds->count, batches * records);
     assert_int_equal(ds->h, 32);
     assert_int_equal(ds->w, 32);

@@ -47,4 +47,9 @@ const char *glow_dataset_default_dir(const char *name);
 /* 1 if `name` is a data set this build can load, else 0. */
 int glow_dataset_known(const char *name);
 
+/* Shape of the images glow_dataset_load returns for `name` (before reading any
+ * file): 32x32x1 for mnist and fashion-mnist (28x28 padded), 32x32x3 for
+ * cifar10. 0 on success, -1 for an unknown name. */
+int glow_dataset_image_shape(const char *name, int *h, int *w, int *c);
+
 #endif

@@ -9,6 +9,7 @@
 #include "cli_args.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
+#include "memory_check.h"
 #include "metrics_log.h"
 #include "progress.h"
 
@@ -136,6 +137,8 @@ static glow_status save_checkpoint(trainer *tr)
         s.beta2 = 0.999f;
         s.eps = 1e-8f;
         s.max_grad_norm = c->max_grad_norm;
+        s.train_limit = c->train_limit;
+        s.train_count = tr->train.count;
         st = glow_checkpoint_save(tr->ckpt_path, &s, table, p, m, v);
     }
     free(p);
@@ -216,6 +219,12 @@ static glow_status load_model(trainer *tr)
                           "%s: checkpoint of dataset %s, batch %d, seed %llu cannot continue a run of %s, batch %d, "
                           "seed %llu", c->resume_path, s.dataset, s.batch, (unsigned long long)s.seed, c->dataset,
                           c->batch, (unsigned long long)c->seed);
+    /* The data order is a shuffle of the training images: the same images or it is another run. */
+    if (s.train_count >= 0 && s.train_count != tr->train.count)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "%s: the run was trained on %d images of %s (--train-limit %d), but %d are loaded now; "
+                          "resuming would change the data order",
+                          c->resume_path, s.train_count, s.dataset, s.train_limit, tr->train.count);
     tr->step = s.step;
     /* Resuming from out/checkpoint.glow itself: that file already holds this step. */
     tr->saved_step = strcmp(c->resume_path, tr->ckpt_path) == 0 ? s.step : -1;
@@ -385,9 +394,7 @@ int trainer_run(const train_config *cfg)
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.cfg = cfg;
-    glow_status st = app_prepare_out_dir(cfg->out_dir);
-    if (st == GLOW_OK)
-        st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
+    glow_status st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
     if (st == GLOW_OK)
         st = app_path_join(tr.loss_path, sizeof tr.loss_path, cfg->out_dir, "loss.png");
     if (st != GLOW_OK)
@@ -398,8 +405,15 @@ int trainer_run(const train_config *cfg)
     printf("glow-vk train settings:\n");
     trainer_write_config(stdout, cfg);
     fflush(stdout);
-    if ((st = write_config_file(cfg)) != GLOW_OK || (st = load_data(&tr)) != GLOW_OK ||
-        (st = app_open_backend(cfg->backend, cfg->device, &tr.be)) != GLOW_OK || (st = load_model(&tr)) != GLOW_OK)
+    /* Nothing is written to out_dir until the data, the device memory and the
+     * checkpoint to resume have been checked. */
+    if ((st = load_data(&tr)) != GLOW_OK || (st = app_open_backend(cfg->backend, cfg->device, &tr.be)) != GLOW_OK)
+        return fail(&tr, st);
+    const glow_model_config mc = {tr.train.c, tr.train.h, tr.train.w, cfg->levels, cfg->steps, cfg->hidden,
+                                  cfg->n_bits};
+    if ((st = app_check_train_memory(&tr.be->info, &mc, cfg->batch, cfg->memory)) != GLOW_OK ||
+        (st = load_model(&tr)) != GLOW_OK || (st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||
+        (st = write_config_file(cfg)) != GLOW_OK)
         return fail(&tr, st);
 
     const int64_t planned = (int64_t)cfg->epochs * tr.steps_per_epoch;

@@ -49,6 +49,16 @@ int glow_dataset_known(const char *name)
     return find_dataset(name) != NULL;
 }
 
+int glow_dataset_image_shape(const char *name, int *h, int *w, int *c)
+{
+    const dataset_info *info = find_dataset(name);
+    if (info == NULL)
+        return -1;
+    *h = *w = info->kind == KIND_IDX ? MNIST_SIZE + 2 * MNIST_PAD : 32;
+    *c = info->kind == KIND_IDX ? 1 : 3;
+    return 0;
+}
+
 const char *glow_dataset_default_dir(const char *name)
 {
     static _Thread_local char dir[1024];
