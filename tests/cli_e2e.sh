@@ -127,6 +127,46 @@ png_is "epoch 2 samples" epochs/samples_epoch002.png "$(grid_px 2)" "$(grid_px 2
 check "warm-up learning rates" awk -F, 'NR > 1 { want = 0.001 * ($1 < 4 ? $1 / 4 : 1);
     if ($3 < want * (1 - 1e-6) || $3 > want * (1 + 1e-6)) bad = 1 } END { exit bad }' epochs/metrics.csv
 
+# ---- --train-limit is part of the run: stored in the checkpoint and used by --resume ---
+# Stopped after 2 steps of the 2-epoch run of epochs/ above, then resumed without the flag:
+# the resumed steps must see the same data order, so the same losses.
+expect_rc "train 2 steps, same settings as epochs/" 0 lim_b.log "$GLOW" train "${TINY[@]}" --train-limit 32 \
+    --epochs 2 --lr 0.001 --warmup-epochs 1 --samples 4 --steps 2 --out lim_b
+expect_rc "resume it without --train-limit" 0 lim_b_resume.log "$GLOW" train --backend ref --data-dir "$DATA" \
+    --test-limit 16 --samples 4 --resume --out lim_b
+check "resumed run keeps --train-limit 32" contains lim_b_resume.log "train_limit = 32"
+for s in 3 5 8; do
+    a="$(csv_col epochs/metrics.csv $s 4)"; b="$(csv_col lim_b/metrics.csv $s 4)"
+    if [ -n "$a" ] && [ "$a" = "$b" ]; then
+        pass "step $s after resume without --train-limit: same train bpd ($a)"
+    else
+        fail "step $s after resume without --train-limit: straight '$a' vs resumed '$b'"
+    fi
+done
+expect_rc "resume with a contradicting --train-limit" 2 lim_contra.log "$GLOW" train --backend ref --resume \
+    --train-limit 64 --out lim_b
+check "contradiction names --train-limit" contains lim_contra.log "--train-limit 64 contradicts"
+
+# ---- nothing is written before the configuration and data are checked ---------------
+expect_rc "--L 6 on 32x32 images" 2 l6.log "$GLOW" train "${TINY[@]}" --L 6 --out l6
+check "--L 6: names the largest valid L" contains l6.log "the largest valid L is 5"
+check "--L 6: no output folder" test ! -e l6
+expect_rc "--L 5 is accepted" 0 l5.log "$GLOW" train "${TINY[@]}" --L 5 --steps 1 --out l5
+expect_rc "missing data dir (nothing written)" 1 nodata_early.log "$GLOW" train "${TINY[@]}" \
+    --data-dir "$TMP/no-such-dir" --out nodata_early
+check "missing data: no output folder" test ! -e nodata_early
+
+# ---- a configuration larger than the device's memory ---------------------------------
+# 60000 images per step with every step's activations stored: about 1.3 TB on the ref backend.
+expect_rc "too large for the device" 1 oom.log "$GLOW" train --backend ref --dataset fashion-mnist --data-dir "$DATA" \
+    --batch 60000 --memory store --out oom
+check "too large: states the need" grep -qE 'needs at least [0-9.]+ GiB of device memory' oom.log
+check "too large: states what the device has" grep -qE "device '.*' has [0-9.]+ GiB" oom.log
+check "too large: suggests --memory reversible" contains oom.log "--memory reversible needs"
+check "too large: suggests a smaller --batch" grep -qE -- '--batch [0-9]+ is the largest that fits' oom.log
+check "too large: no training started" bash -c "! grep -qF 'training from step' oom.log"
+check "too large: no output folder" test ! -e oom
+
 # ---- sample, interpolate, eval ----------------------------------------------------
 expect_rc "sample" 0 sample.log "$GLOW" sample --checkpoint run6/checkpoint.glow -n 10 --temperature 0.7 -o s.png \
     --backend ref --seed 3
@@ -194,6 +234,19 @@ printf '\x55\xaa' | dd of=corrupt.glow bs=1 seek=$(($(stat -c %s corrupt.glow) -
 expect_rc "corrupt checkpoint" 1 corrupt.log "$GLOW" eval --checkpoint corrupt.glow --data-dir "$DATA" --backend ref
 check "corrupt checkpoint: checksum named" contains corrupt.log "checksum"
 check "corrupt checkpoint: file named" contains corrupt.log "corrupt.glow"
+# sample, eval and interpolate check the checkpoint before they start a backend.
+for cmd in sample eval interpolate; do
+    data=(--data-dir "$DATA")
+    [ "$cmd" = sample ] && data=()
+    expect_rc "$cmd: corrupt checkpoint" 1 "corrupt_$cmd.log" "$GLOW" "$cmd" --checkpoint corrupt.glow \
+        --backend ref "${data[@]}"
+    check "$cmd: corrupt checkpoint found before a backend starts" \
+        bash -c "grep -qF checksum corrupt_$cmd.log && ! grep -qF 'backend:' corrupt_$cmd.log"
+    expect_rc "$cmd: missing checkpoint" 1 "missing_$cmd.log" "$GLOW" "$cmd" --checkpoint no-such.glow \
+        --backend ref "${data[@]}"
+    check "$cmd: missing checkpoint found before a backend starts" \
+        bash -c "grep -qF no-such.glow missing_$cmd.log && ! grep -qF 'backend:' missing_$cmd.log"
+done
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
