@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     glow_checkpoint_state st;
     glow_param_table table;
     float *p = NULL, *m = NULL, *v = NULL;
-    if (glow_checkpoint_load(fuzz_input_path(data, size), NULL, &st, &table, &p, &m, &v) != GLOW_OK)
+    const char *path = fuzz_input_path(data, size);
+    if (fuzz_check(glow_checkpoint_load(path, NULL, &st, &table, &p, &m, &v), size) != GLOW_OK)
         return 0;
     fuzz_accepted();
     for (int i = 0; i < table.count; i++) /* every entry lies inside the arena */

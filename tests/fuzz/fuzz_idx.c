@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    if (data_read_file(fuzz_input_path(data, size), &buf, &len) != GLOW_OK)
+    if (fuzz_check(data_read_file(fuzz_input_path(data, size), &buf, &len), size) != GLOW_OK)
         return 0;
     int count = 0;
     const uint8_t *items = NULL;

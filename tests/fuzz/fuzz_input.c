@@ -43,6 +43,15 @@ unsigned fuzz_touch(const uint8_t *buf, size_t n)
     return h;
 }
 
+glow_status fuzz_check(glow_status st, size_t size)
+{
+    if (st == GLOW_ERR_OUT_OF_MEMORY) {
+        fprintf(stderr, "fuzz: the reader ran out of memory on a %zu-byte input: %s\n", size, glow_last_error());
+        abort();
+    }
+    return st;
+}
+
 void fuzz_accepted(void)
 {
     fuzz_accept_count++;

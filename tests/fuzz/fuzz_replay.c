@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fuzz_input.h"
@@ -45,8 +46,37 @@ static int replay_file(const char *path, const char *name)
     return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_UNDER_ASAN 1
+#endif
+#endif
+
+#ifdef REPLAY_UNDER_ASAN
+/* AddressSanitizer reserves terabytes of shadow address space, so it caps allocations itself. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1:max_allocation_size_mb=4096";
+}
+#endif
+
+/* Caps the address space at 4 GiB so that an allocation a small input should
+ * never cause fails (and fuzz_check reports it) instead of being overcommitted. */
+static void cap_memory(void)
+{
+#ifndef REPLAY_UNDER_ASAN
+    struct rlimit lim = {(rlim_t)4 << 30, (rlim_t)4 << 30};
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+        perror("fuzz_replay: setrlimit");
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    cap_memory();
     int replayed = 0, bad = 0;
     for (int a = 1; a < argc; a++) {
         struct stat sb;

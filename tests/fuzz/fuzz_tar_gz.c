@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *const wanted[2] = {"data_batch_1.bin", "test_batch.bin"};
     uint8_t *bufs[2];
     size_t lens[2];
-    if (data_read_tar_gz_members(fuzz_input_path(data, size), wanted, 2, bufs, lens) != GLOW_OK)
+    const char *path = fuzz_input_path(data, size);
+    if (fuzz_check(data_read_tar_gz_members(path, wanted, 2, bufs, lens), size) != GLOW_OK)
         return 0;
     fuzz_accepted();
     for (int i = 0; i < 2; i++) {
