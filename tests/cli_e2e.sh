@@ -143,6 +143,18 @@ for s in 3 5 8; do
         fail "step $s after resume without --train-limit: straight '$a' vs resumed '$b'"
     fi
 done
+# Other images of the same count (a different --data-dir): the stored fingerprint refuses them.
+mkdir -p other
+python3 - other <<'PY'
+import gzip, struct, sys
+for split, n in (("train", 32), ("t10k", 16)):
+    with gzip.open(f"{sys.argv[1]}/{split}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + bytes((i * 7) % 256 for i in range(n * 784)))
+    with gzip.open(f"{sys.argv[1]}/{split}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + bytes(i % 10 for i in range(n)))
+PY
+expect_rc "resume on other images" 1 lim_other.log "$GLOW" train --backend ref --data-dir other --resume --out lim_b
+check "other images: fingerprint named" contains lim_other.log "are not the ones the run was trained on"
 expect_rc "resume with a contradicting --train-limit" 2 lim_contra.log "$GLOW" train --backend ref --resume \
     --train-limit 64 --out lim_b
 check "contradiction names --train-limit" contains lim_contra.log "--train-limit 64 contradicts"

@@ -16,7 +16,7 @@
 #include "glow/checkpoint.h"
 
 /* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
-#define HEADER_V2 140
+#define HEADER_V2 148
 #define HEADER_V1 132
 #define TABLE_AT (16 + HEADER_V2 + 12)
 
@@ -51,6 +51,7 @@ static void make_fixture(fixture *fx, uint32_t seed)
     st->max_grad_norm = 50.0f;
     st->train_limit = 5000;
     st->train_count = 4999;
+    st->train_fingerprint = 0xfedcba9876543210ull;
 
     glow_param_table_init(&fx->table);
     TU_OK(glow_param_table_add(&fx->table, "level0.step0.actnorm.bias", 1, 1, 1, 4, 1, NULL));
@@ -99,6 +100,7 @@ static void assert_same_state(const glow_checkpoint_state *a, const glow_checkpo
     assert_true(a->max_grad_norm == b->max_grad_norm);
     assert_int_equal(a->train_limit, b->train_limit);
     assert_int_equal(a->train_count, b->train_count);
+    assert_true(a->train_fingerprint == b->train_fingerprint);
 }
 
 static void test_round_trip_bit_exact(void **state)
@@ -276,7 +278,7 @@ static void test_wrong_version_and_magic(void **state)
     free_fixture(&fx);
 }
 
-/* A version-1 file (the 132-byte header without train_limit and train_count)
+/* A version-1 file (the 132-byte header without the three data-order fields)
  * still loads, with the two fields "not recorded" (-1); a version-1 preamble
  * in front of a version-2 header is refused. */
 static void test_reads_version_1(void **state)
@@ -300,7 +302,9 @@ static void test_reads_version_1(void **state)
     assert_int_equal(st.train_limit, -1);
     assert_int_equal(st.train_count, -1);
     st.train_limit = fx.st.train_limit;
+    assert_true(st.train_fingerprint == 0);
     st.train_count = fx.st.train_count;
+    st.train_fingerprint = fx.st.train_fingerprint;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
@@ -308,7 +312,7 @@ static void test_reads_version_1(void **state)
     b[12] = HEADER_V2;
     reseal(b, v1_len);
     write_all(path, b, v1_len);
-    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 140 bytes, version 1 has 132");
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 148 bytes, version 1 has 132");
     free(b);
     free_fixture(&fx);
 }

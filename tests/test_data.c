@@ -312,6 +312,30 @@ static void test_default_dirs(void **state)
     assert_int_equal(glow_dataset_image_shape("cifar100", &h, &w, &c), -1);
 }
 
+/* FNV-1a 64 over pixels then labels, against a hand-run of the formula, and
+ * sensitive to a single pixel, a single label and the count. */
+static void test_fingerprint(void **state)
+{
+    (void)state;
+    uint8_t pixels[] = {1, 2, 3, 4}, labels[] = {7, 9};
+    glow_dataset ds = {.pixels = pixels, .labels = labels, .count = 2, .h = 1, .w = 1, .c = 2};
+    const uint8_t order[] = {1, 2, 3, 4, 7, 9};
+    uint64_t want = 0xcbf29ce484222325ull;
+    for (int i = 0; i < 6; i++)
+        want = (want ^ order[i]) * 0x100000001b3ull;
+    assert_true(glow_dataset_fingerprint(&ds, 2) == want);
+    uint64_t first = 0xcbf29ce484222325ull;
+    const uint8_t one[] = {1, 2, 7};
+    for (int i = 0; i < 3; i++)
+        first = (first ^ one[i]) * 0x100000001b3ull;
+    assert_true(glow_dataset_fingerprint(&ds, 1) == first);
+    pixels[3] = 5;
+    assert_true(glow_dataset_fingerprint(&ds, 2) != want);
+    pixels[3] = 4;
+    labels[1] = 8;
+    assert_true(glow_dataset_fingerprint(&ds, 2) != want);
+}
+
 /* ---- CIFAR-10 ------------------------------------------------------------- */
 
 /* Channel ch of pixel p (0..1023) of record r of batch b, and its label. */
@@ -518,6 +542,7 @@ static void test_real_fashion_mnist(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_idx_plain),
         cmocka_unit_test(test_idx_gzipped),
         cmocka_unit_test(test_idx_truncated),

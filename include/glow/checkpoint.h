@@ -12,7 +12,7 @@
  *                i32 memory mode; i64 step; i32 epoch; i64 position;
  *                i32 actnorm_initialized; i32 optimizer kind;
  *                f32 beta1, beta2, eps, max_grad_norm
- *                i32 train_limit, i32 train_count                      (version 2 only)
+ *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 only)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
@@ -55,9 +55,11 @@ typedef struct {
     float beta1, beta2, eps, max_grad_norm;
     /* The data order is a shuffle of the first train_count training images:
      * train_limit is the --train-limit of the run (0: all), train_count the
-     * images it left. Both -1 in a version-1 file (not recorded). */
+     * images it left, train_fingerprint identifies their content. The counts
+     * are -1 in a version-1 file (not recorded). */
     int train_limit;
     int train_count;
+    uint64_t train_fingerprint; /* glow_dataset_fingerprint of those images (0 in version 1) */
 } glow_checkpoint_state;
 
 /* Writes a checkpoint. params, m and v each hold table->total floats; m or v

@@ -31,6 +31,7 @@ typedef struct {
     uint8_t *batch_pixels;    /* batch x image_bytes, the images of the current step */
     size_t image_bytes;
     int64_t steps_per_epoch;
+    uint64_t train_fingerprint; /* glow_dataset_fingerprint of the training images used */
     int64_t stop_step;        /* the loop ends when step reaches this */
     int64_t step;             /* optimiser steps taken so far */
     int64_t saved_step;       /* step of the newest checkpoint on disk, -1 if none */
@@ -139,6 +140,7 @@ static glow_status save_checkpoint(trainer *tr)
         s.max_grad_norm = c->max_grad_norm;
         s.train_limit = c->train_limit;
         s.train_count = tr->train.count;
+        s.train_fingerprint = tr->train_fingerprint;
         st = glow_checkpoint_save(tr->ckpt_path, &s, table, p, m, v);
     }
     free(p);
@@ -193,6 +195,7 @@ static glow_status load_data(trainer *tr)
                           tr->train.count, c->dataset);
     tr->image_bytes = (size_t)tr->train.h * tr->train.w * tr->train.c;
     tr->steps_per_epoch = tr->train.count / c->batch;
+    tr->train_fingerprint = glow_dataset_fingerprint(&tr->train, tr->train.count);
     tr->perm = malloc((size_t)tr->train.count * sizeof *tr->perm);
     tr->batch_pixels = malloc((size_t)c->batch * tr->image_bytes);
     if (tr->perm == NULL || tr->batch_pixels == NULL)
@@ -225,6 +228,12 @@ static glow_status load_model(trainer *tr)
                           "%s: the run was trained on %d images of %s (--train-limit %d), but %d are loaded now; "
                           "resuming would change the data order",
                           c->resume_path, s.train_count, s.dataset, s.train_limit, tr->train.count);
+    if (s.train_count >= 0 && s.train_fingerprint != tr->train_fingerprint)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "%s: the %d training images of %s loaded now (from %s) are not the ones the run was "
+                          "trained on (their fingerprint differs); resuming would change the data",
+                          c->resume_path, tr->train.count, c->dataset,
+                          c->data_dir ? c->data_dir : glow_dataset_default_dir(c->dataset));
     tr->step = s.step;
     /* Resuming from out/checkpoint.glow itself: that file already holds this step. */
     tr->saved_step = strcmp(c->resume_path, tr->ckpt_path) == 0 ? s.step : -1;

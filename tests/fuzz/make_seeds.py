@@ -74,7 +74,7 @@ def checkpoint(version):
     header = struct.pack("<7i", 1, 32, 32, 1, 1, 1, 5) + b"fashion-mnist".ljust(32, b"\0")
     header += struct.pack("<iffiQiqiqiiffff", 8, 1e-3, 0.0, 2, 1, 1, 7, 0, 56, 1, 0, 0.9, 0.999, 1e-8, 0.0)
     if version == 2:
-        header += struct.pack("<ii", 64, 64)
+        header += struct.pack("<iiQ", 64, 64, 0x0123456789ABCDEF)
     entries = [(b"l0.a", 0, (1, 1, 1, 2), 1), (b"l0.b", 2, (1, 1, 1, 3), 0)]
     total = 5
     body = b"GLOWCKPT" + struct.pack("<II", version, len(header)) + header + struct.pack("<IQ", len(entries), total)
