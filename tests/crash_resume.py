@@ -12,7 +12,8 @@ Moments: even-numbered kills wait a random 0-0.4 s, then watch the output folder
 and fire as soon as a checkpoint temporary (checkpoint.glow.tmp.*) appears,
 after a further random 0-2 ms: the process dies between mkstemp and rename. A
 temporary still there after the kill proves that the kill landed inside the
-write. Odd-numbered kills fire at a random 0.05-1.2 s after the start.
+write (the next successful save removes it; none may remain at the end).
+Odd-numbered kills fire at a random 0.05-1.2 s after the start.
 
 After every kill:
   * `train --resume` must start (the checkpoint loads: magic, sizes, checksum);
@@ -38,7 +39,7 @@ import time
 
 KILLS = 20
 MIN_IN_WRITE = 5
-STEPS = 200  # the run's length; the kills stop it long before
+STEPS = 5000  # the run's length; the kills stop it long before
 
 
 def write_idx(dirname, split, count, seed):
@@ -94,6 +95,7 @@ def main():
         in_write, last_s, cycle_log = 0, 0, os.path.join(tmp, "cycle.log")
         for kill in range(KILLS):
             cmd = (fresh if kill == 0 else [glow, "train", "--resume"] + common) + ["--out", crash_dir]
+            stale = set(glob.glob(ckpt + ".tmp.*"))  # left by an earlier kill, removed by the next save
             with open(cycle_log, "w") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
                 start = time.monotonic()
@@ -104,7 +106,7 @@ def main():
                     time.sleep(rng.uniform(0.0, 0.4))
                     extra = rng.uniform(0.0, 0.002)
                     while proc.poll() is None and time.monotonic() - start < 60:
-                        if glob.glob(ckpt + ".tmp.*"):
+                        if set(glob.glob(ckpt + ".tmp.*")) - stale:
                             time.sleep(extra)
                             break
                     moment = "in a checkpoint write"
@@ -118,10 +120,8 @@ def main():
             if not check(alive, f"kill {kill + 1}: the run was still training when killed ({moment})"):
                 print(open(cycle_log).read()[-2000:])
                 break
-            leftovers = glob.glob(ckpt + ".tmp.*")
+            leftovers = set(glob.glob(ckpt + ".tmp.*")) - stale  # a write that never finished
             in_write += bool(leftovers)
-            for f in leftovers:  # the temporary of a write that never finished
-                os.remove(f)
             logged = max(metrics(os.path.join(crash_dir, "metrics.csv")), default=0)
 
             # Resume with --steps 1: it loads and checks the checkpoint, reports its step and stops there.
@@ -144,6 +144,8 @@ def main():
         done = subprocess.run([glow, "train", "--resume", "--steps", str(final)] + common + ["--out", crash_dir],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         check(done.returncode == 0, f"final resume to step {final}")
+        left = glob.glob(ckpt + ".tmp.*")
+        check(not left, f"the killed writes' temporaries were removed by later saves ({len(left)} left)")
         while len(metrics(os.path.join(ref_dir, "metrics.csv"))) < final and ref.poll() is None:
             time.sleep(0.05)
         ref.send_signal(signal.SIGKILL)

@@ -438,6 +438,31 @@ static void test_failed_save_keeps_old_file(void **state)
     free_fixture(&new_fx);
 }
 
+/* Temporaries of saves killed mid-write (path.tmp.XXXXXX) are removed by the
+ * next successful save of the same path; other files are left alone. */
+static void test_save_removes_stale_temporaries(void **state)
+{
+    (void)state;
+    fixture fx;
+    make_fixture(&fx, 41);
+    char path[512], stale[600], other[600], similar[600];
+    ckpt_path(path, sizeof path, "stale.ckpt");
+    snprintf(stale, sizeof stale, "%s.tmp.Ab3xYz", path);
+    snprintf(other, sizeof other, "%s/other.ckpt.tmp.Ab3xYz", tu_temp_dir);
+    snprintf(similar, sizeof similar, "%s.tmp.toolong", path);
+    const char *files[] = {stale, other, similar};
+    for (int i = 0; i < 3; i++)
+        write_all(files[i], (const uint8_t *)"half a checkpoint", 17);
+    TU_OK(glow_checkpoint_save(path, &fx.st, &fx.table, fx.params, fx.m, fx.v));
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    assert_int_equal(access(similar, F_OK), 0);
+    assert_int_equal(count_temporaries(), 2);
+    remove(other);
+    remove(similar);
+    free_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_inconsistent_table),
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),
+        cmocka_unit_test(test_save_removes_stale_temporaries),
     };
     return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
 }

@@ -24,7 +24,9 @@
  *
  * Saving is atomic: the file is written to a temporary in the same directory,
  * flushed and fsync'ed, renamed over `path`, and the directory fsync'ed; a
- * failed save leaves any previous file at `path` untouched. */
+ * failed save leaves any previous file at `path` untouched. A save killed
+ * mid-write leaves its temporary (path.tmp.XXXXXX); the next successful save
+ * of `path` removes it. One process saves a given path at a time. */
 #ifndef GLOW_CHECKPOINT_H
 #define GLOW_CHECKPOINT_H
 
