@@ -160,8 +160,9 @@ static glow_status write_samples(trainer *tr, const char *name)
                              0, path);
 }
 
-/* Test bpd, loss plot, sample grid and checkpoint after an epoch and/or at the end.
- * *test_bpd receives the test figure (NAN if interrupted). */
+/* Test bpd and sample grid after an epoch and/or at the end (the caller logs
+ * the step, then saves the checkpoint). *test_bpd receives the test figure
+ * (NAN if interrupted). */
 static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, double *test_bpd)
 {
     *test_bpd = NAN;
@@ -180,7 +181,7 @@ static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, doub
     }
     if (is_final)
         GLOW_TRY(write_samples(tr, "samples_final.png"));
-    return save_checkpoint(tr);
+    return GLOW_OK;
 }
 
 static glow_status load_data(trainer *tr)
@@ -350,6 +351,13 @@ static int run_loop(trainer *tr)
                                 app_now_seconds() - tr->session_start);
         if (st == GLOW_OK && (epoch_end || is_final))
             st = metrics_log_plot(&tr->log, tr->loss_path, tr->plot_title);
+        /* The checkpoint after the step's metrics row: a kill between the two
+         * leaves a row past the checkpoint, which --resume drops and redoes,
+         * never a checkpointed step without its row. */
+        if (st == GLOW_OK && (epoch_end || is_final))
+            st = save_checkpoint(tr);
+        if (st == GLOW_ERR_NONFINITE)
+            return stop_nonfinite(tr, tr->step, epoch1);
         if (st != GLOW_OK) {
             progress_finish(&tr->prog);
             return app_report_error("train", st);
