@@ -69,6 +69,19 @@ png_is() { # png_is NAME FILE W H
 grid_px() { echo $(($1 * 32 + ($1 + 1) * 2)); }
 # csv_col FILE STEP COLUMN: the value of a metrics.csv column on the row of STEP.
 csv_col() { awk -F, -v s="$2" -v c="$3" 'NR > 1 && $1 == s { print $c }' "$1"; }
+# same_bpd WHAT STRAIGHT.csv RESUMED.csv STEP...: each step's train bpd is identical (exact text).
+same_bpd() {
+    local what="$1" straight="$2" resumed="$3" s a b
+    shift 3
+    for s in "$@"; do
+        a="$(csv_col "$straight" "$s" 4)"; b="$(csv_col "$resumed" "$s" 4)"
+        if [ -n "$a" ] && [ "$a" = "$b" ]; then
+            pass "step $s $what: identical train bpd ($a)"
+        else
+            fail "step $s $what: straight '$a' vs resumed '$b'"
+        fi
+    done
+}
 
 TINY=(--backend ref --dataset fashion-mnist --data-dir "$DATA" --L 2 --K 1 --hidden 8 --batch 8 --test-limit 16
       --samples 16 --log-every 1)
@@ -102,15 +115,8 @@ expect_rc "train 3 steps" 0 run3.log "$GLOW" train "${TINY[@]}" --steps 3 --out 
 expect_rc "resume to step 6" 0 resume.log "$GLOW" train --backend ref --data-dir "$DATA" --test-limit 16 --samples 16 \
     --resume --steps 6 --out run3
 check "resume reports its start step" contains resume.log "resuming from run3/checkpoint.glow at step 3"
-for s in 1 2 3 4 5 6; do
-    a="$(csv_col run6/metrics.csv $s 4)"; b="$(csv_col run3/metrics.csv $s 4)"
-    # Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
-    if [ -n "$a" ] && [ "$a" = "$b" ]; then
-        pass "step $s train bpd identical ($a)"
-    else
-        fail "step $s train bpd: straight '$a' vs resumed '$b'"
-    fi
-done
+# Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
+same_bpd "resumed at 3" run6/metrics.csv run3/metrics.csv 1 2 3 4 5 6
 t6="$(csv_col run6/metrics.csv 6 5)"
 check "test bpd identical at step 6 ($t6)" test -n "$t6" -a "$t6" = "$(csv_col run3/metrics.csv 6 5)"
 expect_rc "resume with a contradicting --batch" 2 contra.log "$GLOW" train --backend ref --resume --batch 16 --out run3
@@ -135,14 +141,7 @@ expect_rc "train 2 steps, same settings as epochs/" 0 lim_b.log "$GLOW" train "$
 expect_rc "resume it without --train-limit" 0 lim_b_resume.log "$GLOW" train --backend ref --data-dir "$DATA" \
     --test-limit 16 --samples 4 --resume --out lim_b
 check "resumed run keeps --train-limit 32" contains lim_b_resume.log "train_limit = 32"
-for s in 3 5 8; do
-    a="$(csv_col epochs/metrics.csv $s 4)"; b="$(csv_col lim_b/metrics.csv $s 4)"
-    if [ -n "$a" ] && [ "$a" = "$b" ]; then
-        pass "step $s after resume without --train-limit: same train bpd ($a)"
-    else
-        fail "step $s after resume without --train-limit: straight '$a' vs resumed '$b'"
-    fi
-done
+same_bpd "after resume without --train-limit" epochs/metrics.csv lim_b/metrics.csv 3 5 8
 # Other images of the same count (a different --data-dir): the stored fingerprint refuses them.
 mkdir -p other
 python3 - other <<'PY'
