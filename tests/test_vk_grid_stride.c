@@ -203,5 +203,5 @@ int main(void)
         cmocka_unit_test(test_coupling_prior),
         cmocka_unit_test(test_no_validation_messages),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return tu_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }
