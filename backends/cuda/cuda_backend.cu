@@ -4,8 +4,9 @@
  * One backend = one device and one non-blocking stream; every op is queued on
  * that stream in program order. upload queues a copy (the source may be reused
  * as soon as it returns: pageable host memory is staged by the runtime before
- * the call returns), download queues a copy and waits for the stream. */
-#include "cuda_internal.h"
+ * the call returns), download queues a copy and waits for the stream. Every
+ * entry of the op table makes the backend's device current first (cuda_host.h). */
+#include "cuda_host.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,10 +36,31 @@ glow_status cu_launched(const char *op)
     return GLOW_OK;
 }
 
-static glow_status cuda_failed(const char *what, cudaError_t e)
+glow_status cu_runtime_failed(const char *what, cudaError_t e)
 {
+    (void)cudaGetLastError(); /* reported here: not again by the next op's launch check */
     glow_status code = e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
     return cu_error(code, "cuda %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+static glow_status cuda_failed(const char *what, cudaError_t e)
+{
+    return cu_runtime_failed(what, e);
+}
+
+glow_status cu_make_current(glow_backend *be)
+{
+    int device = cu_state(be)->device;
+    cudaError_t e = cudaSetDevice(device);
+    if (e != cudaSuccess) {
+        char what[48];
+        snprintf(what, sizeof what, "cudaSetDevice(%d)", device);
+        return cu_runtime_failed(what, e);
+    }
+    /* A stale error of an earlier call that was reported (or ignored) there. Sticky
+     * errors (a kernel fault) are not cleared by this and fail the op's own calls. */
+    (void)cudaGetLastError();
+    return GLOW_OK;
 }
 
 /* ---- device info ----------------------------------------------------------------- */
@@ -159,9 +181,9 @@ glow_status cu_scratch(glow_backend *be, size_t bytes, const char *op, void **ou
         cudaError_t e = cudaMalloc(&st->scratch, grown);
         if (e != cudaSuccess) {
             st->scratch = NULL;
-            cu_error(e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND,
-                     "cuda %s: %zu bytes of scratch: %s", op, grown, cudaGetErrorString(e));
-            return e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
+            char what[96];
+            snprintf(what, sizeof what, "%s: %zu bytes of scratch", op, grown);
+            return cu_runtime_failed(what, e);
         }
         st->scratch_bytes = grown;
         count_alloc(st, grown);
@@ -212,6 +234,7 @@ static void cuda_destroy(glow_backend *be)
 {
     cuda_state *st = cu_state(be);
     if (st) {
+        (void)cu_make_current(be);
         cudaStreamSynchronize(st->stream);
         if (st->scratch)
             cudaFree(st->scratch);
@@ -223,47 +246,50 @@ static void cuda_destroy(glow_backend *be)
 
 /* ---- op table and factory entries --------------------------------------------------- */
 
-/* Assigned by name (C++17 has no designated initialisers). */
+/* Assigned by name (C++17 has no designated initialisers). Every entry that touches
+ * the device goes through cu_on_device (cuda_host.h); tests/cuda_source_check.py
+ * checks that none is assigned without it. */
+#define CU_ENTRY(f) cu_on_device<f>::entry
 static glow_backend_ops make_ops(void)
 {
     glow_backend_ops ops;
     memset(&ops, 0, sizeof ops);
     ops.destroy = cuda_destroy;
-    ops.buffer_alloc = cuda_buffer_alloc;
-    ops.buffer_free = cuda_buffer_free;
-    ops.upload = cuda_upload;
-    ops.download = cuda_download;
-    ops.sync = cuda_sync;
+    ops.buffer_alloc = CU_ENTRY(cuda_buffer_alloc);
+    ops.buffer_free = CU_ENTRY(cuda_buffer_free);
+    ops.upload = CU_ENTRY(cuda_upload);
+    ops.download = CU_ENTRY(cuda_download);
+    ops.sync = CU_ENTRY(cuda_sync);
     ops.memory_usage = cuda_memory_usage;
-    ops.fill = cu_fill;
-    ops.copy_channels = cu_copy_channels;
-    ops.squeeze = cu_squeeze;
-    ops.unsqueeze = cu_unsqueeze;
-    ops.relu_backward = cu_relu_backward;
-    ops.add_scalar = cu_add_scalar;
-    ops.logdet_sum = cu_logdet_sum;
-    ops.actnorm_forward = cu_actnorm_forward;
-    ops.actnorm_inverse = cu_actnorm_inverse;
-    ops.actnorm_backward = cu_actnorm_backward;
-    ops.actnorm_init = cu_actnorm_init;
-    ops.lu_weight = cu_lu_weight;
-    ops.lu_weight_backward = cu_lu_weight_backward;
-    ops.conv2d_forward = cu_conv2d_forward;
-    ops.conv2d_backward_data = cu_conv2d_backward_data;
-    ops.conv2d_backward_weight = cu_conv2d_backward_weight;
-    ops.channel_scale_forward = cu_channel_scale_forward;
-    ops.channel_scale_backward = cu_channel_scale_backward;
-    ops.coupling_forward = cu_coupling_forward;
-    ops.coupling_inverse = cu_coupling_inverse;
-    ops.coupling_backward = cu_coupling_backward;
-    ops.gaussian_logp = cu_gaussian_logp;
-    ops.gaussian_logp_backward = cu_gaussian_logp_backward;
-    ops.gaussian_sample = cu_gaussian_sample;
-    ops.rng_uniform = cu_rng_uniform;
-    ops.rng_normal = cu_rng_normal;
-    ops.dequantize = cu_dequantize;
-    ops.sum_squares = cu_sum_squares;
-    ops.optimizer_step = cu_optimizer_step;
+    ops.fill = CU_ENTRY(cu_fill);
+    ops.copy_channels = CU_ENTRY(cu_copy_channels);
+    ops.squeeze = CU_ENTRY(cu_squeeze);
+    ops.unsqueeze = CU_ENTRY(cu_unsqueeze);
+    ops.relu_backward = CU_ENTRY(cu_relu_backward);
+    ops.add_scalar = CU_ENTRY(cu_add_scalar);
+    ops.logdet_sum = CU_ENTRY(cu_logdet_sum);
+    ops.actnorm_forward = CU_ENTRY(cu_actnorm_forward);
+    ops.actnorm_inverse = CU_ENTRY(cu_actnorm_inverse);
+    ops.actnorm_backward = CU_ENTRY(cu_actnorm_backward);
+    ops.actnorm_init = CU_ENTRY(cu_actnorm_init);
+    ops.lu_weight = CU_ENTRY(cu_lu_weight);
+    ops.lu_weight_backward = CU_ENTRY(cu_lu_weight_backward);
+    ops.conv2d_forward = CU_ENTRY(cu_conv2d_forward);
+    ops.conv2d_backward_data = CU_ENTRY(cu_conv2d_backward_data);
+    ops.conv2d_backward_weight = CU_ENTRY(cu_conv2d_backward_weight);
+    ops.channel_scale_forward = CU_ENTRY(cu_channel_scale_forward);
+    ops.channel_scale_backward = CU_ENTRY(cu_channel_scale_backward);
+    ops.coupling_forward = CU_ENTRY(cu_coupling_forward);
+    ops.coupling_inverse = CU_ENTRY(cu_coupling_inverse);
+    ops.coupling_backward = CU_ENTRY(cu_coupling_backward);
+    ops.gaussian_logp = CU_ENTRY(cu_gaussian_logp);
+    ops.gaussian_logp_backward = CU_ENTRY(cu_gaussian_logp_backward);
+    ops.gaussian_sample = CU_ENTRY(cu_gaussian_sample);
+    ops.rng_uniform = CU_ENTRY(cu_rng_uniform);
+    ops.rng_normal = CU_ENTRY(cu_rng_normal);
+    ops.dequantize = CU_ENTRY(cu_dequantize);
+    ops.sum_squares = CU_ENTRY(cu_sum_squares);
+    ops.optimizer_step = CU_ENTRY(cu_optimizer_step);
     return ops;
 }
 
