@@ -251,27 +251,6 @@ static double nmse_increment(const float *got, const float *ref, const float *in
 /* Worst-element bound of an operand relative to its scale (see the tolerances below). */
 static double worst_bound(const operand *o);
 
-/* max_i |got_i - ref_i| and max_i |ref_i| (of the increments when init != NULL), in double;
- * a NaN difference counts as infinite. */
-static void worst_error(const float *got, const float *ref, const float *init, size_t n, double *err, double *scale)
-{
-    double e = 0.0, s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double g = got[i], r = ref[i];
-        if (init) {
-            g -= (double)init[i];
-            r -= (double)init[i];
-        }
-        double d = fabs(g - r);
-        if (!(d <= e))
-            e = isnan(d) ? INFINITY : d;
-        if (fabs(r) > s)
-            s = fabs(r);
-    }
-    *err = e;
-    *scale = s;
-}
-
 /* $GLOW_TEST_REPORT_ERRORS=1 prints every comparison's NMSE and worst relative error
  * (how the tolerances below were chosen). */
 static int g_report_errors = -1;
@@ -324,7 +303,7 @@ static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, co
             }
             double e = o->role == ACC ? nmse_increment(g, r, init[i], count) : tu_nmse(g, r, count);
             double worst, scale;
-            worst_error(g, r, o->role == ACC ? init[i] : NULL, count, &worst, &scale);
+            tu_worst_error(g, r, o->role == ACC ? init[i] : NULL, count, &worst, &scale);
             double rel = scale > 0.0 ? worst / scale : worst, bound = worst_bound(o);
             if (g_report_errors < 0)
                 g_report_errors = getenv("GLOW_TEST_REPORT_ERRORS") && strcmp(getenv("GLOW_TEST_REPORT_ERRORS"), "1") == 0;

@@ -257,10 +257,8 @@ static void check_step_values(glow_backend *be, const char *name)
         if (!e->trainable)
             continue;
         size_t count = (size_t)e->n * e->h * e->w * e->c;
-        double nmse = tu_nmse(g + e->off, want + e->off, count), worst = tu_max_abs_diff(g + e->off, want + e->off, count);
-        double scale = 0.0;
-        for (size_t k = 0; k < count; k++)
-            scale = fmax(scale, fabs((double)want[e->off + k]));
+        double nmse = tu_nmse(g + e->off, want + e->off, count), worst, scale;
+        tu_worst_error(g + e->off, want + e->off, NULL, count, &worst, &scale);
         double rel = scale > 0.0 ? worst / scale : worst;
         if (report)
             print_message("[ error    ] %s: gradient of %s: NMSE %.3g worst %.3g of scale %.3g\n", name, e->name, nmse,

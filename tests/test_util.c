@@ -171,6 +171,25 @@ double tu_nmse(const float *got, const float *ref, size_t n)
     return den > 0.0 ? num / den : num;
 }
 
+void tu_worst_error(const float *got, const float *ref, const float *init, size_t n, double *err, double *scale)
+{
+    double e = 0.0, s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double g = got[i], r = ref[i];
+        if (init) {
+            g -= (double)init[i];
+            r -= (double)init[i];
+        }
+        double d = fabs(g - r);
+        if (!(d <= e))
+            e = isnan(d) ? INFINITY : d;
+        if (fabs(r) > s)
+            s = fabs(r);
+    }
+    *err = e;
+    *scale = s;
+}
+
 void tu_assert_finite(const char *what, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -73,6 +73,10 @@ float *tu_random(size_t n, uint32_t seed, float lo, float hi); /* malloc'ed */
 double tu_max_abs_diff(const float *a, const float *b, size_t n);
 /* Normalised mean squared error sum (a-b)^2 / sum b^2 (b the reference). */
 double tu_nmse(const float *got, const float *ref, size_t n);
+/* *err = max_i |got_i - ref_i| and *scale = max_i |ref_i|, of the increments (value -
+ * init_i) when init != NULL, in double; a NaN difference counts as infinite. The
+ * worst-element check of the backend comparisons: *err <= bound * *scale. */
+void tu_worst_error(const float *got, const float *ref, const float *init, size_t n, double *err, double *scale);
 /* Fails if any element is NaN or Inf. */
 void tu_assert_finite(const char *what, const float *x, size_t n);
 /* Fails unless |got[i] - want[i]| <= tol for every i, naming the first bad index. */
