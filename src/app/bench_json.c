@@ -80,6 +80,27 @@ static void write_record(FILE *f, const bench_record *r)
     fputs("},\n      ", f);
     kv_number(f, "reps", r->reps, 0);
     kv_number(f, "warmup", r->warmup, 0);
+    kv_number(f, "threads", r->threads, 0);
+    fputs("\n      \"fp32_peak\": ", f);
+    if (r->peak.gflops > 0) {
+        fputc('{', f);
+        kv_number(f, "gflops", r->peak.gflops, 0);
+        kv_string(f, "isa", r->peak.isa, 0);
+        kv_number(f, "threads", r->peak.threads, 0);
+        kv_number(f, "chains", BENCH_PEAK_CHAINS, 0);
+        kv_number(f, "trials", r->peak.trials, 0);
+        fputs("\"variants\": [", f);
+        for (int i = 0; i < r->peak.variant_count; i++) {
+            fputs(i ? ", {" : "{", f);
+            kv_string(f, "isa", r->peak.variants[i].isa, 0);
+            kv_number(f, "gflops", r->peak.variants[i].gflops, 1);
+            fputc('}', f);
+        }
+        fputs("]}", f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",", f);
     fputs("\n      \"flops_per_step\": {", f);
     kv_number(f, "forward", r->flops.forward, 0);
     kv_number(f, "backward", r->flops.backward, 0);
@@ -136,7 +157,8 @@ static void write_record(FILE *f, const bench_record *r)
         kv_number(f, "step_ms", e->step_s * 1e3, 0);
         kv_number(f, "images_per_s", e->images_per_s, 0);
         kv_number(f, "gflops", e->gflops, 0);
-        kv_number(f, "ceiling_fraction", e->ceiling_fraction, 0);
+        kv_number(f, "ceiling_fraction", r->ceiling_gflops > 0 ? e->ceiling_fraction : NAN, 0);
+        kv_number(f, "peak_fraction", e->peak_fraction >= 0 ? e->peak_fraction : NAN, 0);
         kv_number(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
         kv_number(f, "bpd", e->bpd, 1);
         fputc('}', f);
