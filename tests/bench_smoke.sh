@@ -17,6 +17,7 @@ grep -q "GEMM ceiling probe" "$WORK/stdout.txt"
 grep -q "^fp32 peak of this machine: " "$WORK/stdout.txt"
 "$GLOW_VK" bench --backend ref --config 2,1,8,1,8,8 --batch 2 --reps 1 --threads 1 --stages train \
     --memory store --json "$WORK/train_only.json" > "$WORK/train_only.txt"
+"$GLOW_VK" bench --backend ref --config small --stages peak --json "$WORK/small.json" > /dev/null
 if grep -q -e "GEMM ceiling probe" -e "^fp32 peak of this machine" -e "^sampling" "$WORK/train_only.txt"; then
     echo "bench --stages train ran other stages:"; cat "$WORK/train_only.txt"; exit 1
 fi
@@ -44,7 +45,7 @@ set -e
 [ "$rc" -eq 2 ] || { echo "GLOW_THREADS=two exited $rc, expected 2"; exit 1; }
 grep -q "GLOW_THREADS" "$WORK/usage.txt"
 
-"$PYTHON" - "$WORK/bench.json" "$WORK/train_only.json" <<'PY'
+"$PYTHON" - "$WORK/bench.json" "$WORK/train_only.json" "$WORK/small.json" <<'PY'
 import json, math, sys
 
 doc = json.load(open(sys.argv[1]))
@@ -121,6 +122,13 @@ assert [t["memory"] for t in r["train"]] == ["store"], r["train"]
 assert r["train"][0]["ceiling_fraction"] is None and r["train"][0]["peak_fraction"] is None, r["train"]
 assert r["sample"] is None, r["sample"]
 print("bench --stages ok")
+
+# FLOP counts are written exactly (tools/bench-vs-pytorch compares them with PyTorch's for equality):
+# the small configuration's 13,247,447,040 FLOPs per step do not fit 6 significant digits
+(r,) = json.load(open(sys.argv[3]))["records"]
+f = r["flops_per_step"]
+assert (f["forward"], f["backward"], f["step"]) == (4417388544, 8830058496, 13247447040), f
+print("bench FLOP counts exact")
 PY
 
 "$PYTHON" "$SRC_DIR/tools/bench-report" "$WORK/bench.json" -o "$WORK/report.md"

@@ -11,7 +11,8 @@
  *   train:   [{memory, step_ms, images_per_s, gflops, ceiling_fraction|null, peak_fraction|null,
  *             peak_memory_bytes, bpd}]   (peak_fraction: of fp32_peak, for devices of type CPU only)
  *   sample:  {batch, ms, images_per_s} or null;  error: "" or the first failure
- * Times in milliseconds; rates in the op's unit (GFLOP/s or GB/s). Non-finite numbers are null.
+ * Times in milliseconds; rates in the op's unit (GFLOP/s or GB/s), 6 significant digits; counts
+ * (FLOPs, bytes, parameters) exact. Non-finite numbers are null.
  * tools/bench-report merges such files into markdown tables. */
 #ifndef GLOW_APP_BENCH_JSON_H
 #define GLOW_APP_BENCH_JSON_H
