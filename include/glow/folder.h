@@ -17,9 +17,11 @@
  *
  * Split: with test_dir the test set is that folder (listed the same way, the
  * classes matched by name, a class absent from the training folder is an
- * error); otherwise round(test_fraction * n) images of `dir` are held out,
- * chosen by a Fisher-Yates shuffle from Philox {GLOW_FOLDER_SPLIT_SEED,
- * GLOW_STREAM_DATA_ORDER, 0}; both parts keep listing order.
+ * error); otherwise round(test_fraction * n) (at least 1) of the n decodable
+ * images of `dir` are held out: the first of a Fisher-Yates shuffle (j =
+ * floor(bits(i) * (i + 1) / 2^32), as the trainer's epochs) drawn from Philox
+ * {GLOW_FOLDER_SPLIT_SEED, GLOW_STREAM_DATA_ORDER, 0}; both parts keep
+ * listing order.
  *
  * Cache: <cache_dir>/folder-<key>.u8, key = FNV-1a over the listing (relative
  * paths, sizes, mtimes), size, channels and the split; written to a temporary
