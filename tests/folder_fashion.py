@@ -13,7 +13,8 @@ per class (<root>/<label>/<position>.png), and checks:
      images in the same order (the subset re-written sorted by label, the
      order of the folder listing) give the same losses, bit for bit
      (metrics.csv rows equal), on the ref backend.
-  3. the second run on the folder reuses the cache; a corrupt PNG is skipped
+  3. `eval` of the folder run's checkpoint on the folder gives its final test
+     bpd; the second run on the folder reuses the cache; a corrupt PNG is skipped
      and named, --strict-data turns it into an error naming it; a folder
      without images and --size 64 are refused.
 usage: folder_fashion.py PATH/TO/glow-vk
@@ -155,6 +156,13 @@ def main():
             check(same, "%s: every decoded image equals its IDX twin (zero-padded to 32x32) byte for byte" % kind)
             right = len(labels) == len(labs) and all(names[labels[i]] == str(labs[i]) for i in range(len(labs)))
             check(right, "%s: every decoded image has its IDX label" % kind)
+
+        rc, log_e = run(glow, ["eval", "--checkpoint", os.path.join(tmp, "A", "checkpoint.glow"), "--backend", "ref",
+                               "--data-dir", os.path.join(tmp, "train"), "--test-dir", os.path.join(tmp, "test")], env)
+        got = [l.split(": ")[1] for l in log_e.splitlines() if l.startswith("test bpd: ")]
+        last = metrics(os.path.join(tmp, "A"))[-1][4] if rc == 0 else None
+        check(rc == 0 and got == [last], "eval on the folder checkpoint gives train's final test bpd (%s, %s)" %
+              (got, last))
 
         rc, log_idx = run(glow, ["train", "--dataset", "fashion-mnist", "--data-dir", idx_dir] + common +
                           ["--out", os.path.join(tmp, "B")], env)
