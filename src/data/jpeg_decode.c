@@ -25,10 +25,12 @@ static void on_jpeg_error(j_common_ptr cinfo)
     longjmp(es->jump, 1);
 }
 
+/* level < 0: a warning (corrupt or missing data libjpeg papers over); counted
+ * so that such an image is refused. level >= 0: trace messages, ignored. */
 static void on_jpeg_message(j_common_ptr cinfo, int level)
 {
-    (void)cinfo;
-    (void)level; /* warnings (e.g. corrupt data libjpeg recovers from) are ignored; errors longjmp */
+    if (level < 0)
+        cinfo->err->num_warnings++;
 }
 
 glow_status jpeg_read(const char *path, int *width, int *height, int *channels, uint8_t **pixels)
