@@ -337,8 +337,10 @@ static void test_jpeg_and_corrupt_files(void **state)
     assert_int_equal(stat(rgb_path, &jsb), 0);
     write_truncated("mixed/b/rgb.JPEG", "mixed/a/bad1_truncated.jpg", (size_t)jsb.st_size - 40);
     write_truncated("mixed/b/ok.png", "mixed/a/bad2_truncated.png", 60);
-    write_bytes("mixed/a/bad3_garbage.png", "\x89PNG\r\n\x1a\nnot really a png at all", 33);
-    write_bytes("mixed/a/bad4_garbage.jpg", "\xff\xd8\xff\xe0 garbage garbage garbage", 30);
+    static const char png_garbage[] = "\x89PNG\r\n\x1a\nnot really a png at all";
+    static const char jpg_garbage[] = "\xff\xd8\xff\xe0 garbage garbage garbage";
+    write_bytes("mixed/a/bad3_garbage.png", png_garbage, sizeof png_garbage - 1);
+    write_bytes("mixed/a/bad4_garbage.jpg", jpg_garbage, sizeof jpg_garbage - 1);
     write_bytes("mixed/b/bad5_empty.jpeg", "", 0);
 
     glow_folder_options o = options("mixed", "cache-mixed", 8, 1);
