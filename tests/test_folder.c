@@ -134,6 +134,7 @@ static glow_folder_options options(const char *dir, const char *cache, int size,
     static char dir_path[1024], cache_path[1024];
     full_path(dir_path, sizeof dir_path, dir);
     full_path(cache_path, sizeof cache_path, cache);
+    make_dirs(cache); /* the loader needs an existing cache folder */
     glow_folder_options o = {dir_path, NULL, 0.25, size, channels, 0, 2, cache_path};
     return o;
 }

@@ -56,7 +56,7 @@ typedef struct {
     int channels;          /* 1 or 3 */
     int strict;            /* the first bad file is an error */
     int threads;           /* decoding threads (<= 0: 2) */
-    const char *cache_dir; /* NULL: glow_folder_default_cache_dir() */
+    const char *cache_dir; /* NULL: glow_folder_default_cache_dir(); must exist */
 } glow_folder_options;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app_common.h"
 #include "glow/folder.h"
 
 static void print_folder_report(const char *dir, const glow_dataset *train, const glow_dataset *test,
@@ -29,6 +30,8 @@ glow_status app_load_data(const char *dataset, const char *data_dir, const app_f
     }
     if (data_dir == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "--dataset folder needs --data-dir PATH (the folder of images)");
+    /* the loader writes its cache there: create it (and check it is writable) first */
+    GLOW_TRY(app_prepare_out_dir(ff->cache_dir ? ff->cache_dir : glow_folder_default_cache_dir()));
     glow_folder_options o = {data_dir, ff->test_dir, ff->test_fraction, ff->size, ff->channels, ff->strict, 2,
                              ff->cache_dir};
     glow_dataset tr;

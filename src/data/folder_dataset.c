@@ -1,12 +1,10 @@
 /* glow_folder_load: listing -> cache key -> mapped cache, or decoding on
  * threads, held-out split and a new cache file (folder.h). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "folder_internal.h"
@@ -46,25 +44,6 @@ static uint64_t listing_key(const folder_listing *l, int size, int channels, dou
     int32_t shape[2] = {size, channels};
     h = fnv(h, shape, sizeof shape);
     return fnv(h, &fraction, sizeof fraction);
-}
-
-static glow_status mkdir_p(const char *dir)
-{
-    char path[1024];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof path)
-        return glow_error(GLOW_ERR_INVALID_ARG, "cache folder '%s': empty or too long", dir);
-    memcpy(path, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return glow_error(GLOW_ERR_IO, "cache folder '%s': cannot create '%s': %s", dir, path, strerror(errno));
-        path[i] = saved;
-    }
-    return GLOW_OK;
 }
 
 /* Which of the n decoded images are held out: round(fraction * n) of them
@@ -176,9 +155,7 @@ static glow_status open_folder(const char *dir, const glow_folder_options *o, do
     rep->listed += l.count;
     int hit = st == GLOW_OK && image_cache_open(path, key, o->size, o->channels, c);
     if (st == GLOW_OK && !hit) {
-        st = mkdir_p(cache_dir);
-        if (st == GLOW_OK)
-            st = build_cache(dir, &l, o, fraction, key, path);
+        st = build_cache(dir, &l, o, fraction, key, path);
         if (st == GLOW_OK && !image_cache_open(path, key, o->size, o->channels, c))
             st = glow_error(GLOW_ERR_IO, "%s: the image cache just written cannot be mapped back", path);
     }

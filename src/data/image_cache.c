@@ -125,7 +125,8 @@ glow_status image_cache_write(const char *path, const image_cache *c)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         free(head);
-        return glow_error(GLOW_ERR_IO, "%s: cannot create the image cache: %s", tmp, strerror(errno));
+        return glow_error(GLOW_ERR_IO, "%s: cannot create the image cache (the cache folder must exist and be "
+                          "writable): %s", tmp, strerror(errno));
     }
     glow_status st = write_all(fd, head, pix_off, tmp);
     if (st == GLOW_OK)
