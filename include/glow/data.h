@@ -19,6 +19,7 @@
 #ifndef GLOW_DATA_H
 #define GLOW_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "glow/status.h"
@@ -27,8 +28,10 @@ typedef struct {
     char name[32];     /* "mnist", "fashion-mnist" or "cifar10" */
     int count, h, w, c; /* count images of h x w x c after padding */
     uint8_t *pixels;   /* count * h * w * c bytes, NHWC */
-    uint8_t *labels;   /* count bytes, class 0..9 */
+    uint8_t *labels;   /* count bytes, class 0..9 (folders: 0..255) */
     int padded;        /* zero pixels added on each side (2 for 28 -> 32, else 0) */
+    void *mapping;     /* non-NULL: pixels point into this read-only mapping (folder cache) */
+    size_t mapping_bytes;
 } glow_dataset;
 
 /* Loads the train (train != 0) or test split of data set `name` from `dir`

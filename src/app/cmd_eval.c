@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "app_common.h"
+#include "app_data.h"
 #include "cli_args.h"
 #include "commands.h"
 #include "glow/data.h"
@@ -11,12 +12,14 @@ int cmd_eval(int argc, char **argv)
     static const char usage[] = "glow-vk eval --checkpoint F [--dataset D] [--data-dir DIR] [--limit N]";
     const char *checkpoint = NULL, *dataset = NULL, *data_dir = NULL, *backend = "auto";
     int limit = 0, device = -1, batch = 0;
+    app_folder_flags folder = APP_FOLDER_FLAGS_DEFAULT;
     cli_flag flags[] = {
         {"checkpoint", 'c', CLI_STRING, &checkpoint, 0, 0, NULL, "F", "checkpoint to evaluate (required)", NULL, 0},
-        {"dataset", 0, CLI_CHOICE, &dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set",
+        {"dataset", 0, CLI_CHOICE, &dataset, 0, 0, APP_DATASET_CHOICES, "D", "data set",
          "the checkpoint's", 0},
         {"data-dir", 0, CLI_STRING, &data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
          "the data set's default directory", 0},
+        APP_FOLDER_TEST_FLAGS(folder),
         {"limit", 0, CLI_INT, &limit, 0, 1000000000, NULL, "N", "evaluate the first N test images (0: all)", NULL,
          0},
         {"batch", 0, CLI_INT, &batch, 0, 65536, NULL, "N", "images per forward pass",
@@ -48,7 +51,9 @@ int cmd_eval(int argc, char **argv)
             batch = state.batch;
         if (dataset == NULL)
             dataset = state.dataset;
-        st = glow_dataset_load(dataset, data_dir, 0, &test);
+        folder.size = state.config.in_h; /* a folder is decoded at the model's size */
+        folder.channels = state.config.in_c;
+        st = app_load_data(dataset, data_dir, &folder, NULL, &test);
     }
     if (st == GLOW_OK && (test.c != state.config.in_c || test.h != state.config.in_h ||
                           test.w != state.config.in_w))

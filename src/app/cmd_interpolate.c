@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "app_common.h"
+#include "app_data.h"
 #include "cli_args.h"
 #include "commands.h"
 #include "glow/data.h"
@@ -54,12 +55,14 @@ int cmd_interpolate(int argc, char **argv)
     const char *checkpoint = NULL, *dataset = NULL, *data_dir = NULL, *output = "interpolation.png",
                *backend = "auto";
     int pairs = 10, steps = 8, device = -1;
+    app_folder_flags folder = APP_FOLDER_FLAGS_DEFAULT;
     cli_flag flags[] = {
         {"checkpoint", 'c', CLI_STRING, &checkpoint, 0, 0, NULL, "F", "checkpoint (required)", NULL, 0},
-        {"dataset", 0, CLI_CHOICE, &dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set of the test images",
+        {"dataset", 0, CLI_CHOICE, &dataset, 0, 0, APP_DATASET_CHOICES, "D", "data set of the test images",
          "the checkpoint's", 0},
         {"data-dir", 0, CLI_STRING, &data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
          "the data set's default directory", 0},
+        APP_FOLDER_TEST_FLAGS(folder),
         {"pairs", 0, CLI_INT, &pairs, 1, 1000, NULL, "P", "rows: pair i uses two test images of class i mod 10",
          NULL, 0},
         {"steps", 0, CLI_INT, &steps, 1, 256, NULL, "S", "interpolated images between the two real ones", NULL, 0},
@@ -91,7 +94,9 @@ int cmd_interpolate(int argc, char **argv)
     if (st == GLOW_OK) {
         if (dataset == NULL)
             dataset = state.dataset;
-        st = glow_dataset_load(dataset, data_dir, 0, &test);
+        folder.size = state.config.in_h; /* a folder is decoded at the model's size */
+        folder.channels = state.config.in_c;
+        st = app_load_data(dataset, data_dir, &folder, NULL, &test);
     }
     if (st == GLOW_OK && (test.c != state.config.in_c || test.h != state.config.in_h ||
                           test.w != state.config.in_w))

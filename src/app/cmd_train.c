@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "app_data.h"
 #include "cli_args.h"
 #include "commands.h"
 #include "glow/checkpoint.h"
@@ -32,19 +33,32 @@ static const char k_description[] =
 
 typedef struct {
     const char *dataset, *data_dir, *backend, *memory, *optimizer, *out, *resume, *preset;
+    app_folder_flags folder;
     int device, levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
     float lr, warmup_epochs, temperature, max_grad_norm;
     uint64_t seed, max_steps;
 } train_flags;
 
-enum { N_TRAIN_FLAGS = 25 };
+enum { N_TRAIN_FLAGS = 31 };
 
 static void describe_flags(train_flags *v, cli_flag *f)
 {
     const cli_flag table[N_TRAIN_FLAGS] = {
-        {"dataset", 0, CLI_CHOICE, &v->dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set", NULL, 0},
-        {"data-dir", 0, CLI_STRING, &v->data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
+        {"dataset", 0, CLI_CHOICE, &v->dataset, 0, 0, APP_DATASET_CHOICES, "D", "data set", NULL, 0},
+        {"data-dir", 0, CLI_STRING, &v->data_dir, 0, 0, NULL, "DIR",
+         "where the data set's files are (folder: the images, one subfolder per class)",
          "/usr/share/datasets/fashion-mnist for fashion-mnist, else ~/.local/share/glow-vk/D", 0},
+        {"test-dir", 0, CLI_STRING, &v->folder.test_dir, 0, 0, NULL, "DIR", "folder: the test images",
+         "hold out --test-fraction of --data-dir", 0},
+        {"test-fraction", 0, CLI_FLOAT, &v->folder.test_fraction, 1e-6, 0.9, NULL, "F",
+         "folder: fraction of the images held out for testing (fixed seed)", NULL, 0},
+        {"size", 0, CLI_INT, &v->folder.size, 8, 256, NULL, "S",
+         "folder: images are centre-cropped and resized to SxS (training supports 32 only for now)", NULL, 0},
+        {"channels", 0, CLI_INT, &v->folder.channels, 1, 3, NULL, "C", "folder: 1 (gray) or 3 (RGB)", NULL, 0},
+        {"strict-data", 0, CLI_SWITCH, &v->folder.strict, 0, 0, NULL, NULL,
+         "folder: the first unreadable image is an error instead of being skipped", NULL, 0},
+        {"cache-dir", 0, CLI_STRING, &v->folder.cache_dir, 0, 0, NULL, "DIR", "folder: where decoded images are cached",
+         "$XDG_CACHE_HOME/glow-vk or ~/.cache/glow-vk", 0},
         {"backend", 0, CLI_CHOICE, &v->backend, 0, 0, "auto|ref|vulkan|cuda", "B", "compute backend", NULL, 0},
         {"device", 0, CLI_INT, &v->device, -1, 63, NULL, "N", "device index of the backend (-1: preferred)", NULL,
          0},
@@ -175,6 +189,8 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
         bad = 1;
     }
     v->dataset = dataset;
+    if (strcmp(dataset, "folder") == 0 && !is_given(f, "channels"))
+        v->folder.channels = s.config.in_c;
     const char *opt = s.optimizer == GLOW_OPT_ADAMAX ? "adamax" : "adam";
     if (is_given(f, "optimizer") && strcmp(v->optimizer, opt) != 0) {
         snprintf(msg, sizeof msg, "--optimizer %s contradicts %s, which has %s", v->optimizer, path, opt);
@@ -194,7 +210,9 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
 static int check_levels(const train_flags *v)
 {
     int h, w, c;
-    if (glow_dataset_image_shape(v->dataset, &h, &w, &c) != 0)
+    if (strcmp(v->dataset, "folder") == 0)
+        h = w = v->folder.size;
+    else if (glow_dataset_image_shape(v->dataset, &h, &w, &c) != 0)
         return -1; /* --dataset is a checked choice */
     int largest = 0;
     while (largest < 30 && h % (2 << largest) == 0 && w % (2 << largest) == 0)
@@ -208,11 +226,42 @@ static int check_levels(const train_flags *v)
     return usage_error(msg);
 }
 
+/* The folder flags: only with --dataset folder, which needs --data-dir and
+ * (for now) --size 32, the size the rest of the program trains at. */
+static int check_folder_flags(const train_flags *v, cli_flag *f)
+{
+    static const char *const folder_only[] = {"test-dir", "test-fraction", "size", "channels", "strict-data",
+                                              "cache-dir"};
+    const int folder = strcmp(v->dataset, "folder") == 0;
+    char msg[256];
+    for (size_t i = 0; i < sizeof folder_only / sizeof folder_only[0]; i++)
+        if (!folder && is_given(f, folder_only[i])) {
+            snprintf(msg, sizeof msg, "--%s applies to --dataset folder only", folder_only[i]);
+            return usage_error(msg);
+        }
+    if (!folder)
+        return -1;
+    if (v->data_dir == NULL)
+        return usage_error("--dataset folder needs --data-dir PATH (a folder of PNG/JPEG images, one subfolder per "
+                           "class)");
+    if (v->folder.size != 32) {
+        snprintf(msg, sizeof msg, "--size %d: training supports only --size 32 for now (the image folder loader "
+                 "itself handles powers of two from 8 to 256)", v->folder.size);
+        return usage_error(msg);
+    }
+    if (v->folder.channels == 2)
+        return usage_error("--channels must be 1 (gray) or 3 (RGB)");
+    if (v->folder.test_dir != NULL && is_given(f, "test-fraction"))
+        return usage_error("--test-fraction and --test-dir exclude each other");
+    return -1;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_flags v = {
         .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .memory = "reversible",
         .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report",
+        .folder = APP_FOLDER_FLAGS_DEFAULT,
         .device = -1, .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
         .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50,
         .lr = 1e-4f, .warmup_epochs = 0.0f, .temperature = 0.7f, .max_grad_norm = 0.0f,
@@ -240,12 +289,15 @@ int cmd_train(int argc, char **argv)
     } else {
         apply_defaults(&v, flags);
     }
+    int folder_rc = check_folder_flags(&v, flags);
+    if (folder_rc >= 0)
+        return folder_rc;
     int levels_rc = check_levels(&v);
     if (levels_rc >= 0)
         return levels_rc;
 
     train_config cfg = {
-        .dataset = v.dataset, .data_dir = v.data_dir, .backend = v.backend, .device = v.device,
+        .dataset = v.dataset, .data_dir = v.data_dir, .folder = v.folder, .backend = v.backend, .device = v.device,
         .levels = v.levels, .steps = v.steps, .hidden = v.hidden, .n_bits = v.n_bits,
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,

@@ -14,10 +14,11 @@ typedef struct {
 
 static const command k_commands[] = {
     {"devices", cmd_devices, "list every backend and its devices"},
-    {"train", cmd_train, "train Glow on mnist, fashion-mnist or cifar10"},
+    {"train", cmd_train, "train Glow on mnist, fashion-mnist, cifar10 or a folder of images"},
     {"sample", cmd_sample, "draw a grid of samples from a checkpoint"},
     {"interpolate", cmd_interpolate, "interpolate between test images in latent space"},
     {"eval", cmd_eval, "test-set bits per dimension of a checkpoint"},
+    {"export", cmd_export, "write a checkpoint's parameters as a safetensors file"},
     {"bench", cmd_bench, "per-op and per-step benchmarks on every backend and device"},
 };
 static const int k_command_count = (int)(sizeof k_commands / sizeof k_commands[0]);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "app_data.h"
+#include "batch_prefetch.h"
 #include "cli_args.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
@@ -28,7 +30,8 @@ typedef struct {
     glow_dataset train, test;
     uint32_t *perm;           /* order of the training images in epoch perm_epoch */
     int64_t perm_epoch;
-    uint8_t *batch_pixels;    /* batch x image_bytes, the images of the current step */
+    batch_prefetch *prefetch; /* fills the batches of the coming steps on its own thread */
+    double data_wait_s;       /* time the training thread waited for batches this session */
     size_t image_bytes;
     int64_t steps_per_epoch;
     uint64_t train_fingerprint; /* glow_dataset_fingerprint of the training images used */
@@ -46,7 +49,12 @@ void trainer_write_config(FILE *f, const train_config *c)
 {
     fprintf(f, "preset = %s\n", c->preset ? c->preset : "report");
     fprintf(f, "dataset = %s\n", c->dataset);
-    fprintf(f, "data_dir = %s\n", c->data_dir ? c->data_dir : glow_dataset_default_dir(c->dataset));
+    const char *default_dir = glow_dataset_default_dir(c->dataset);
+    fprintf(f, "data_dir = %s\n", c->data_dir ? c->data_dir : default_dir ? default_dir : "(none)");
+    if (strcmp(c->dataset, "folder") == 0)
+        fprintf(f, "test_dir = %s\ntest_fraction = %g\nsize = %d\nchannels = %d\nstrict_data = %d\n",
+                c->folder.test_dir ? c->folder.test_dir : "(held out)", c->folder.test_fraction, c->folder.size,
+                c->folder.channels, c->folder.strict);
     fprintf(f, "backend = %s\n", c->backend);
     fprintf(f, "device = %d\n", c->device);
     fprintf(f, "L = %d\nK = %d\nhidden = %d\nn_bits = %d\n", c->levels, c->steps, c->hidden, c->n_bits);
@@ -187,8 +195,7 @@ static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, doub
 static glow_status load_data(trainer *tr)
 {
     const train_config *c = tr->cfg;
-    GLOW_TRY(glow_dataset_load(c->dataset, c->data_dir, 1, &tr->train));
-    GLOW_TRY(glow_dataset_load(c->dataset, c->data_dir, 0, &tr->test));
+    GLOW_TRY(app_load_data(c->dataset, c->data_dir, &c->folder, &tr->train, &tr->test));
     if (c->train_limit > 0 && c->train_limit < tr->train.count)
         tr->train.count = c->train_limit; /* the images past it stay allocated and are freed as usual */
     if (tr->train.count < c->batch)
@@ -198,8 +205,7 @@ static glow_status load_data(trainer *tr)
     tr->steps_per_epoch = tr->train.count / c->batch;
     tr->train_fingerprint = glow_dataset_fingerprint(&tr->train, tr->train.count);
     tr->perm = malloc((size_t)tr->train.count * sizeof *tr->perm);
-    tr->batch_pixels = malloc((size_t)c->batch * tr->image_bytes);
-    if (tr->perm == NULL || tr->batch_pixels == NULL)
+    if (tr->perm == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "training buffers for %d images", tr->train.count);
     tr->perm_epoch = -1;
     return GLOW_OK;
@@ -254,19 +260,29 @@ static glow_status write_config_file(const train_config *c)
     return GLOW_OK;
 }
 
+/* The images of global step `step` into out (batch x image_bytes). Runs on
+ * the prefetch thread, the only user of tr->perm once training starts. */
+static void fill_batch(void *ctx, int64_t step, uint8_t *out)
+{
+    trainer *tr = ctx;
+    const int batch = tr->cfg->batch;
+    const int64_t epoch = step / tr->steps_per_epoch;
+    const int64_t b = step % tr->steps_per_epoch;
+    if (tr->perm_epoch != epoch)
+        shuffle_epoch(tr, epoch);
+    for (int i = 0; i < batch; i++) {
+        uint32_t idx = tr->perm[b * batch + i];
+        memcpy(out + (size_t)i * tr->image_bytes, tr->train.pixels + (size_t)idx * tr->image_bytes, tr->image_bytes);
+    }
+}
+
 /* Runs one optimiser step (global step tr->step) on its batch. */
 static glow_status train_one_step(trainer *tr, double lr, float *bpd)
 {
     const train_config *c = tr->cfg;
-    const int64_t epoch = tr->step / tr->steps_per_epoch;
-    const int64_t b = tr->step % tr->steps_per_epoch;
-    if (tr->perm_epoch != epoch)
-        shuffle_epoch(tr, epoch);
-    for (int i = 0; i < c->batch; i++) {
-        uint32_t idx = tr->perm[b * c->batch + i];
-        memcpy(tr->batch_pixels + (size_t)i * tr->image_bytes, tr->train.pixels + (size_t)idx * tr->image_bytes,
-               tr->image_bytes);
-    }
+    double waited = 0.0;
+    const uint8_t *pixels = batch_prefetch_take(tr->prefetch, tr->step, &waited);
+    tr->data_wait_s += waited;
     glow_train_options opt;
     memset(&opt, 0, sizeof opt);
     opt.adam.kind = c->optimizer;
@@ -278,7 +294,9 @@ static glow_status train_one_step(trainer *tr, double lr, float *bpd)
     opt.adam.max_grad_norm = c->max_grad_norm;
     opt.memory = c->memory;
     glow_rng rng = {c->seed, GLOW_STREAM_DEQUANT, (uint32_t)(tr->step + 1)};
-    return glow_model_train_step(tr->model, tr->batch_pixels, c->batch, rng, &opt, bpd);
+    glow_status st = glow_model_train_step(tr->model, pixels, c->batch, rng, &opt, bpd);
+    batch_prefetch_release(tr->prefetch);
+    return st;
 }
 
 /* A non-finite loss, test bpd or parameter at `step`: no checkpoint is
@@ -388,6 +406,7 @@ static int run_loop(trainer *tr)
 
 static void trainer_free(trainer *tr)
 {
+    batch_prefetch_stop(tr->prefetch);
     metrics_log_close(&tr->log);
     if (tr->model)
         glow_model_destroy(tr->model);
@@ -396,7 +415,6 @@ static void trainer_free(trainer *tr)
     glow_dataset_free(&tr->train);
     glow_dataset_free(&tr->test);
     free(tr->perm);
-    free(tr->batch_pixels);
 }
 
 static int fail(trainer *tr, glow_status st)
@@ -462,6 +480,9 @@ int trainer_run(const train_config *cfg)
     sigaction(SIGTERM, &sa, &old_term);
 
     const int64_t first_step = tr.step;
+    if ((st = batch_prefetch_start(2, (size_t)cfg->batch * tr.image_bytes, tr.step, tr.stop_step, fill_batch, &tr,
+                                   &tr.prefetch)) != GLOW_OK)
+        return fail(&tr, st);
     tr.session_start = app_now_seconds();
     int code = run_loop(&tr);
     double seconds = app_now_seconds() - tr.session_start;
@@ -472,6 +493,8 @@ int trainer_run(const train_config *cfg)
         printf("done: %lld steps in %.1f s (%.1f images/s including evaluation); checkpoint %s\n",
                (long long)(tr.step - first_step), seconds, (double)(tr.step - first_step) * cfg->batch / seconds,
                tr.ckpt_path);
+        printf("data: the steps waited %.3f s for their batches (%.3f ms per step, %.2f%% of the run)\n",
+               tr.data_wait_s, 1e3 * tr.data_wait_s / (double)(tr.step - first_step), 100.0 * tr.data_wait_s / seconds);
     }
     trainer_free(&tr);
     return code;

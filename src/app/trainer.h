@@ -13,19 +13,24 @@
  *
  * Outputs in out_dir: config.txt, metrics.csv (see metrics_log.h), loss.png,
  * samples_epochNNN.png and samples_final.png, checkpoint.glow (each epoch, at
- * the end, and on SIGINT/SIGTERM). */
+ * the end, and on SIGINT/SIGTERM).
+ *
+ * The batches are assembled on a prefetch thread (batch_prefetch.h, 2 batches
+ * ahead); the time the training thread waited for them is printed at the end. */
 #ifndef GLOW_APP_TRAINER_H
 #define GLOW_APP_TRAINER_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "app_data.h"
 #include "glow/backend.h"
 #include "glow/model.h"
 
 typedef struct {
-    const char *dataset;  /* "mnist", "fashion-mnist", "cifar10" */
-    const char *data_dir; /* NULL: glow_dataset_default_dir(dataset) */
+    const char *dataset;  /* "mnist", "fashion-mnist", "cifar10", "folder" */
+    const char *data_dir; /* NULL: glow_dataset_default_dir(dataset); required for "folder" */
+    app_folder_flags folder; /* used when dataset is "folder" */
     const char *backend;  /* "auto", "cpu", "vulkan", "cuda" */
     int device;           /* < 0: the backend's preferred device */
     int levels, steps, hidden, n_bits;

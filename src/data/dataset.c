@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "data_internal.h"
@@ -90,7 +91,10 @@ void glow_dataset_free(glow_dataset *ds)
 {
     if (ds == NULL)
         return;
-    free(ds->pixels);
+    if (ds->mapping != NULL)
+        munmap(ds->mapping, ds->mapping_bytes);
+    else
+        free(ds->pixels);
     free(ds->labels);
     memset(ds, 0, sizeof *ds);
 }
