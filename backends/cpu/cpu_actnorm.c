@@ -1,16 +1,11 @@
 /* Fast CPU backend: actnorm, y = (x + bias[c]) * exp(logs[c]) per channel c.
  * x, y: (N,H,W,C) NHWC; bias, logs: C-vectors.
- * Per-channel reductions (backward, init) sum REDUCE_GRAIN pixels per part in
+ * Per-channel reductions (backward, init) sum cpu_pixel_grain(C) pixels per part in
  * float, then the parts in part order in double. */
 #include "cpu_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
-
-enum {
-    PIXEL_GRAIN = 1024, /* pixels per part of the elementwise passes */
-    REDUCE_GRAIN = 256, /* pixels per part of a per-channel reduction */
-};
 
 /* Per-channel constants of one call: up to 2 C-vectors. */
 typedef struct {
@@ -19,7 +14,7 @@ typedef struct {
     const float *scale; /* exp(+-logs) */
     double *mean;       /* actnorm_init */
     float *partial;     /* parts x 2C partial sums */
-    size_t pixels;
+    size_t pixels, grain;
     int c;
 } an_ctx;
 
@@ -28,7 +23,7 @@ static void forward_part(void *p, size_t part, int worker)
     (void)worker;
     const an_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     for (size_t q = b; q < e; q++) {
         const float *x = k->x + q * C;
@@ -43,7 +38,7 @@ static void inverse_part(void *p, size_t part, int worker)
     (void)worker;
     const an_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     for (size_t q = b; q < e; q++) {
         const float *y = k->x + q * C;
@@ -68,8 +63,8 @@ static glow_status elementwise(glow_backend *be, glow_tensor in, glow_tensor bia
     if (scale == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
     an_ctx k = {.x = cpu_data(in), .bias = cpu_data(bias), .y = cpu_data(out), .scale = scale,
-                .pixels = glow_tensor_rows(in), .c = in.c};
-    cpu_parallel(be, cpu_parts(k.pixels, PIXEL_GRAIN), fn, &k);
+                .pixels = glow_tensor_rows(in), .grain = cpu_pixel_grain((size_t)in.c), .c = in.c};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), fn, &k);
     cpu_free_floats(cpu_st(be), scale, (size_t)logs.c);
     return GLOW_OK;
 }
@@ -90,7 +85,7 @@ static void backward_part(void *p, size_t part, int worker)
     (void)worker;
     const an_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, REDUCE_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     float *sum_dy = k->partial + part * 2 * (size_t)C, *sum_dy_y = sum_dy + C;
     for (int c = 0; c < C; c++)
@@ -112,7 +107,7 @@ glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy
 {
     const char *op = "actnorm_backward";
     const int C = x.c;
-    const size_t pixels = glow_tensor_rows(x), parts = cpu_parts(pixels, REDUCE_GRAIN);
+    const size_t pixels = glow_tensor_rows(x), grain = cpu_pixel_grain((size_t)C), parts = cpu_parts(pixels, grain);
     cpu_state *st = cpu_st(be);
     float *scale = channel_scale(be, logs, 1.0f, op);
     float *partial = cpu_alloc_floats(st, parts * 2 * (size_t)C, op);
@@ -123,7 +118,7 @@ glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy
         goto done;
     }
     an_ctx k = {.x = cpu_data(x), .dy = cpu_data(dy), .bias = cpu_data(bias), .dx = cpu_data(dx), .scale = scale,
-                .partial = partial, .pixels = pixels, .c = C};
+                .partial = partial, .pixels = pixels, .grain = grain, .c = C};
     cpu_parallel(be, parts, backward_part, &k);
     for (size_t part = 0; part < parts; part++)
         for (int c = 0; c < 2 * C; c++)
@@ -146,7 +141,7 @@ typedef struct {
     const float *x;
     const double *mean; /* NULL in pass 1 */
     double *partial;    /* parts x C */
-    size_t pixels;
+    size_t pixels, grain;
     int c;
 } init_ctx;
 
@@ -155,7 +150,7 @@ static void init_part(void *p, size_t part, int worker)
     (void)worker;
     const init_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, REDUCE_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     double *acc = k->partial + part * (size_t)C;
     for (int c = 0; c < C; c++)
@@ -178,7 +173,7 @@ static void init_part(void *p, size_t part, int worker)
 glow_status cpu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs)
 {
     const int C = x.c;
-    const size_t pixels = glow_tensor_rows(x), parts = cpu_parts(pixels, REDUCE_GRAIN);
+    const size_t pixels = glow_tensor_rows(x), grain = cpu_pixel_grain((size_t)C), parts = cpu_parts(pixels, grain);
     double *partial = calloc(parts * (size_t)C, sizeof(double));
     double *mean = calloc((size_t)C, sizeof(double)), *sq = calloc((size_t)C, sizeof(double));
     if (partial == NULL || mean == NULL || sq == NULL) {
@@ -187,7 +182,7 @@ glow_status cpu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, 
         free(sq);
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu actnorm_init: out of memory (C = %d)", C);
     }
-    init_ctx k = {cpu_data(x), NULL, partial, pixels, C};
+    init_ctx k = {cpu_data(x), NULL, partial, pixels, grain, C};
     cpu_parallel(be, parts, init_part, &k);
     for (size_t part = 0; part < parts; part++)
         for (int c = 0; c < C; c++)

@@ -26,8 +26,7 @@ enum {
     MIN_ROWS = 16,
     MAX_ROWS = 512,
     BW_ROWS = 2048,       /* pixels per part of backward_weight */
-    SCALE_GRAIN = 1024,   /* pixels per part of channel_scale */
-    SCALE_REDUCE = 256,   /* pixels per part of the channel_scale_backward reduction */
+    FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
 };
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
@@ -73,11 +72,21 @@ typedef struct {
     float beta; /* 0: y = ..., 1: y += ... */
 } fwd_ctx;
 
+/* Few output channels: the direct kernel instead of im2col + GEMM. */
+static int use_few_outputs(int k, int Ci, int Co)
+{
+    return k == 3 && Co <= CPU_FEW_OUTPUTS_MAX && Ci >= CPU_FEW_OUTPUTS_MIN_CI;
+}
+
 static void forward_part(void *p, size_t part, int worker)
 {
     const fwd_ctx *c = p;
     size_t r0, r1;
     cpu_part_range(part, c->rows, c->pixels, &r0, &r1);
+    if (use_few_outputs(c->k, c->Ci, c->Co)) {
+        cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, c->Co, c->bias, c->relu, c->beta != 0.0f, c->y, r0, r1);
+        return;
+    }
     const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co;
     const float *a;
     if (c->k == 1) {
@@ -109,8 +118,8 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
                  x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f};
-    c.rows = block_rows(c.K);
-    if (k != 1)
+    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : block_rows(c.K);
+    if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     cpu_parallel(be, cpu_parts(c.pixels, c.rows), forward_part, &c);
     return GLOW_OK;
@@ -256,7 +265,7 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
 typedef struct {
     float *y, *dy, *partial;
     const float *scale;
-    size_t pixels;
+    size_t pixels, grain;
     int c;
 } scale_ctx;
 
@@ -265,7 +274,7 @@ static void scale_forward_part(void *p, size_t part, int worker)
     (void)worker;
     const scale_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, SCALE_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     for (size_t q = b; q < e; q++)
         for (int c = 0; c < C; c++)
@@ -278,7 +287,7 @@ static void scale_backward_part(void *p, size_t part, int worker)
     (void)worker;
     const scale_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, SCALE_REDUCE, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     float *acc = k->partial + part * (size_t)C;
     for (int c = 0; c < C; c++)
@@ -298,8 +307,8 @@ glow_status cpu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tens
     if (scale == NULL)
         return GLOW_ERR_OUT_OF_MEMORY;
     cpu_channel_exp(logs, factor, scale);
-    scale_ctx k = {cpu_data(y), NULL, NULL, scale, glow_tensor_rows(y), y.c};
-    cpu_parallel(be, cpu_parts(k.pixels, SCALE_GRAIN), scale_forward_part, &k);
+    scale_ctx k = {cpu_data(y), NULL, NULL, scale, glow_tensor_rows(y), cpu_pixel_grain((size_t)y.c), y.c};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), scale_forward_part, &k);
     cpu_free_floats(st, scale, (size_t)y.c);
     return GLOW_OK;
 }
@@ -310,7 +319,7 @@ glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_ten
     const char *op = "channel_scale_backward";
     cpu_state *st = cpu_st(be);
     const int C = y.c;
-    const size_t pixels = glow_tensor_rows(y), parts = cpu_parts(pixels, SCALE_REDUCE);
+    const size_t pixels = glow_tensor_rows(y), grain = cpu_pixel_grain((size_t)C), parts = cpu_parts(pixels, grain);
     float *scale = cpu_alloc_floats(st, (size_t)C, op);
     float *partial = cpu_alloc_floats(st, parts * (size_t)C, op);
     double *sum = calloc((size_t)C, sizeof(double));
@@ -320,7 +329,7 @@ glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_ten
         goto done;
     }
     cpu_channel_exp(logs, factor, scale);
-    scale_ctx k = {cpu_data(y), cpu_data(dy), partial, scale, pixels, C};
+    scale_ctx k = {cpu_data(y), cpu_data(dy), partial, scale, pixels, grain, C};
     cpu_parallel(be, parts, scale_backward_part, &k);
     for (size_t part = 0; part < parts; part++)
         for (int c = 0; c < C; c++)

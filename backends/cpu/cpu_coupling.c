@@ -10,13 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-enum { PIXEL_GRAIN = 1024 };
-
 typedef struct {
     const float *x, *h, *dy;
     float *y, *dx, *dh, *ld;
     float g;
-    size_t per_sample, pixels;
+    size_t per_sample, pixels, grain;
     int c, ca, cb;
 } coupling_ctx;
 
@@ -65,7 +63,7 @@ static void inverse_part(void *p, size_t part, int worker)
     (void)worker;
     const coupling_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c, Ca = k->ca, Cb = k->cb;
     for (size_t q = b; q < e; q++) {
         const float *y = k->x + q * C, *h = k->h + q * 2 * Cb;
@@ -79,9 +77,9 @@ static void inverse_part(void *p, size_t part, int worker)
 glow_status cpu_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x)
 {
     const int C = y.c, Ca = C / 2;
-    coupling_ctx k = {.x = cpu_data(y), .h = cpu_data(h), .y = cpu_data(x), .pixels = glow_tensor_rows(y), .c = C,
-                      .ca = Ca, .cb = C - Ca};
-    cpu_parallel(be, cpu_parts(k.pixels, PIXEL_GRAIN), inverse_part, &k);
+    coupling_ctx k = {.x = cpu_data(y), .h = cpu_data(h), .y = cpu_data(x), .pixels = glow_tensor_rows(y),
+                      .grain = cpu_pixel_grain(2 * (size_t)C), .c = C, .ca = Ca, .cb = C - Ca};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), inverse_part, &k);
     return GLOW_OK;
 }
 
@@ -91,7 +89,7 @@ static void backward_part(void *p, size_t part, int worker)
     (void)worker;
     const coupling_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c, Ca = k->ca, Cb = k->cb;
     const float g = k->g;
     for (size_t q = b; q < e; q++) {
@@ -114,7 +112,8 @@ glow_status cpu_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h
 {
     const int C = x.c, Ca = C / 2;
     coupling_ctx k = {.x = cpu_data(x), .h = cpu_data(h), .dy = cpu_data(dy), .dx = cpu_data(dx), .dh = cpu_data(dh),
-                      .g = g, .pixels = glow_tensor_rows(x), .c = C, .ca = Ca, .cb = C - Ca};
-    cpu_parallel(be, cpu_parts(k.pixels, PIXEL_GRAIN), backward_part, &k);
+                      .g = g, .pixels = glow_tensor_rows(x), .grain = cpu_pixel_grain(4 * (size_t)C), .c = C, .ca = Ca,
+                      .cb = C - Ca};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), backward_part, &k);
     return GLOW_OK;
 }

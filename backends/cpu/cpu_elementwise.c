@@ -6,10 +6,7 @@
 
 #include <string.h>
 
-enum {
-    ELEM_GRAIN = 1 << 15, /* floats per part of a flat elementwise pass */
-    PIXEL_GRAIN = 1024,   /* pixels per part of a per-pixel pass */
-};
+enum { ELEM_GRAIN = CPU_PART_FLOATS }; /* floats per part of a flat elementwise pass */
 
 /* ---- flat passes: fill, add_scalar, relu_backward ---------------------------------- */
 
@@ -86,7 +83,7 @@ glow_status cpu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
 typedef struct {
     const float *src;
     float *dst;
-    size_t src_c, dst_c, pixels;
+    size_t src_c, dst_c, pixels, grain;
     int count, accumulate;
 } copy_ctx;
 
@@ -95,7 +92,7 @@ static void copy_part(void *p, size_t part, int worker)
     (void)worker;
     const copy_ctx *c = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, c->pixels, &b, &e);
+    cpu_part_range(part, c->grain, c->pixels, &b, &e);
     const int n = c->count;
     for (size_t q = b; q < e; q++) {
         const float *s = c->src + q * c->src_c;
@@ -112,8 +109,8 @@ glow_status cpu_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glo
                               int accumulate)
 {
     copy_ctx c = {cpu_data(src) + src_c0, cpu_data(dst) + dst_c0, (size_t)src.c, (size_t)dst.c,
-                  glow_tensor_rows(src), count, accumulate};
-    cpu_parallel(be, cpu_parts(c.pixels, PIXEL_GRAIN), copy_part, &c);
+                  glow_tensor_rows(src), cpu_pixel_grain(2 * (size_t)count), count, accumulate};
+    cpu_parallel(be, cpu_parts(c.pixels, c.grain), copy_part, &c);
     return GLOW_OK;
 }
 
@@ -125,6 +122,7 @@ typedef struct {
     float *big, *small;
     int n, hs, ws, c, big_w;
     int to_small, accumulate;
+    size_t grain;
 } s2d_ctx;
 
 static void s2d_part(void *p, size_t part, int worker)
@@ -132,7 +130,7 @@ static void s2d_part(void *p, size_t part, int worker)
     (void)worker;
     const s2d_ctx *k = p;
     size_t total = (size_t)k->n * k->hs * k->ws, b, e;
-    cpu_part_range(part, PIXEL_GRAIN, total, &b, &e);
+    cpu_part_range(part, k->grain, total, &b, &e);
     const int C = k->c;
     for (size_t q = b; q < e; q++) {
         size_t n = q / ((size_t)k->hs * k->ws), r = q % ((size_t)k->hs * k->ws);
@@ -161,8 +159,9 @@ static void s2d_part(void *p, size_t part, int worker)
 
 static glow_status space_to_depth(glow_backend *be, glow_tensor big, glow_tensor small, int to_small, int accumulate)
 {
-    s2d_ctx k = {cpu_data(big), cpu_data(small), big.n, small.h, small.w, big.c, big.w, to_small, accumulate};
-    cpu_parallel(be, cpu_parts((size_t)k.n * k.hs * k.ws, PIXEL_GRAIN), s2d_part, &k);
+    s2d_ctx k = {cpu_data(big), cpu_data(small), big.n, small.h, small.w, big.c, big.w, to_small, accumulate,
+                 cpu_pixel_grain(8 * (size_t)big.c)};
+    cpu_parallel(be, cpu_parts((size_t)k.n * k.hs * k.ws, k.grain), s2d_part, &k);
     return GLOW_OK;
 }
 

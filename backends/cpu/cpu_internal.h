@@ -10,8 +10,8 @@
  * (cpu_threads.c). Work is cut into parts whose boundaries depend only on the
  * problem size, never on the thread count, and every reduction sums its
  * per-part partials in part order; so a result does not depend on how many
- * threads ran it (tests/test_backend_ops.c checks this). GEMM-shaped work goes
- * to single-threaded OpenBLAS SGEMM calls, one per part (cpu_gemm.c). */
+ * threads ran it (tests/test_backend_model.c checks this). GEMM-shaped work goes
+ * to single-threaded oneDNN SGEMM calls, one per part (cpu_gemm.c). */
 #ifndef GLOW_CPU_INTERNAL_H
 #define GLOW_CPU_INTERNAL_H
 
@@ -32,9 +32,8 @@ typedef void (*cpu_part_fn)(void *ctx, size_t part, int worker);
 glow_status cpu_pool_create(int threads, cpu_pool **out);
 void cpu_pool_destroy(cpu_pool *pool);
 int cpu_pool_threads(const cpu_pool *pool);
-/* Runs fn for every part in [0, parts) and returns when all are done. Parts
- * are handed out in contiguous blocks: worker w runs parts
- * [parts*w/T, parts*(w+1)/T) with T = min(threads, parts). */
+/* Runs fn for every part in [0, parts) and returns when all are done. Threads
+ * claim parts one by one; a part's result must depend only on its index. */
 void cpu_pool_run(cpu_pool *pool, size_t parts, cpu_part_fn fn, void *ctx);
 
 /* ---- backend state (cpu_backend.c) ------------------------------------------ */
@@ -92,6 +91,16 @@ static inline void cpu_part_range(size_t part, size_t grain, size_t total, size_
     *end = *begin + grain < total ? *begin + grain : total;
 }
 
+/* Pixels per part of a per-pixel pass touching `floats_per_pixel` floats of its
+ * widest tensor: parts of about CPU_PART_FLOATS floats (128 KiB), so that small
+ * tensors run inline on the calling thread and large ones are split. */
+enum { CPU_PART_FLOATS = 1 << 15 };
+static inline size_t cpu_pixel_grain(size_t floats_per_pixel)
+{
+    size_t g = CPU_PART_FLOATS / (floats_per_pixel > 0 ? floats_per_pixel : 1);
+    return g > 0 ? g : 1;
+}
+
 /* scale[c] = expf(factor * logs[c]) into a caller array of logs' C entries. */
 void cpu_channel_exp(glow_tensor logs, float factor, float *scale);
 
@@ -101,10 +110,20 @@ void cpu_channel_exp(glow_tensor logs, float factor, float *scale);
  * op(A) m x k (A stored k x m when trans_a), op(B) k x n (B stored n x k when trans_b). */
 void cpu_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                int ldb, float beta, float *c, int ldc);
-/* The library behind cpu_sgemm, e.g. "OpenBLAS 0.3.21 ... (Haswell)". */
+/* The library behind cpu_sgemm, e.g. "oneDNN 2.6.3 sgemm, JIT ISA AVX-512". */
 const char *cpu_gemm_library(void);
-/* Makes the library run each call on the calling thread only. */
+/* Makes the library run each call made by the calling thread on that thread
+ * only (called once by every pool worker). */
 void cpu_gemm_single_threaded(void);
+
+/* ---- direct kernels (cpu_conv_small.c) ------------------------------------------- */
+
+/* The 3x3 convolutions that a GEMM runs poorly: few output channels. */
+enum { CPU_FEW_OUTPUTS_MAX = 48, CPU_FEW_OUTPUTS_MIN_CI = 16 };
+/* y[p][o] (= or += when accumulate) act(bias[o] + sum_{ky,kx,ci} w[o][ky][kx][ci] x[p + (ky-1,kx-1)][ci])
+ * for pixels p in [r0, r1); x (N,H,W,Ci), w (Co,3,3,Ci), y (N,H,W,Co); bias may be NULL. */
+void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
+                             int accumulate, float *y, size_t r0, size_t r1);
 
 /* ---- op entries ------------------------------------------------------------------ */
 

@@ -7,8 +7,6 @@
 
 #include <math.h>
 
-enum { PIXEL_GRAIN = 1024 };
-
 static const double HALF_LOG_2PI = 0.91893853320467274178;
 
 typedef struct {
@@ -16,7 +14,7 @@ typedef struct {
     float *out, *dz, *dh;
     float g, temperature;
     glow_rng rng;
-    size_t per_sample, pixels;
+    size_t per_sample, pixels, grain;
     int c;
 } prior_ctx;
 
@@ -52,7 +50,7 @@ static void logp_backward_part(void *p, size_t part, int worker)
     (void)worker;
     const prior_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     const float g = k->g;
     for (size_t q = b; q < e; q++) {
@@ -74,8 +72,8 @@ glow_status cpu_gaussian_logp_backward(glow_backend *be, glow_tensor z, glow_ten
                                        glow_tensor dh)
 {
     prior_ctx k = {.z = cpu_data(z), .h = cpu_data(h), .dz = dz.buf ? cpu_data(dz) : NULL, .dh = cpu_data(dh),
-                   .g = g, .pixels = glow_tensor_rows(z), .c = z.c};
-    cpu_parallel(be, cpu_parts(k.pixels, PIXEL_GRAIN), logp_backward_part, &k);
+                   .g = g, .pixels = glow_tensor_rows(z), .grain = cpu_pixel_grain(4 * (size_t)z.c), .c = z.c};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), logp_backward_part, &k);
     return GLOW_OK;
 }
 
@@ -85,7 +83,7 @@ static void sample_part(void *p, size_t part, int worker)
     (void)worker;
     const prior_ctx *k = p;
     size_t b, e;
-    cpu_part_range(part, PIXEL_GRAIN, k->pixels, &b, &e);
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
     const int C = k->c;
     for (size_t q = b; q < e; q++) {
         const float *h = k->h + q * 2 * C;
@@ -99,7 +97,7 @@ static void sample_part(void *p, size_t part, int worker)
 glow_status cpu_gaussian_sample(glow_backend *be, glow_tensor h, float temperature, glow_rng rng, glow_tensor z)
 {
     prior_ctx k = {.h = cpu_data(h), .out = cpu_data(z), .temperature = temperature, .rng = rng,
-                   .pixels = glow_tensor_rows(z), .c = z.c};
-    cpu_parallel(be, cpu_parts(k.pixels, PIXEL_GRAIN), sample_part, &k);
+                   .pixels = glow_tensor_rows(z), .grain = cpu_pixel_grain(3 * (size_t)z.c), .c = z.c};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), sample_part, &k);
     return GLOW_OK;
 }

@@ -1,17 +1,22 @@
 /* The fast CPU backend's persistent thread pool.
  *
  * threads - 1 workers are started when the backend opens; the thread that
- * calls cpu_pool_run is worker 0. A run publishes (fn, ctx, parts) and bumps a
- * generation counter; workers spin briefly on that counter (an op launch then
- * costs well under a microsecond while a training step streams ops) and
- * otherwise sleep on a condition variable. Part blocks are assigned
- * statically (worker w gets parts [parts*w/T, parts*(w+1)/T)), so which thread
- * computes what never depends on timing. */
+ * calls cpu_pool_run takes parts too (as worker 0). Parts are claimed one at a
+ * time from a shared ticket: the high 32 bits hold the run's generation, the
+ * low 32 bits the next unclaimed part (CLOSED once the run is over). A part's
+ * computation depends only on its index (its rows, its partial-sum slot),
+ * never on which thread claims it, so results are the same for any thread
+ * count and any timing; dynamic claiming keeps a run going when a worker is
+ * descheduled (a shared or oversubscribed machine) instead of waiting for it.
+ *
+ * Workers spin briefly on the ticket after a run (ops of a training step
+ * follow each other within microseconds) and then sleep on a condition
+ * variable. The caller returns once every part is done. */
 #include "cpu_internal.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -21,8 +26,9 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* Spin iterations before a waiting thread sleeps (~20-50 us). */
+/* Spin iterations before a waiting worker sleeps (a few hundred microseconds). */
 enum { SPIN_LIMIT = 20000 };
+#define CLOSED 0xffffffffu
 
 typedef struct {
     cpu_pool *pool;
@@ -35,55 +41,69 @@ struct cpu_pool {
     worker_arg *args;
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    pthread_cond_t done;
-    atomic_uint generation;
-    atomic_int pending; /* workers still running the current generation */
-    int stop;
-    /* the current run */
-    cpu_part_fn fn;
-    void *ctx;
-    size_t parts;
-    int active; /* T = min(threads, parts) */
+    int sleepers; /* under mu */
+    int stop;     /* under mu */
+    _Atomic uint64_t ticket;
+    atomic_size_t done;
+    /* the current run; written before its ticket is published */
+    _Atomic(cpu_part_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_size_t parts;
 };
 
-static void run_block(cpu_pool *p, int w)
+static inline uint32_t ticket_gen(uint64_t t)
 {
-    if (w >= p->active)
-        return;
-    size_t begin = p->parts * (size_t)w / (size_t)p->active;
-    size_t end = p->parts * (size_t)(w + 1) / (size_t)p->active;
-    for (size_t i = begin; i < end; i++)
-        p->fn(p->ctx, i, w);
+    return (uint32_t)(t >> 32);
+}
+
+/* Claims and runs parts of generation gen until none is left; returns when the
+ * run is exhausted, closed, or replaced. */
+static void claim_parts(cpu_pool *p, uint32_t gen, int worker)
+{
+    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    for (;;) {
+        if (ticket_gen(t) != gen)
+            return;
+        uint32_t idx = (uint32_t)t;
+        if (idx == CLOSED || idx >= atomic_load_explicit(&p->parts, memory_order_relaxed))
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        /* The run cannot close before this part is done, so fn and ctx are its own. */
+        cpu_part_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        fn(atomic_load_explicit(&p->ctx, memory_order_relaxed), idx, worker);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    }
 }
 
 static void *worker_main(void *argp)
 {
     worker_arg *a = argp;
     cpu_pool *p = a->pool;
-    unsigned seen = 0;
+    cpu_gemm_single_threaded();
+    uint32_t seen = ticket_gen(atomic_load_explicit(&p->ticket, memory_order_acquire));
     for (;;) {
-        unsigned gen;
+        uint64_t t;
         int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && spins < SPIN_LIMIT) {
+        while (ticket_gen(t = atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen && spins < SPIN_LIMIT) {
             CPU_RELAX();
             spins++;
         }
-        if (gen == seen) {
+        if (ticket_gen(t) == seen) {
             pthread_mutex_lock(&p->mu);
-            while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && !p->stop)
+            p->sleepers++;
+            while (ticket_gen(t = atomic_load_explicit(&p->ticket, memory_order_acquire)) == seen && !p->stop)
                 pthread_cond_wait(&p->wake, &p->mu);
+            p->sleepers--;
             int stop = p->stop;
             pthread_mutex_unlock(&p->mu);
             if (stop)
                 return NULL;
         }
-        seen = gen;
-        run_block(p, a->index);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
+        seen = ticket_gen(t);
+        claim_parts(p, seen, a->index);
     }
 }
 
@@ -106,9 +126,11 @@ glow_status cpu_pool_create(int threads, cpu_pool **out)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->done, NULL);
-    atomic_init(&p->generation, 0u);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->ticket, (uint64_t)CLOSED);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->fn, NULL);
+    atomic_init(&p->ctx, NULL);
+    atomic_init(&p->parts, 0);
     for (int w = 1; w < threads; w++) {
         p->args[w] = (worker_arg){p, w};
         int rc = pthread_create(&p->tids[w], NULL, worker_main, &p->args[w]);
@@ -135,7 +157,6 @@ void cpu_pool_destroy(cpu_pool *p)
         pthread_join(p->tids[w], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->wake);
-    pthread_cond_destroy(&p->done);
     free(p->tids);
     free(p->args);
     free(p);
@@ -155,27 +176,20 @@ void cpu_pool_run(cpu_pool *p, size_t parts, cpu_part_fn fn, void *ctx)
             fn(ctx, i, 0);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->parts = parts;
-    p->active = parts < (size_t)p->threads ? (int)parts : p->threads;
-    atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
+    /* The previous run is closed, so no worker reads these while they change. */
+    uint32_t gen = ticket_gen(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->parts, parts, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->ticket, (uint64_t)gen << 32, memory_order_release);
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1u, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
+    if (p->sleepers > 0)
+        pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
 
-    run_block(p, 0);
-
-    int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_LIMIT) {
+    claim_parts(p, gen, 0);
+    while (atomic_load_explicit(&p->done, memory_order_acquire) != parts)
         CPU_RELAX();
-        spins++;
-    }
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
-        pthread_mutex_lock(&p->mu);
-        while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
-            pthread_cond_wait(&p->done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-    }
+    atomic_store_explicit(&p->ticket, ((uint64_t)gen << 32) | CLOSED, memory_order_release);
 }

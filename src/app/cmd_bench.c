@@ -94,9 +94,10 @@ static int check_backend_list(const char *list, char *err, size_t errlen)
     for (const char *p = list; *p;) {
         const char *comma = strchr(p, ',');
         size_t item = comma ? (size_t)(comma - p) : strlen(p);
-        if (!((item == 3 && strncmp(p, "ref", 3) == 0) || (item == 6 && strncmp(p, "vulkan", 6) == 0) ||
+        if (!((item == 3 && strncmp(p, "ref", 3) == 0) || (item == 3 && strncmp(p, "cpu", 3) == 0) ||
+              (item == 6 && strncmp(p, "vulkan", 6) == 0) ||
               (item == 4 && strncmp(p, "cuda", 4) == 0))) {
-            snprintf(err, errlen, "--backend: '%.*s' is not all, ref, vulkan or cuda", (int)item, p);
+            snprintf(err, errlen, "--backend: '%.*s' is not all, ref, cpu, vulkan or cuda", (int)item, p);
             return 0;
         }
         if (!comma)
@@ -221,12 +222,12 @@ static int run_bench(const bench_options *o, const glow_model_config *cfg, const
 int cmd_bench(int argc, char **argv)
 {
     static const char usage[] =
-        "glow-vk bench [--backend all|ref,vulkan,cuda] [--device N] [--config small|report|L,K,F,C,H,W]\n"
+        "glow-vk bench [--backend all|ref,cpu,vulkan,cuda] [--device N] [--config small|report|L,K,F,C,H,W]\n"
         "              [--batch B] [--reps R] [--json FILE]";
     bench_options o = {"all", "small", NULL, -1, 0, 5, 1, 64, 5};
     cli_flag flags[] = {
         {"backend", 'b', CLI_STRING, &o.backends, 0, 0, NULL, "LIST",
-         "all, or a comma-separated list of ref, vulkan, cuda", NULL, 0},
+         "all, or a comma-separated list of ref, cpu, vulkan, cuda", NULL, 0},
         {"device", 'd', CLI_INT, &o.device, -1, 63, NULL, "N", "device index within each backend (-1: every device)",
          NULL, 0},
         {"config", 'c', CLI_STRING, &o.config, 0, 0, NULL, "CFG", "small, report or L,K,F,C,H,W", NULL, 0},
