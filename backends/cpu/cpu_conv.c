@@ -27,6 +27,7 @@ enum {
     MAX_ROWS = 512,
     BW_ROWS = 2048,       /* pixels per part of backward_weight */
     FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
+    GEMM_1X1_ROWS = 512,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
 };
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
@@ -118,7 +119,7 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
                  x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f};
-    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : block_rows(c.K);
+    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     cpu_parallel(be, cpu_parts(c.pixels, c.rows), forward_part, &c);
@@ -157,7 +158,7 @@ glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tens
     const char *op = "conv2d_backward_data";
     const int k = w.h, Ci = dx.c, Co = dy.c;
     if (k == 1) {
-        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), block_rows((size_t)Co), Ci, Co};
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), GEMM_1X1_ROWS, Ci, Co};
         cpu_parallel(be, cpu_parts(c.pixels, c.rows), backward_data_1x1_part, &c);
         return GLOW_OK;
     }

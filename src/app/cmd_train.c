@@ -35,7 +35,7 @@ typedef struct {
     uint64_t seed, max_steps;
 } train_flags;
 
-enum { N_TRAIN_FLAGS = 25 };
+enum { N_TRAIN_FLAGS = 26 };
 
 static void describe_flags(train_flags *v, cli_flag *f)
 {
@@ -43,7 +43,8 @@ static void describe_flags(train_flags *v, cli_flag *f)
         {"dataset", 0, CLI_CHOICE, &v->dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set", NULL, 0},
         {"data-dir", 0, CLI_STRING, &v->data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
          "/usr/share/datasets/fashion-mnist for fashion-mnist, else ~/.local/share/glow-vk/D", 0},
-        {"backend", 0, CLI_CHOICE, &v->backend, 0, 0, "auto|ref|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"backend", 0, CLI_CHOICE, &v->backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        APP_THREADS_FLAG,
         {"device", 0, CLI_INT, &v->device, -1, 63, NULL, "N", "device index of the backend (-1: preferred)", NULL,
          0},
         {"L", 0, CLI_INT, &v->levels, 1, 6, NULL, "N", "levels (multi-scale blocks)", NULL, 0},
