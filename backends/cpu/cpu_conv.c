@@ -62,6 +62,16 @@ static void im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_
     }
 }
 
+/* The GEMM's A block for pixels [r0, r1): x's rows themselves when k = 1, else
+ * their im2col rows built in `scratch`. */
+static const float *input_block(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *scratch)
+{
+    if (k == 1)
+        return x + r0 * (size_t)Ci;
+    im2col(x, H, W, Ci, k, r0, r1, scratch);
+    return scratch;
+}
+
 /* ---- forward (and k = 3 backward_data through it) -------------------------------- */
 
 typedef struct {
@@ -89,14 +99,7 @@ static void forward_part(void *p, size_t part, int worker)
         return;
     }
     const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co;
-    const float *a;
-    if (c->k == 1) {
-        a = c->x + r0 * (size_t)c->Ci;
-    } else {
-        float *col = c->st->scratch[worker];
-        im2col(c->x, c->H, c->W, c->Ci, c->k, r0, r1, col);
-        a = col;
-    }
+    const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
     float *y = c->y + r0 * (size_t)Co;
     cpu_sgemm(0, 1, m, Co, K, 1.0f, a, K, c->w, K, c->beta, y, Co);
     if (c->bias == NULL && !c->relu)
@@ -198,14 +201,7 @@ static void backward_weight_part(void *p, size_t part, int worker)
     float beta = 0.0f;
     for (size_t r0 = b; r0 < e; r0 += c->rows) {
         size_t r1 = r0 + c->rows < e ? r0 + c->rows : e;
-        const float *a;
-        if (c->k == 1) {
-            a = c->x + r0 * (size_t)c->Ci;
-        } else {
-            float *col = c->st->scratch[worker];
-            im2col(c->x, c->H, c->W, c->Ci, c->k, r0, r1, col);
-            a = col;
-        }
+        const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
         /* dw (Co x K) (+)= dy_rows^T (Co x m) a (m x K) */
         cpu_sgemm(1, 0, Co, K, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co, Co, a, K, beta, dw, K);
         beta = 1.0f;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "glow/backend.h"
+#include "host_backend.h"
 
 /* ---- thread pool (cpu_threads.c) -------------------------------------------- */
 
@@ -41,7 +42,7 @@ void cpu_pool_run(cpu_pool *pool, size_t parts, cpu_part_fn fn, void *ctx);
 typedef struct {
     cpu_pool *pool;
     int threads;
-    size_t current_bytes, peak_bytes; /* buffers and scratch */
+    glow_host_memory mem; /* buffers, scratch and temporaries */
     /* per-worker scratch, grown by cpu_scratch on the calling thread */
     float **scratch;
     size_t *scratch_floats;
@@ -125,63 +126,11 @@ enum { CPU_FEW_OUTPUTS_MAX = 48, CPU_FEW_OUTPUTS_MIN_CI = 16 };
 void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
                              int accumulate, float *y, size_t r0, size_t r1);
 
-/* ---- op entries ------------------------------------------------------------------ */
-
-/* cpu_elementwise.c */
-glow_status cpu_fill(glow_backend *be, glow_tensor t, float value);
-glow_status cpu_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
-                              int accumulate);
-glow_status cpu_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate);
-glow_status cpu_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate);
-glow_status cpu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy);
-glow_status cpu_add_scalar(glow_backend *be, glow_tensor t, float value);
-glow_status cpu_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld);
-
-/* cpu_actnorm.c */
-glow_status cpu_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y);
-glow_status cpu_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs, glow_tensor x);
-glow_status cpu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor bias, glow_tensor logs,
-                                 glow_tensor dx, glow_tensor dbias, glow_tensor dlogs);
-glow_status cpu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs);
-
-/* cpu_lu.c */
-glow_status cpu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
-                          glow_tensor perm, glow_tensor weight, int inverse);
-glow_status cpu_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
-                                   glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
-                                   glow_tensor dupper, glow_tensor dlog_s);
-
-/* cpu_conv.c */
-glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
-                               int relu);
-glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx);
-glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
-                                       glow_tensor dbias);
-glow_status cpu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor);
-glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
-                                       glow_tensor dlogs);
-
-/* cpu_coupling.c */
-glow_status cpu_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor y, glow_tensor ld);
-glow_status cpu_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x);
-glow_status cpu_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
-                                  glow_tensor dx, glow_tensor dh);
-
-/* cpu_prior.c */
-glow_status cpu_gaussian_logp(glow_backend *be, glow_tensor z, glow_tensor h, glow_tensor logp);
-glow_status cpu_gaussian_logp_backward(glow_backend *be, glow_tensor z, glow_tensor h, float g, glow_tensor dz,
-                                       glow_tensor dh);
-glow_status cpu_gaussian_sample(glow_backend *be, glow_tensor h, float temperature, glow_rng rng, glow_tensor z);
-
-/* cpu_random.c */
-glow_status cpu_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status cpu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status cpu_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
-                           glow_tensor x);
-
-/* cpu_optim.c */
-glow_status cpu_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out);
-glow_status cpu_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor grads, glow_tensor m, glow_tensor v,
-                               const glow_adam_params *hp, glow_tensor sumsq);
+/* ---- cpu_<name> for every entry of glow/ops.def ---------------------------------
+ * Each op in the family file of its section there (cpu_elementwise.c, cpu_actnorm.c, cpu_lu.c, cpu_conv.c,
+ * cpu_coupling.c, cpu_prior.c, cpu_random.c, cpu_optim.c); the GLOW_CORE
+ * entries (memory, lifecycle) are in cpu_backend.c. */
+#define GLOW_OP(name, ret, params) ret cpu_##name params;
+#include "glow/ops.def"
 
 #endif

@@ -54,13 +54,13 @@ static glow_status run(glow_backend *be, rng_ctx *k, cpu_part_fn fn)
     return GLOW_OK;
 }
 
-glow_status cpu_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status cpu_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     rng_ctx k = {rng, cpu_data(out), NULL, glow_tensor_count(out), 0};
     return run(be, &k, uniform_part);
 }
 
-glow_status cpu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status cpu_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     rng_ctx k = {rng, cpu_data(out), NULL, glow_tensor_count(out), 0};
     return run(be, &k, normal_part);

@@ -1,137 +1,55 @@
 /* CPU reference backend: device info, host memory, the op table and the
  * factory (glow_ref_factory, one device: this machine's CPU).
  *
- * Memory: each buffer is one aligned_alloc of REF_HEADER + bytes (rounded up to
- * 64); the header stores the byte count so that buffer_free can keep the
- * current/peak counters exact. glow_buffer.impl points just past the header,
- * so data is 64-byte aligned. */
+ * Memory: host buffers of src/engine/host_backend.c (64-byte aligned, exact
+ * current/peak figures). */
+#include "host_backend.h"
 #include "ref_internal.h"
 #include "registry_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum { REF_ALIGN = 64, REF_HEADER = 64 };
-
 typedef struct {
-    size_t current_bytes;
-    size_t peak_bytes;
+    glow_host_memory mem;
 } ref_state;
-
-/* ---- shared helpers -------------------------------------------------------- */
-
-float *ref_channel_exp(glow_tensor logs, float factor, const char *op)
-{
-    size_t c = glow_tensor_count(logs);
-    float *scale = malloc(c * sizeof(float));
-    if (scale == NULL) {
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu channel scales", op, c);
-        return NULL;
-    }
-    const float *l = ref_data(logs);
-    for (size_t i = 0; i < c; i++)
-        scale[i] = expf(factor * l[i]);
-    return scale;
-}
-
-double *ref_zeros_f64(size_t n, const char *op)
-{
-    double *a = calloc(n > 0 ? n : 1, sizeof(double));
-    if (a == NULL)
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu accumulators", op, n);
-    return a;
-}
 
 /* ---- device info ----------------------------------------------------------- */
 
-/* Copies the value of the first "key<spaces>: value" line of /proc/cpuinfo into
- * out (trailing newline removed); leaves out unchanged when absent. */
-static void cpuinfo_field(const char *key, char *out, size_t out_size)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f == NULL)
-        return;
-    char line[512];
-    size_t klen = strlen(key);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, klen) != 0)
-            continue;
-        char *colon = strchr(line, ':');
-        if (colon == NULL)
-            continue;
-        char *v = colon + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        v[strcspn(v, "\n")] = '\0';
-        if (*v != '\0')
-            snprintf(out, out_size, "%s", v);
-        break;
-    }
-    fclose(f);
-}
-
 static void fill_device_info(glow_device_info *info)
 {
-    memset(info, 0, sizeof *info);
-    snprintf(info->backend, sizeof info->backend, "ref");
-    snprintf(info->name, sizeof info->name, "generic CPU");
-    snprintf(info->vendor, sizeof info->vendor, "unknown");
-    cpuinfo_field("model name", info->name, sizeof info->name);
-    cpuinfo_field("vendor_id", info->vendor, sizeof info->vendor);
+    glow_host_cpu_info(info, "ref");
     snprintf(info->driver, sizeof info->driver, "glow-vk CPU reference (plain C loops)");
     snprintf(info->api_version, sizeof info->api_version, "C11");
-    info->type = GLOW_DEVICE_CPU;
-    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-    info->memory_bytes = (pages > 0 && page_size > 0) ? (uint64_t)pages * (uint64_t)page_size : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     snprintf(info->details, sizeof info->details,
              "online cores: %ld (the reference backend runs single-threaded)\n"
              "buffer alignment: %d bytes",
-             cores, REF_ALIGN);
+             cores, GLOW_HOST_ALIGN);
 }
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
+glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
 {
-    ref_state *st = be->impl;
-    size_t data = (bytes + REF_ALIGN - 1) / REF_ALIGN * REF_ALIGN;
-    if (data < bytes || data > SIZE_MAX - REF_HEADER)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref buffer_alloc: %zu bytes is too large", bytes);
-    unsigned char *base = aligned_alloc(REF_ALIGN, REF_HEADER + data);
-    if (base == NULL)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref buffer_alloc: out of host memory for %zu bytes", bytes);
-    memcpy(base, &data, sizeof data);
-    st->current_bytes += data;
-    if (st->current_bytes > st->peak_bytes)
-        st->peak_bytes = st->current_bytes;
-    *impl = base + REF_HEADER;
-    return GLOW_OK;
+    return glow_host_buffer_alloc(&((ref_state *)be->impl)->mem, bytes, impl, "ref");
 }
 
-static void ref_buffer_free(glow_backend *be, void *impl)
+void ref_buffer_free(glow_backend *be, void *impl)
 {
-    if (impl == NULL)
-        return;
-    ref_state *st = be->impl;
-    unsigned char *base = (unsigned char *)impl - REF_HEADER;
-    size_t data;
-    memcpy(&data, base, sizeof data);
-    st->current_bytes -= data;
-    free(base);
+    glow_host_buffer_free(&((ref_state *)be->impl)->mem, impl);
 }
 
-static glow_status ref_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
+glow_status ref_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
 {
     (void)be;
     memcpy((unsigned char *)dst->impl + dst_byte_off, src, bytes);
     return GLOW_OK;
 }
 
-static glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
+glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
                                 size_t bytes)
 {
     (void)be;
@@ -140,22 +58,22 @@ static glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t
 }
 
 /* Ops run immediately, so there is nothing to wait for. */
-static glow_status ref_sync(glow_backend *be)
+glow_status ref_sync(glow_backend *be)
 {
     (void)be;
     return GLOW_OK;
 }
 
-static void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
+void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
 {
     const ref_state *st = be->impl;
     if (current)
-        *current = st->current_bytes;
+        *current = st->mem.current_bytes;
     if (peak)
-        *peak = st->peak_bytes;
+        *peak = st->mem.peak_bytes;
 }
 
-static void ref_destroy(glow_backend *be)
+void ref_destroy(glow_backend *be)
 {
     free(be->impl);
     free(be);
@@ -164,42 +82,8 @@ static void ref_destroy(glow_backend *be)
 /* ---- op table and factory ---------------------------------------------------- */
 
 static const glow_backend_ops ref_ops = {
-    .destroy = ref_destroy,
-    .buffer_alloc = ref_buffer_alloc,
-    .buffer_free = ref_buffer_free,
-    .upload = ref_upload,
-    .download = ref_download,
-    .sync = ref_sync,
-    .memory_usage = ref_memory_usage,
-    .fill = ref_fill,
-    .copy_channels = ref_copy_channels,
-    .squeeze = ref_squeeze,
-    .unsqueeze = ref_unsqueeze,
-    .relu_backward = ref_relu_backward,
-    .add_scalar = ref_add_scalar,
-    .logdet_sum = ref_logdet_sum,
-    .actnorm_forward = ref_actnorm_forward,
-    .actnorm_inverse = ref_actnorm_inverse,
-    .actnorm_backward = ref_actnorm_backward,
-    .actnorm_init = ref_actnorm_init,
-    .lu_weight = ref_lu_weight,
-    .lu_weight_backward = ref_lu_weight_backward,
-    .conv2d_forward = ref_conv2d_forward,
-    .conv2d_backward_data = ref_conv2d_backward_data,
-    .conv2d_backward_weight = ref_conv2d_backward_weight,
-    .channel_scale_forward = ref_channel_scale_forward,
-    .channel_scale_backward = ref_channel_scale_backward,
-    .coupling_forward = ref_coupling_forward,
-    .coupling_inverse = ref_coupling_inverse,
-    .coupling_backward = ref_coupling_backward,
-    .gaussian_logp = ref_gaussian_logp,
-    .gaussian_logp_backward = ref_gaussian_logp_backward,
-    .gaussian_sample = ref_gaussian_sample,
-    .rng_uniform = ref_rng_uniform,
-    .rng_normal = ref_rng_normal,
-    .dequantize = ref_dequantize,
-    .sum_squares = ref_sum_squares,
-    .optimizer_step = ref_optimizer_step,
+#define GLOW_OP(name, ret, params) .name = ref_##name,
+#include "glow/ops.def"
 };
 
 static glow_status ref_list_devices(glow_device_info *out, int max, int *count)
