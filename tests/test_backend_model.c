@@ -1,5 +1,5 @@
-/* The whole model on every non-CPU backend that opens here (Vulkan on
- * lavapipe in CI, CUDA where present):
+/* The whole model on every backend other than the reference that opens here
+ * (the fast cpu backend, Vulkan on lavapipe in CI, CUDA where present):
  *  - the golden fixture passes on it (same tolerances as on the CPU,
  *    golden_fixture.h), in both memory modes;
  *  - 20 training steps from the same seed and data follow the CPU backend's
@@ -9,7 +9,8 @@
  *    per op), amplified by Adam over 20 steps to well under 1e-3 bpd.
  * A backend that is unavailable is reported and skipped (a failure when
  * $GLOW_TEST_REQUIRE names it, or when it is present but broken: test_util.h);
- * the suite exits 77 (meson: SKIP) when no backend but the CPU's opens. */
+ * the suite exits 77 (meson: SKIP) when no backend but the CPU's opens. And
+ * the cpu backend gives bit-identical training on any thread count. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +22,23 @@
 
 enum { TRAIN_STEPS = 20, TRAIN_BATCH = 8 };
 
-/* Per-step batch-mean bpd of a short Fashion-MNIST run (L=2, K=2, F=16). */
-static void train_losses(glow_backend *be, const glow_dataset *ds, float *bpd)
+/* Per-step batch-mean bpd of a short Fashion-MNIST run (L=2, K=2, F=16) at batch `batch`. */
+static void train_losses_at(glow_backend *be, const glow_dataset *ds, int batch, float *bpd)
 {
-    glow_model *m = mt_create(be, 1, 32, 32, 2, 2, 16, TRAIN_BATCH, 77);
+    glow_model *m = mt_create(be, 1, 32, 32, 2, 2, 16, batch, 77);
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 50.0f}, GLOW_MEMORY_REVERSIBLE};
     const size_t image = (size_t)ds->h * ds->w * ds->c;
     for (int s = 0; s < TRAIN_STEPS; s++) {
         glow_rng rng = {77, GLOW_STREAM_DEQUANT, (uint32_t)s};
         opt.adam.step = s + 1;
-        TU_OK(glow_model_train_step(m, ds->pixels + (size_t)s * TRAIN_BATCH * image, TRAIN_BATCH, rng, &opt,
-                                    &bpd[s]));
+        TU_OK(glow_model_train_step(m, ds->pixels + (size_t)s * batch * image, batch, rng, &opt, &bpd[s]));
     }
     glow_model_destroy(m);
+}
+
+static void train_losses(glow_backend *be, const glow_dataset *ds, float *bpd)
+{
+    train_losses_at(be, ds, TRAIN_BATCH, bpd);
 }
 
 static void test_every_backend(void **state)
@@ -79,10 +84,49 @@ static void test_every_backend(void **state)
     tu_require(tested > 0, "a non-CPU backend (Vulkan or CUDA)");
 }
 
+/* The cpu backend cuts work into parts by problem size only and sums partials
+ * in part order, so 20 training steps give the same losses, bit for bit, on 1,
+ * 2 and 3 threads (3 is more than this machine's cores: parts are claimed
+ * unevenly). Batch 32 so that conv weight gradients and per-channel sums span
+ * several parts. */
+static void test_cpu_threads_agree(void **state)
+{
+    (void)state;
+    enum { BATCH = 32 };
+    glow_dataset ds;
+    TU_OK(glow_dataset_load("fashion-mnist", NULL, 1, &ds));
+    static const int threads[] = {1, 2, 3};
+    float bpd[3][TRAIN_STEPS];
+    int opened = 0;
+    for (int t = 0; t < 3; t++) {
+        glow_set_cpu_threads(threads[t]);
+        glow_backend *be = NULL;
+        glow_status st = glow_backend_open("cpu", -1, &be);
+        glow_set_cpu_threads(0);
+        if (st != GLOW_OK) {
+            print_message("cpu: not tested: %s\n", glow_last_error());
+            break;
+        }
+        train_losses_at(be, &ds, BATCH, bpd[t]);
+        glow_backend_close(be);
+        opened++;
+    }
+    glow_dataset_free(&ds);
+    tu_require(opened == 3, "the cpu backend");
+    for (int t = 1; t < 3; t++)
+        for (int s = 0; s < TRAIN_STEPS; s++)
+            if (memcmp(&bpd[t][s], &bpd[0][s], sizeof(float)) != 0)
+                fail_msg("cpu step %d: bpd %.9g on %d threads, %.9g on 1 thread", s + 1, (double)bpd[t][s],
+                         threads[t], (double)bpd[0][s]);
+    print_message("cpu: 20 training steps bit-identical on 1, 2 and 3 threads (last bpd %.6f)\n",
+                  (double)bpd[0][TRAIN_STEPS - 1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_backend),
+        cmocka_unit_test(test_cpu_threads_agree),
     };
     return tu_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -353,6 +353,8 @@ static double worst_bound(const operand *o)
 
 /* The odd shape of most cases: no size is a multiple of a tile or workgroup size. */
 #define ODD 3, 5, 7
+/* Enough pixels that the cpu backend cuts a pass into several parts, the last one short. */
+#define ODD_LARGE {5, 37, 41, 13}
 
 /* ---- elementwise and data movement ----------------------------------------------- */
 
@@ -515,8 +517,8 @@ static void test_actnorm(void **state)
 {
     (void)state;
     require_targets();
-    int shapes[2][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}};
-    for (int s = 0; s < 2; s++) {
+    int shapes[3][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}, ODD_LARGE};
+    for (int s = 0; s < 3; s++) {
         int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
         for (int in_place = 0; in_place <= 1; in_place++) {
             operand fwd[] = {{"x", n, h, w, c, in_place ? OUT : IN, -2, 2, NULL, TOL_F32},
@@ -659,6 +661,11 @@ static const conv_shape conv_shapes[] = {
     /* Model layers with hidden 128 at batch 32 and hidden 512 at batch 8 (16x16 pixels):
      * large pixel sums, so backward_weight takes its split-K path (partials + reduce). */
     {32, 16, 16, 4, 128, 3}, {32, 16, 16, 128, 128, 1}, {8, 16, 16, 512, 8, 3},
+    /* Not multiples of the cpu backend's blocks: 2185 pixels (several GEMM and
+     * backward_weight parts, the last short); channel counts with a scalar tail
+     * after the 8-float vectors and a short last block of 4 outputs in its direct
+     * 3x3 kernel (forward Ci = 20 -> Co = 5; backward_data 37 -> 6). */
+    {5, 23, 19, 6, 37, 3}, {3, 9, 11, 20, 5, 3}, {5, 23, 19, 33, 17, 1},
 };
 
 typedef struct {
@@ -747,8 +754,8 @@ static void test_coupling(void **state)
 {
     (void)state;
     require_targets();
-    int shapes[2][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}};
-    for (int s = 0; s < 2; s++) {
+    int shapes[3][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}, ODD_LARGE};
+    for (int s = 0; s < 3; s++) {
         int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
         int cb = c - c / 2;
         operand fwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
@@ -791,8 +798,8 @@ static void test_prior(void **state)
 {
     (void)state;
     require_targets();
-    int shapes[2][4] = {{3, 5, 7, 13}, {4, 8, 8, 8}};
-    for (int s = 0; s < 2; s++) {
+    int shapes[3][4] = {{3, 5, 7, 13}, {4, 8, 8, 8}, ODD_LARGE};
+    for (int s = 0; s < 3; s++) {
         int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
         operand lp[] = {{"z", n, h, w, c, IN, -2, 2, NULL, 0},
                         {"h", n, h, w, 2 * c, IN, -1, 1, NULL, 0},

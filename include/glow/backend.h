@@ -23,7 +23,7 @@ typedef enum {
 const char *glow_device_type_name(glow_device_type t);
 
 typedef struct {
-    char backend[16];      /* "ref", "vulkan", "cuda", ... */
+    char backend[16];      /* "ref", "cpu", "vulkan", "cuda" */
     char name[256];
     char vendor[64];
     char driver[128];      /* driver name and version */
@@ -62,7 +62,7 @@ struct glow_backend {
  * start (no driver, no library, no device) returns GLOW_ERR_UNAVAILABLE with
  * the reason as the error message. */
 typedef struct {
-    const char *name; /* "ref", "vulkan", "cuda", ... */
+    const char *name; /* "ref", "cpu", "vulkan", "cuda" */
     glow_status (*list_devices)(glow_device_info *out, int max, int *count);
     glow_status (*open)(int device, glow_backend **out); /* device < 0: the backend's preferred device */
 } glow_backend_factory;
@@ -71,9 +71,10 @@ typedef struct {
  * refuses a backend whose op table has a NULL slot (glow_backend_ops_check). */
 int glow_backend_factories(const glow_backend_factory **out, int max);
 
-/* Open a backend by name: "auto", "ref", "vulkan" or "cuda" (NULL: $GLOW_BACKEND, else "auto").
+/* Open a backend by name: "auto", "ref", "cpu", "vulkan" or "cuda" (NULL: $GLOW_BACKEND, else "auto").
  * device < 0 picks the backend's preferred device ($GLOW_DEVICE if set).
- * auto: CUDA, then a Vulkan discrete/integrated GPU, then Vulkan on any device, then CPU. */
+ * auto: CUDA, then a Vulkan discrete/integrated GPU, then the fast CPU backend
+ * (cpu), then Vulkan on any other device (e.g. lavapipe), then the reference (ref). */
 glow_status glow_backend_open(const char *name, int device, glow_backend **out);
 /* GLOW_OK when every entry of `ops` (every line of glow/ops.def) is set, else
  * GLOW_ERR_BACKEND "<backend>: op table lacks '<entry>'" naming the first NULL one.
@@ -81,6 +82,12 @@ glow_status glow_backend_open(const char *name, int device, glow_backend **out);
  * refuse (close) one that fails it. */
 glow_status glow_backend_ops_check(const glow_backend_ops *ops, const char *backend);
 void glow_backend_close(glow_backend *be);
+
+/* Worker threads of the fast CPU backend ("cpu") opened after this call:
+ * n >= 1, or 0 for the default ($GLOW_THREADS when set, else every online core).
+ * Results are deterministic for a given count. */
+void glow_set_cpu_threads(int n);
+int glow_cpu_threads_setting(void);
 
 /* Buffers through the backend, with the core's bookkeeping. */
 glow_status glow_buffer_create(glow_backend *be, size_t bytes, glow_buffer **out);

@@ -18,8 +18,16 @@ int app_report_error(const char *command, glow_status st)
     return CLI_EXIT_RUNTIME;
 }
 
+int app_threads;
+
+void app_apply_threads(void)
+{
+    glow_set_cpu_threads(app_threads);
+}
+
 glow_status app_open_backend(const char *name, int device, glow_backend **out)
 {
+    app_apply_threads();
     glow_status st = glow_backend_open(name, device, out);
     if (st != GLOW_OK)
         return glow_error_context(st, "opening backend '%s'", name ? name : "auto");

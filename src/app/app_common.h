@@ -16,8 +16,19 @@
 /* Prints "glow-vk <command>: error: <glow_last_error()>" to stderr; returns CLI_EXIT_RUNTIME. */
 int app_report_error(const char *command, glow_status st);
 
-/* Opens backend `name` ("auto", "cpu", "vulkan", "cuda") on device `device`
- * (< 0: preferred) and prints one line naming the device chosen. */
+/* --threads N of every command that opens a backend: worker threads of the
+ * cpu backend (0: $GLOW_THREADS, else every online core). The flag writes
+ * app_threads; app_apply_threads passes it on (glow_set_cpu_threads), and
+ * app_open_backend calls it. */
+extern int app_threads;
+#define APP_THREADS_FLAG                                                                                              \
+    {"threads", 0, CLI_INT, &app_threads, 0, 1024, NULL, "N",                                                        \
+     "threads of the cpu backend (0: $GLOW_THREADS, else every core)", NULL, 0}
+void app_apply_threads(void);
+
+/* Opens backend `name` ("auto", "ref", "cpu", "vulkan", "cuda") on device `device`
+ * (< 0: preferred), with app_threads applied, and prints one line naming the
+ * device chosen. */
 glow_status app_open_backend(const char *name, int device, glow_backend **out);
 
 /* Validates checkpoint `path` completely (format, sizes, table, checksum)

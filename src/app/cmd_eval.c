@@ -24,7 +24,8 @@ int cmd_eval(int argc, char **argv)
          0},
         {"batch", 0, CLI_INT, &batch, 0, 65536, NULL, "N", "images per forward pass",
          "the checkpoint's training batch, so the figure matches train's test bpd", 0},
-        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        APP_THREADS_FLAG,
         {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);

@@ -67,7 +67,8 @@ int cmd_interpolate(int argc, char **argv)
          NULL, 0},
         {"steps", 0, CLI_INT, &steps, 1, 256, NULL, "S", "interpolated images between the two real ones", NULL, 0},
         {"output", 'o', CLI_STRING, &output, 0, 0, NULL, "FILE", "PNG grid to write", NULL, 0},
-        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        APP_THREADS_FLAG,
         {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);

@@ -1,6 +1,7 @@
 /* Backend registry: lists the compiled-in and loadable backends and opens one
- * by name. `auto` prefers CUDA, then a Vulkan discrete/integrated GPU, then
- * Vulkan on any device, then the CPU reference (ref). */
+ * by name. `auto` prefers CUDA, then a Vulkan discrete/integrated GPU, then the
+ * fast CPU backend (cpu), then Vulkan on any other device (lavapipe), then the
+ * CPU reference (ref). */
 #include "glow/backend.h"
 #include "registry_internal.h"
 
@@ -64,6 +65,9 @@ CHECKED_FACTORY(glow_cuda_factory)
 #ifdef GLOW_HAVE_VULKAN
 CHECKED_FACTORY(glow_vulkan_factory)
 #endif
+#ifdef GLOW_HAVE_CPU
+CHECKED_FACTORY(glow_cpu_factory)
+#endif
 CHECKED_FACTORY(glow_ref_factory)
 
 static const glow_backend_factory registry[] = {
@@ -72,6 +76,9 @@ static const glow_backend_factory registry[] = {
 #endif
 #ifdef GLOW_HAVE_VULKAN
     {"vulkan", glow_vulkan_factory_list, glow_vulkan_factory_open},
+#endif
+#ifdef GLOW_HAVE_CPU
+    {"cpu", glow_cpu_factory_list, glow_cpu_factory_open},
 #endif
     {"ref", glow_ref_factory_list, glow_ref_factory_open},
 };
@@ -131,6 +138,11 @@ static glow_status open_auto(int device, glow_backend **out)
         int gpu = device >= 0 ? device : first_device_of_type(vulkan, gpus, 2);
         if (gpu >= 0 && vulkan->open(gpu, out) == GLOW_OK)
             return GLOW_OK;
+    }
+    const glow_backend_factory *cpu = find_factory("cpu");
+    if (cpu && cpu->open(-1, out) == GLOW_OK)
+        return GLOW_OK;
+    if (vulkan) {
         int dev = device >= 0 ? device : first_device_of_type(vulkan, any, 5);
         if (dev >= 0 && vulkan->open(dev, out) == GLOW_OK)
             return GLOW_OK;
@@ -152,14 +164,26 @@ glow_status glow_backend_open(const char *name, int device, glow_backend **out)
         return open_auto(device, out);
     const glow_backend_factory *f = find_factory(name);
     if (f == NULL) {
-        if (strcmp(name, "vulkan") == 0 || strcmp(name, "cuda") == 0)
+        if (strcmp(name, "vulkan") == 0 || strcmp(name, "cuda") == 0 || strcmp(name, "cpu") == 0)
             return glow_error(GLOW_ERR_UNAVAILABLE, "%s: unavailable: not compiled into this build", name);
-        return glow_error(GLOW_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, ref, vulkan or cuda)", name);
+        return glow_error(GLOW_ERR_INVALID_ARG, "unknown backend '%s' (expected auto, ref, cpu, vulkan or cuda)", name);
     }
     glow_status st = f->open(device, out);
     if (st != GLOW_OK)
         return glow_error_context(st, "%s", name);
     return GLOW_OK;
+}
+
+static int g_cpu_threads; /* 0: the backend's default */
+
+void glow_set_cpu_threads(int n)
+{
+    g_cpu_threads = n > 0 ? n : 0;
+}
+
+int glow_cpu_threads_setting(void)
+{
+    return g_cpu_threads;
 }
 
 void glow_backend_close(glow_backend *be)

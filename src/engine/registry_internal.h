@@ -5,6 +5,10 @@
 #include "glow/backend.h"
 
 extern const glow_backend_factory glow_ref_factory;
+#ifdef GLOW_HAVE_CPU
+/* The fast CPU backend (backends/cpu): threads, OpenBLAS. */
+extern const glow_backend_factory glow_cpu_factory;
+#endif
 #ifdef GLOW_HAVE_VULKAN
 extern const glow_backend_factory glow_vulkan_factory;
 #endif

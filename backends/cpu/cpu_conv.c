@@ -1,0 +1,342 @@
+/* Fast CPU backend: 2-D convolution (stride 1, zero padding pad = (k-1)/2,
+ * k in {1,3}) with optional bias and fused ReLU, its two backward passes, and
+ * the per-channel output scale of the zero-initialised conv.
+ *   x: (N,H,W,Ci), w: (Co,k,k,Ci) = w[co][ky][kx][ci], bias: Co, y: (N,H,W,Co)
+ *   y[n][i][j][co] = act(bias[co] + sum_{ky,kx,ci} w[co][ky][kx][ci] x[n][i+ky-pad][j+kx-pad][ci])
+ *
+ * As GEMMs over the P = N*H*W pixels, with K = k*k*Ci and col the im2col
+ * matrix (P x K; col = x itself when k = 1), w read as a Co x K matrix:
+ *   forward          y (P x Co)  = col w^T            (+ bias, ReLU in the epilogue)
+ *   backward_weight  dw (Co x K) += dy^T col,  dbias += column sums of dy
+ *   backward_data    k = 1: dx (P x Ci) += dy w;
+ *                    k = 3: the forward conv of dy with w flipped in space and
+ *                    transposed in channels, wf[ci][ky][kx][co] = w[co][2-ky][2-kx][ci],
+ *                    accumulated into dx.
+ * Work is cut into parts of a fixed number of pixel rows (from the shape
+ * only); each part builds its im2col block in its worker's scratch and calls
+ * SGEMM once. backward_weight sums per-part partial dw in part order. */
+#include "cpu_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    COL_BLOCK_FLOATS = 1 << 15, /* im2col block of one GEMM call: 128 KiB, about half of L2 */
+    MIN_ROWS = 16,
+    MAX_ROWS = 512,
+    BW_ROWS = 2048,       /* pixels per part of backward_weight */
+    FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
+    GEMM_1X1_ROWS = 512,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
+};
+
+/* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
+ * a multiple of MIN_ROWS. */
+static size_t block_rows(size_t K)
+{
+    size_t r = COL_BLOCK_FLOATS / (K > 0 ? K : 1);
+    r = r < MIN_ROWS ? MIN_ROWS : r > MAX_ROWS ? MAX_ROWS : r;
+    return r / MIN_ROWS * MIN_ROWS;
+}
+
+/* col[r - r0][(ky*k + kx)*Ci + ci] = x[n][i+ky-pad][j+kx-pad][ci] (0 outside the image)
+ * for the pixels r = (n, i, j) in [r0, r1) of x (N,H,W,Ci). */
+static void im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *col)
+{
+    const int pad = (k - 1) / 2;
+    const size_t K = (size_t)k * k * Ci, hw = (size_t)H * W;
+    for (size_t r = r0; r < r1; r++) {
+        size_t n = r / hw, rem = r % hw;
+        int i = (int)(rem / (size_t)W), j = (int)(rem % (size_t)W);
+        float *dst = col + (r - r0) * K;
+        for (int ky = 0; ky < k; ky++) {
+            int si = i + ky - pad;
+            for (int kx = 0; kx < k; kx++, dst += Ci) {
+                int sj = j + kx - pad;
+                if (si < 0 || si >= H || sj < 0 || sj >= W)
+                    memset(dst, 0, (size_t)Ci * sizeof(float));
+                else
+                    memcpy(dst, x + ((n * H + (size_t)si) * W + (size_t)sj) * Ci, (size_t)Ci * sizeof(float));
+            }
+        }
+    }
+}
+
+/* The GEMM's A block for pixels [r0, r1): x's rows themselves when k = 1, else
+ * their im2col rows built in `scratch`. */
+static const float *input_block(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *scratch)
+{
+    if (k == 1)
+        return x + r0 * (size_t)Ci;
+    im2col(x, H, W, Ci, k, r0, r1, scratch);
+    return scratch;
+}
+
+/* ---- forward (and k = 3 backward_data through it) -------------------------------- */
+
+typedef struct {
+    cpu_state *st;
+    const float *x, *w, *bias;
+    float *y;
+    size_t pixels, rows, K;
+    int H, W, Ci, Co, k, relu;
+    float beta; /* 0: y = ..., 1: y += ... */
+} fwd_ctx;
+
+/* Few output channels: the direct kernel instead of im2col + GEMM. */
+static int use_few_outputs(int k, int Ci, int Co)
+{
+    return k == 3 && Co <= CPU_FEW_OUTPUTS_MAX && Ci >= CPU_FEW_OUTPUTS_MIN_CI;
+}
+
+static void forward_part(void *p, size_t part, int worker)
+{
+    const fwd_ctx *c = p;
+    size_t r0, r1;
+    cpu_part_range(part, c->rows, c->pixels, &r0, &r1);
+    if (use_few_outputs(c->k, c->Ci, c->Co)) {
+        cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, c->Co, c->bias, c->relu, c->beta != 0.0f, c->y, r0, r1);
+        return;
+    }
+    const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co;
+    const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
+    float *y = c->y + r0 * (size_t)Co;
+    cpu_sgemm(0, 1, m, Co, K, 1.0f, a, K, c->w, K, c->beta, y, Co);
+    if (c->bias == NULL && !c->relu)
+        return;
+    for (int r = 0; r < m; r++) {
+        float *yr = y + (size_t)r * Co;
+        if (c->bias)
+            for (int o = 0; o < Co; o++)
+                yr[o] += c->bias[o];
+        if (c->relu)
+            for (int o = 0; o < Co; o++)
+                yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
+    }
+}
+
+/* y (=, or += when accumulate) conv(x, w) with w as (Co, k, k, Ci). */
+static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w, int Co, int k, const float *bias,
+                                float *y, int relu, int accumulate, const char *op)
+{
+    cpu_state *st = cpu_st(be);
+    fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
+                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f};
+    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
+    if (k != 1 && !use_few_outputs(k, x.c, Co))
+        GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
+    cpu_parallel(be, cpu_parts(c.pixels, c.rows), forward_part, &c);
+    return GLOW_OK;
+}
+
+glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
+                               int relu)
+{
+    return conv_forward(be, x, cpu_data(w), y.c, w.h, bias.buf ? cpu_data(bias) : NULL, cpu_data(y), relu, 0,
+                        "conv2d_forward");
+}
+
+/* ---- backward_data ---------------------------------------------------------------- */
+
+typedef struct {
+    const float *dy, *w;
+    float *dx;
+    size_t pixels, rows;
+    int Ci, Co;
+} bd1_ctx;
+
+/* k = 1: dx rows += dy rows w, (m x Co)(Co x Ci). */
+static void backward_data_1x1_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const bd1_ctx *c = p;
+    size_t r0, r1;
+    cpu_part_range(part, c->rows, c->pixels, &r0, &r1);
+    cpu_sgemm(0, 0, (int)(r1 - r0), c->Ci, c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w, c->Ci, 1.0f,
+              c->dx + r0 * (size_t)c->Ci, c->Ci);
+}
+
+glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+{
+    const char *op = "conv2d_backward_data";
+    const int k = w.h, Ci = dx.c, Co = dy.c;
+    if (k == 1) {
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), GEMM_1X1_ROWS, Ci, Co};
+        cpu_parallel(be, cpu_parts(c.pixels, c.rows), backward_data_1x1_part, &c);
+        return GLOW_OK;
+    }
+    cpu_state *st = cpu_st(be);
+    size_t taps = (size_t)k * k, count = (size_t)Co * taps * Ci;
+    float *wf = cpu_alloc_floats(st, count, op);
+    if (wf == NULL)
+        return GLOW_ERR_OUT_OF_MEMORY;
+    const float *wv = cpu_data(w);
+    for (int co = 0; co < Co; co++)
+        for (size_t t = 0; t < taps; t++)
+            for (int ci = 0; ci < Ci; ci++)
+                wf[((size_t)ci * taps + (taps - 1 - t)) * Co + co] = wv[((size_t)co * taps + t) * Ci + ci];
+    glow_status rc = conv_forward(be, dy, wf, Ci, k, NULL, cpu_data(dx), 0, 1, op);
+    cpu_free_floats(st, wf, count);
+    return rc;
+}
+
+/* ---- backward_weight -------------------------------------------------------------- */
+
+typedef struct {
+    cpu_state *st;
+    const float *x, *dy;
+    float *partial; /* parts x (Co*K + Co): dw then dbias of each part */
+    size_t pixels, rows, K;
+    int H, W, Ci, Co, k, with_bias;
+} bw_ctx;
+
+static void backward_weight_part(void *p, size_t part, int worker)
+{
+    const bw_ctx *c = p;
+    size_t b, e;
+    cpu_part_range(part, BW_ROWS, c->pixels, &b, &e);
+    const int K = (int)c->K, Co = c->Co;
+    float *dw = c->partial + part * ((size_t)Co * c->K + (size_t)Co);
+    float *db = dw + (size_t)Co * c->K;
+    float beta = 0.0f;
+    for (size_t r0 = b; r0 < e; r0 += c->rows) {
+        size_t r1 = r0 + c->rows < e ? r0 + c->rows : e;
+        const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
+        /* dw (Co x K) (+)= dy_rows^T (Co x m) a (m x K) */
+        cpu_sgemm(1, 0, Co, K, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co, Co, a, K, beta, dw, K);
+        beta = 1.0f;
+    }
+    if (c->with_bias) {
+        for (int o = 0; o < Co; o++)
+            db[o] = 0.0f;
+        for (size_t r = b; r < e; r++) {
+            const float *g = c->dy + r * (size_t)Co;
+            for (int o = 0; o < Co; o++)
+                db[o] += g[o];
+        }
+    }
+}
+
+glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
+                                       glow_tensor dbias)
+{
+    const char *op = "conv2d_backward_weight";
+    cpu_state *st = cpu_st(be);
+    const int k = dw.h, Co = dy.c;
+    bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
+                x.h, x.w, x.c, Co, k, dbias.buf != NULL};
+    c.rows = block_rows(c.K);
+    const size_t parts = cpu_parts(c.pixels, BW_ROWS), stride = (size_t)Co * c.K + (size_t)Co;
+    if (k != 1)
+        GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
+    c.partial = cpu_alloc_floats(st, parts * stride, op);
+    double *sum = calloc(stride, sizeof(double));
+    if (c.partial == NULL || sum == NULL) {
+        cpu_free_floats(st, c.partial, parts * stride);
+        free(sum);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu %s: no memory for %zu partial weight gradients", op, parts);
+    }
+    cpu_parallel(be, parts, backward_weight_part, &c);
+    size_t used = c.with_bias ? stride : stride - (size_t)Co;
+    for (size_t part = 0; part < parts; part++) {
+        const float *src = c.partial + part * stride;
+        for (size_t e = 0; e < used; e++)
+            sum[e] += src[e];
+    }
+    float *gw = cpu_data(dw);
+    size_t wcount = (size_t)Co * c.K;
+    for (size_t e = 0; e < wcount; e++)
+        gw[e] += (float)sum[e];
+    if (c.with_bias) {
+        float *gb = cpu_data(dbias);
+        for (int o = 0; o < Co; o++)
+            gb[o] += (float)sum[wcount + o];
+    }
+    cpu_free_floats(st, c.partial, parts * stride);
+    free(sum);
+    return GLOW_OK;
+}
+
+/* ---- channel scale of the zero-initialised conv -------------------------------------- */
+
+typedef struct {
+    float *y, *dy, *partial;
+    const float *scale;
+    size_t pixels, grain;
+    int c;
+} scale_ctx;
+
+static void scale_forward_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const scale_ctx *k = p;
+    size_t b, e;
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
+    const int C = k->c;
+    for (size_t q = b; q < e; q++)
+        for (int c = 0; c < C; c++)
+            k->y[q * C + c] *= k->scale[c];
+}
+
+/* partial[part][c] = sum_p dy y; then dy *= scale in place. */
+static void scale_backward_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const scale_ctx *k = p;
+    size_t b, e;
+    cpu_part_range(part, k->grain, k->pixels, &b, &e);
+    const int C = k->c;
+    float *acc = k->partial + part * (size_t)C;
+    for (int c = 0; c < C; c++)
+        acc[c] = 0.0f;
+    for (size_t q = b; q < e; q++)
+        for (int c = 0; c < C; c++) {
+            size_t i = q * C + c;
+            acc[c] += k->dy[i] * k->y[i];
+            k->dy[i] *= k->scale[c];
+        }
+}
+
+glow_status cpu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor)
+{
+    cpu_state *st = cpu_st(be);
+    float *scale = cpu_alloc_floats(st, (size_t)y.c, "channel_scale_forward");
+    if (scale == NULL)
+        return GLOW_ERR_OUT_OF_MEMORY;
+    cpu_channel_exp(logs, factor, scale);
+    scale_ctx k = {cpu_data(y), NULL, NULL, scale, glow_tensor_rows(y), cpu_pixel_grain((size_t)y.c), y.c};
+    cpu_parallel(be, cpu_parts(k.pixels, k.grain), scale_forward_part, &k);
+    cpu_free_floats(st, scale, (size_t)y.c);
+    return GLOW_OK;
+}
+
+glow_status cpu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
+                                       glow_tensor dlogs)
+{
+    const char *op = "channel_scale_backward";
+    cpu_state *st = cpu_st(be);
+    const int C = y.c;
+    const size_t pixels = glow_tensor_rows(y), grain = cpu_pixel_grain((size_t)C), parts = cpu_parts(pixels, grain);
+    float *scale = cpu_alloc_floats(st, (size_t)C, op);
+    float *partial = cpu_alloc_floats(st, parts * (size_t)C, op);
+    double *sum = calloc((size_t)C, sizeof(double));
+    glow_status rc = GLOW_OK;
+    if (scale == NULL || partial == NULL || sum == NULL) {
+        rc = glow_error(GLOW_ERR_OUT_OF_MEMORY, "cpu %s: out of memory (C = %d)", op, C);
+        goto done;
+    }
+    cpu_channel_exp(logs, factor, scale);
+    scale_ctx k = {cpu_data(y), cpu_data(dy), partial, scale, pixels, grain, C};
+    cpu_parallel(be, parts, scale_backward_part, &k);
+    for (size_t part = 0; part < parts; part++)
+        for (int c = 0; c < C; c++)
+            sum[c] += partial[part * C + c];
+    float *gl = cpu_data(dlogs);
+    for (int c = 0; c < C; c++)
+        gl[c] += (float)((double)factor * sum[c]);
+done:
+    cpu_free_floats(st, scale, (size_t)C);
+    cpu_free_floats(st, partial, parts * (size_t)C);
+    free(sum);
+    return rc;
+}

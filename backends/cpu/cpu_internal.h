@@ -1,0 +1,136 @@
+/* Fast CPU backend ("cpu"): shared state, helpers and the op entries of each
+ * family file. The op semantics are those of glow/backend.h; backends/ref is
+ * the oracle this backend is tested against.
+ *
+ * Memory and layout are those of the reference: one 64-byte aligned host
+ * allocation per buffer, glow_buffer.impl at its first data byte, float32
+ * NHWC tensors, element (n, y, x, c) at ((n*H + y)*W + x)*C + c.
+ *
+ * Parallelism: one persistent pool of worker threads per backend
+ * (cpu_threads.c). Work is cut into parts whose boundaries depend only on the
+ * problem size, never on the thread count, and every reduction sums its
+ * per-part partials in part order; so a result does not depend on how many
+ * threads ran it (tests/test_backend_model.c checks this). GEMM-shaped work goes
+ * to single-threaded oneDNN SGEMM calls, one per part (cpu_gemm.c). */
+#ifndef GLOW_CPU_INTERNAL_H
+#define GLOW_CPU_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glow/backend.h"
+#include "host_backend.h"
+
+/* ---- thread pool (cpu_threads.c) -------------------------------------------- */
+
+typedef struct cpu_pool cpu_pool;
+
+/* fn(ctx, part, worker): one part of a parallel loop; worker in [0, threads)
+ * names the calling thread (for per-worker scratch). */
+typedef void (*cpu_part_fn)(void *ctx, size_t part, int worker);
+
+/* threads >= 1; the calling thread is worker 0, so threads - 1 are started. */
+glow_status cpu_pool_create(int threads, cpu_pool **out);
+void cpu_pool_destroy(cpu_pool *pool);
+int cpu_pool_threads(const cpu_pool *pool);
+/* Runs fn for every part in [0, parts) and returns when all are done. Threads
+ * claim parts one by one; a part's result must depend only on its index. */
+void cpu_pool_run(cpu_pool *pool, size_t parts, cpu_part_fn fn, void *ctx);
+
+/* ---- backend state (cpu_backend.c) ------------------------------------------ */
+
+typedef struct {
+    cpu_pool *pool;
+    int threads;
+    glow_host_memory mem; /* buffers, scratch and temporaries */
+    /* per-worker scratch, grown by cpu_scratch on the calling thread */
+    float **scratch;
+    size_t *scratch_floats;
+} cpu_state;
+
+static inline cpu_state *cpu_st(glow_backend *be)
+{
+    return (cpu_state *)be->impl;
+}
+
+static inline float *cpu_data(glow_tensor t)
+{
+    return (float *)t.buf->impl + t.off;
+}
+
+static inline const uint8_t *cpu_bytes(const glow_buffer *buf, size_t byte_off)
+{
+    return (const uint8_t *)buf->impl + byte_off;
+}
+
+/* Ensures every worker has at least `floats` floats of scratch (64-byte
+ * aligned, contents undefined); call before cpu_pool_run, then use
+ * st->scratch[worker] inside the parts. */
+glow_status cpu_scratch(cpu_state *st, size_t floats, const char *op);
+/* A temporary host array of n floats (counted in the memory figures), freed
+ * with cpu_free_floats. NULL with the error set when out of memory. */
+float *cpu_alloc_floats(cpu_state *st, size_t n, const char *op);
+void cpu_free_floats(cpu_state *st, float *p, size_t n);
+
+/* Runs fn over `parts` parts on the backend's pool. */
+static inline void cpu_parallel(glow_backend *be, size_t parts, cpu_part_fn fn, void *ctx)
+{
+    cpu_pool_run(cpu_st(be)->pool, parts, fn, ctx);
+}
+
+/* Number of parts of `grain` items covering `total` items (at least 1), and
+ * the item range of part i. The grain is fixed per op (never derived from the
+ * thread count), so partials reduce in the same order on any thread count. */
+static inline size_t cpu_parts(size_t total, size_t grain)
+{
+    return total == 0 ? 1 : (total + grain - 1) / grain;
+}
+
+static inline void cpu_part_range(size_t part, size_t grain, size_t total, size_t *begin, size_t *end)
+{
+    *begin = part * grain;
+    *end = *begin + grain < total ? *begin + grain : total;
+}
+
+/* Pixels per part of a per-pixel pass touching `floats_per_pixel` floats of its
+ * widest tensor: parts of about CPU_PART_FLOATS floats (128 KiB), so that small
+ * tensors run inline on the calling thread and large ones are split. */
+enum { CPU_PART_FLOATS = 1 << 15 };
+static inline size_t cpu_pixel_grain(size_t floats_per_pixel)
+{
+    size_t g = CPU_PART_FLOATS / (floats_per_pixel > 0 ? floats_per_pixel : 1);
+    return g > 0 ? g : 1;
+}
+
+/* scale[c] = expf(factor * logs[c]) into a caller array of logs' C entries. */
+void cpu_channel_exp(glow_tensor logs, float factor, float *scale);
+
+/* ---- GEMM (cpu_gemm.c) ---------------------------------------------------------
+ * Row-major single-precision GEMM on the calling thread:
+ *   C (m x n, ldc) = alpha * op(A) op(B) + beta * C,
+ * op(A) m x k (A stored k x m when trans_a), op(B) k x n (B stored n x k when trans_b). */
+void cpu_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+               int ldb, float beta, float *c, int ldc);
+/* The library behind cpu_sgemm, e.g. "oneDNN 2.6.3 sgemm, JIT ISA AVX-512". */
+const char *cpu_gemm_library(void);
+/* Makes the library run each call made by the calling thread on that thread
+ * only (called once by every pool worker). */
+void cpu_gemm_single_threaded(void);
+
+/* ---- direct kernels (cpu_conv_small.c) ------------------------------------------- */
+
+/* The 3x3 convolutions that a GEMM runs poorly: few output channels. */
+enum { CPU_FEW_OUTPUTS_MAX = 48, CPU_FEW_OUTPUTS_MIN_CI = 16 };
+/* y[p][o] (= or += when accumulate) act(bias[o] + sum_{ky,kx,ci} w[o][ky][kx][ci] x[p + (ky-1,kx-1)][ci])
+ * for pixels p in [r0, r1); x (N,H,W,Ci), w (Co,3,3,Ci), y (N,H,W,Co); bias may be NULL. */
+void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
+                             int accumulate, float *y, size_t r0, size_t r1);
+
+/* ---- cpu_<name> for every entry of glow/ops.def ---------------------------------
+ * Each op in the family file of its section there (cpu_elementwise.c, cpu_actnorm.c, cpu_lu.c, cpu_conv.c,
+ * cpu_coupling.c, cpu_prior.c, cpu_random.c, cpu_optim.c); the GLOW_CORE
+ * entries (memory, lifecycle) are in cpu_backend.c. */
+#define GLOW_OP(name, ret, params) ret cpu_##name params;
+#include "glow/ops.def"
+
+#endif
