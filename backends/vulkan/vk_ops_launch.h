@@ -115,14 +115,14 @@ static inline glow_status vk_ops_launch_groups(vk_context *vk, const char *shade
     return vk_ops_launch(vk, shader, bindings, n_bindings, push, push_bytes, vk_ops_workgroup(vk), groups, 1);
 }
 
-/* The seed/stream/counter words of a Philox draw, as the shaders take them. */
+/* The seed/stream/counter/first_block words of a Philox draw, as the shaders take them. */
 typedef struct {
-    uint32_t seed_lo, seed_hi, stream, counter;
+    uint32_t seed_lo, seed_hi, stream, counter, first_block;
 } vk_ops_rng_words;
 
 static inline vk_ops_rng_words vk_ops_rng(glow_rng r)
 {
-    vk_ops_rng_words w = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter};
+    vk_ops_rng_words w = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter, r.first_block};
     return w;
 }
 

@@ -52,7 +52,7 @@ typedef struct {
     vk_ops_rng_words rng;
     float temperature;
 } push_gaussian_sample;
-_Static_assert(sizeof(push_gaussian_sample) == 36, "mirrors gaussian_sample.comp");
+_Static_assert(sizeof(push_gaussian_sample) == 40, "mirrors gaussian_sample.comp");
 
 glow_status vk_gaussian_sample(glow_backend *be, glow_tensor h, float temperature, glow_rng rng, glow_tensor z)
 {

@@ -8,7 +8,7 @@ typedef struct {
     vk_ops_rng_words rng;
     uint32_t normal;
 } push_rng_fill;
-_Static_assert(sizeof(push_rng_fill) == 28, "mirrors rng_fill.comp");
+_Static_assert(sizeof(push_rng_fill) == 32, "mirrors rng_fill.comp");
 
 static glow_status rng_fill(glow_backend *be, const char *op, glow_rng rng, glow_tensor out, int normal)
 {
@@ -32,7 +32,7 @@ typedef struct {
     uint32_t pixel_word, x_off, count, n_bits;
     vk_ops_rng_words rng;
 } push_dequantize;
-_Static_assert(sizeof(push_dequantize) == 32, "mirrors dequantize.comp");
+_Static_assert(sizeof(push_dequantize) == 36, "mirrors dequantize.comp");
 
 glow_status vk_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
                           glow_tensor x)

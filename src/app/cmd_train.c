@@ -20,6 +20,8 @@
 #include "commands.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
+#include "dist.h"
+#include "dist_backend.h"
 #include "trainer.h"
 
 static const char k_usage[] = "glow-vk train [--dataset D] [--preset small|report] [--out DIR] [--resume [FILE]] "
@@ -29,8 +31,8 @@ static const char k_description[] =
     "samples_final.png and checkpoint.glow (every epoch, at the end, and on SIGINT/SIGTERM).";
 
 typedef struct {
-    const char *dataset, *data_dir, *backend, *memory, *optimizer, *out, *resume, *preset;
-    int device, levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
+    const char *dataset, *data_dir, *backend, *devices, *memory, *optimizer, *out, *resume, *preset;
+    int levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
     float lr, warmup_epochs, temperature, max_grad_norm;
     uint64_t seed, max_steps;
 } train_flags;
@@ -43,9 +45,11 @@ static void describe_flags(train_flags *v, cli_flag *f)
         {"dataset", 0, CLI_CHOICE, &v->dataset, 0, 0, "mnist|fashion-mnist|cifar10", "D", "data set", NULL, 0},
         {"data-dir", 0, CLI_STRING, &v->data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
          "/usr/share/datasets/fashion-mnist for fashion-mnist, else ~/.local/share/glow-vk/D", 0},
-        {"backend", 0, CLI_CHOICE, &v->backend, 0, 0, "auto|ref|vulkan|cuda", "B", "compute backend", NULL, 0},
-        {"device", 0, CLI_INT, &v->device, -1, 63, NULL, "N", "device index of the backend (-1: preferred)", NULL,
-         0},
+        {"backend", 0, CLI_STRING, &v->backend, 0, 0, NULL, "B",
+         "compute backend: auto, ref, vulkan or cuda; under mpirun one per rank, e.g. vulkan,ref", NULL, 0},
+        {"device", 0, CLI_STRING, &v->devices, 0, 0, NULL, "N",
+         "device index of the backend (-1: preferred); under mpirun one per rank, e.g. 0,1",
+         "preferred; under mpirun the node-local rank", 0},
         {"L", 0, CLI_INT, &v->levels, 1, 6, NULL, "N", "levels (multi-scale blocks)", NULL, 0},
         {"K", 0, CLI_INT, &v->steps, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
         {"hidden", 0, CLI_INT, &v->hidden, 1, 4096, NULL, "F", "channels of the coupling networks", NULL, 0},
@@ -186,9 +190,9 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
 int cmd_train(int argc, char **argv)
 {
     train_flags v = {
-        .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .memory = "reversible",
+        .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .devices = NULL, .memory = "reversible",
         .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report",
-        .device = -1, .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
+        .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
         .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50,
         .lr = 1e-4f, .warmup_epochs = 0.0f, .temperature = 0.7f, .max_grad_norm = 0.0f,
         .seed = 1, .max_steps = 0,
@@ -216,8 +220,18 @@ int cmd_train(int argc, char **argv)
         apply_defaults(&v, flags);
     }
 
+    char rank_backend[32];
+    int rank_device = -1;
+    if (!dist_choose_backend(v.backend, v.devices, rank_backend, sizeof rank_backend, &rank_device, err, sizeof err))
+        return usage_error(err);
+    if (v.batch % dist_size() != 0) {
+        snprintf(err, sizeof err, "--batch %d cannot be split evenly over %d ranks (give a multiple of %d)", v.batch,
+                 dist_size(), dist_size());
+        return usage_error(err);
+    }
+
     train_config cfg = {
-        .dataset = v.dataset, .data_dir = v.data_dir, .backend = v.backend, .device = v.device,
+        .dataset = v.dataset, .data_dir = v.data_dir, .backend = v.backend, .devices = v.devices,
         .levels = v.levels, .steps = v.steps, .hidden = v.hidden, .n_bits = v.n_bits,
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,
