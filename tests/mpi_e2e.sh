@@ -85,7 +85,7 @@ same_bpd "mixed: per-step bpd" one/metrics.csv mixed/metrics.csv 1 20
 # from the CPU run than Vulkan alone is.
 run "1 rank on vulkan, 20 steps" vk.log "$GLOW" train "${TINY[@]}" --backend vulkan --out vk
 vk_rel=$("$DIFF" vk/checkpoint.glow one/checkpoint.glow 1 | sed -n 's/.*||a - b|| \/ ||b|| = \([^ ]*\) .*/\1/p')
-bound=$(awk -v v="${vk_rel:-0}" 'BEGIN { printf "%.3g", v > 1e-5 ? v : 1e-5 }')
+bound=$(awk -v v="${vk_rel:-0}" 'BEGIN { x = v + 0; printf "%.3g", (x > 1e-5) ? x : 1e-5 }')
 if out=$("$DIFF" mixed/checkpoint.glow one/checkpoint.glow "$bound"); then pass "mixed: final parameters (vulkan alone: $vk_rel): $out"
 else fail "mixed: final parameters (vulkan alone: $vk_rel): $out"; fi
 

@@ -150,13 +150,13 @@ static glow_status sum_ordered(void *v, size_t n, MPI_Datatype type, size_t elem
     GLOW_TRY(check_count(n, what));
     const int count = (int)n;
     if (g.rank != 0) {
-        MPI_Request req[2];
-        int peer[2] = {0, 0};
-        MPI_Isend(v, count, type, 0, 1, MPI_COMM_WORLD, &req[0]);
-        MPI_Irecv(v, count, type, 0, 2, MPI_COMM_WORLD, &req[1]);
-        /* v is read by the send and written by the receive: the receive only completes after
-         * rank 0 has every contribution, hence after this send has been delivered. */
-        GLOW_TRY(wait_all(req, peer, 2, what));
+        MPI_Request req;
+        int peer = 0;
+        /* send, then receive into the same v (MPI forbids overlapping pending buffers) */
+        MPI_Isend(v, count, type, 0, 1, MPI_COMM_WORLD, &req);
+        GLOW_TRY(wait_all(&req, &peer, 1, what));
+        MPI_Irecv(v, count, type, 0, 2, MPI_COMM_WORLD, &req);
+        GLOW_TRY(wait_all(&req, &peer, 1, what));
         g.bytes += 2 * n * elem;
         return GLOW_OK;
     }
