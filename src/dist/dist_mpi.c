@@ -127,8 +127,8 @@ static glow_status wait_all(MPI_Request *req, const int *peer, int count, const 
             if (rc != MPI_SUCCESS)
                 MPI_Error_string(rc, reason, &rlen);
             return glow_error(GLOW_ERR_INTERRUPTED,
-                              "%s%s while waiting for rank %s in the %s exchange: that rank has stopped or died",
-                              g.prefix, rc != MPI_SUCCESS ? reason : "stopped by a signal", names, what);
+                              "%s while waiting for rank %s in the %s exchange: that rank has stopped or died",
+                              rc != MPI_SUCCESS ? reason : "stopped by a signal", names, what);
         }
         struct timespec ts = {0, 100000}; /* 0.1 ms */
         nanosleep(&ts, NULL);

@@ -1,6 +1,7 @@
 /* dist.h without MPI (-Dmpi=disabled, or Open MPI not found): one process, rank 0 of 1. */
 #include "dist.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const volatile sig_atomic_t *g_stop;
@@ -9,6 +10,13 @@ glow_status dist_init(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    /* started as one of several ranks: N copies would each train alone and overwrite each other */
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (size == NULL)
+        size = getenv("PMI_SIZE");
+    if (size != NULL && atoi(size) > 1)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "started as one of %s MPI ranks, but this glow-vk was built without "
+                          "MPI (meson -Dmpi=disabled, or Open MPI missing: apt-get install libopenmpi-dev)", size);
     return GLOW_OK;
 }
 
