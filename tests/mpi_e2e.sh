@@ -101,6 +101,14 @@ else fail "eval: '$b1' vs '$b2'"; fi
 if contains bad.log "--batch 33 cannot be split evenly over 2 ranks"; then pass "indivisible batch: usage error"
 else fail "indivisible batch"; tail -5 bad.log; fi
 
+# ---- bench: 1 rank against 2, and the bytes of the gradient exchange ----
+run "bench under mpirun" bench.log "${MPI[@]}" "$GLOW" bench --backend ref --batch 8 --L 1 --K 1 --hidden 8 \
+    --warmup 1 --steps 2
+bytes=$(sed -n 's/.*sent + received): \([0-9]*\) .*(\([0-9]*\) gradient floats.*/\1 \2/p' bench.log)
+if grep -q "scaling efficiency: [0-9]" bench.log && [ -n "$bytes" ] &&
+   [ "${bytes% *}" -eq $((2 * 4 * (${bytes#* } + 2))) ]; then pass "bench: efficiency and $bytes bytes/floats per step"
+else fail "bench output"; tail -5 bench.log; fi
+
 # ---- a rank killed in the middle of epoch 2 ----
 FAULT=(--dataset fashion-mnist --L 2 --K 2 --hidden 32 --batch 32 --train-limit 320 --epochs 3
        --test-limit 64 --samples 4 --log-every 1 --backend ref --out fault)

@@ -16,18 +16,6 @@
 #include "dist_backend.h"
 #include "glow/model.h"
 
-static glow_status dp_sum_floats(void *ctx, float *v, size_t n, const char *what)
-{
-    (void)ctx;
-    return dist_sum_floats(v, n, what);
-}
-
-static glow_status dp_sum_doubles(void *ctx, double *v, size_t n, const char *what)
-{
-    (void)ctx;
-    return dist_sum_doubles(v, n, what);
-}
-
 /* warmup + steps training steps of `batch` images; seconds of the timed ones in *seconds. */
 static glow_status time_steps(glow_model *m, const uint8_t *pixels, int batch, int warmup, int steps,
                               double *seconds)
@@ -74,7 +62,7 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
         st = time_steps(m, pixels, batch, warmup, steps, &one);
     if (st == GLOW_OK)
         st = dist_sum_doubles(&token, 1, "bench start");
-    glow_data_parallel dp = {NULL, batch, dp_sum_floats, dp_sum_doubles};
+    glow_data_parallel dp = dist_data_parallel(batch);
     const uint64_t bytes0 = dist_bytes_moved();
     if (st == GLOW_OK) {
         /* rank 0's actnorm init ran in its 1-rank steps; the others must not start one alone */
@@ -91,7 +79,8 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
         printf("  %d ranks: %8.1f images/s (%d images per rank)\n", ranks, ipsn, local);
         printf("  scaling efficiency: %.2f (images/s of %d ranks / (%d x 1 rank))\n", ipsn / (ranks * ips1), ranks,
                ranks);
-        printf("  bytes exchanged per step by rank 0 (sent + received): %.0f (%.2f MB)\n", bytes, bytes / 1e6);
+        printf("  bytes exchanged per step by rank 0 (sent + received): %.0f (%.2f MB; 2 x %d x 4 x (%zu gradient "
+               "floats + loss + stop flag))\n", bytes, bytes / 1e6, ranks - 1, glow_model_param_table(m)->total);
     }
     if (m)
         glow_model_destroy(m);

@@ -47,18 +47,6 @@ typedef struct {
     FILE *quiet;            /* /dev/null: the progress output of ranks other than 0 */
 } trainer;
 
-/* glow_data_parallel's sums are dist.h's (the context is unused: MPI is process-wide). */
-static glow_status dp_sum_floats(void *ctx, float *v, size_t n, const char *what)
-{
-    (void)ctx;
-    return dist_sum_floats(v, n, what);
-}
-
-static glow_status dp_sum_doubles(void *ctx, double *v, size_t n, const char *what)
-{
-    (void)ctx;
-    return dist_sum_doubles(v, n, what);
-}
 
 void trainer_write_config(FILE *f, const train_config *c)
 {
@@ -486,10 +474,7 @@ static glow_status setup_ranks(trainer *tr)
     tr->ranks = dist_size();
     tr->local_batch = tr->cfg->batch / tr->ranks;
     tr->same_devices = 1;
-    tr->dp.ctx = NULL;
-    tr->dp.global_batch = tr->cfg->batch;
-    tr->dp.sum_floats = dp_sum_floats;
-    tr->dp.sum_doubles = dp_sum_doubles;
+    tr->dp = dist_data_parallel(tr->cfg->batch);
     if (tr->cfg->batch % tr->ranks != 0)
         return glow_error(GLOW_ERR_INVALID_ARG, "batch %d cannot be split evenly over %d ranks", tr->cfg->batch,
                           tr->ranks);

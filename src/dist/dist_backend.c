@@ -141,3 +141,22 @@ glow_status dist_same_devices(const glow_backend *be, int *same)
     free(all);
     return st;
 }
+
+/* glow_data_parallel's sums are dist.h's (the context is unused: MPI is process-wide). */
+static glow_status dp_sum_floats(void *ctx, float *v, size_t n, const char *what)
+{
+    (void)ctx;
+    return dist_sum_floats(v, n, what);
+}
+
+static glow_status dp_sum_doubles(void *ctx, double *v, size_t n, const char *what)
+{
+    (void)ctx;
+    return dist_sum_doubles(v, n, what);
+}
+
+glow_data_parallel dist_data_parallel(int global_batch)
+{
+    glow_data_parallel dp = {NULL, global_batch, dp_sum_floats, dp_sum_doubles};
+    return dp;
+}

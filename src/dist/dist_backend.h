@@ -1,4 +1,4 @@
-/* Per-rank backend and device choice for data-parallel runs.
+/* Per-rank backend and device choice for data-parallel runs, and the model's sums.
  *
  * --backend and --device take one value for every rank or a comma-separated list with one
  * entry per rank (rank order): `--backend vulkan,ref` puts rank 0 on Vulkan and rank 1 on
@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "glow/backend.h"
+#include "glow/model.h"
 
 /* This rank's backend name and device index (-1: not given) from the flag values
  * (devices may be NULL). 0 and a message in err for a usage error. */
@@ -24,5 +25,9 @@ glow_status dist_open_backend(const char *name, int device, glow_backend **out);
  * different backends or devices round differently, so their parameters would drift apart
  * by rounding; the trainer then broadcasts rank 0's parameters after each step. */
 glow_status dist_same_devices(const glow_backend *be, int *same);
+
+/* The model's view of this job's ranks (glow/model.h): dist.h's rank-ordered sums, for
+ * steps of global_batch images over all ranks. */
+glow_data_parallel dist_data_parallel(int global_batch);
 
 #endif
