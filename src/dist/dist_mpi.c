@@ -142,6 +142,50 @@ static glow_status check_count(size_t n, const char *what)
     return GLOW_OK;
 }
 
+/* One message between this rank and rank 0 (send: from buf, else into buf), waited for. */
+static glow_status with_root(int send, void *buf, int count, MPI_Datatype type, size_t elem, int tag,
+                             const char *what)
+{
+    MPI_Request req;
+    int peer = 0;
+    if (send)
+        MPI_Isend(buf, count, type, 0, tag, MPI_COMM_WORLD, &req);
+    else
+        MPI_Irecv(buf, count, type, 0, tag, MPI_COMM_WORLD, &req);
+    GLOW_TRY(wait_all(&req, &peer, 1, what));
+    g.bytes += (uint64_t)count * elem;
+    return GLOW_OK;
+}
+
+/* On rank 0: one message with every other rank r, all in flight at once, waited for.
+ * send: the same buf to every rank; receive: rank r's message into buf + (r-1)*stride bytes. */
+static glow_status with_others(int send, void *buf, size_t stride, int count, MPI_Datatype type, size_t elem,
+                               int tag, const char *what)
+{
+    const int others = g.size - 1;
+    MPI_Request *req = calloc((size_t)others, sizeof *req);
+    int *peer = calloc((size_t)others, sizeof *peer);
+    glow_status st = GLOW_OK;
+    if (req == NULL || peer == NULL)
+        st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s exchange with %d ranks", what, others);
+    for (int r = 1; st == GLOW_OK && r <= others; r++) {
+        peer[r - 1] = r;
+        if (send)
+            MPI_Isend(buf, count, type, r, tag, MPI_COMM_WORLD, &req[r - 1]);
+        else
+            MPI_Irecv((char *)buf + (size_t)(r - 1) * stride, count, type, r, tag, MPI_COMM_WORLD, &req[r - 1]);
+    }
+    if (st == GLOW_OK)
+        st = wait_all(req, peer, others, what);
+    if (st == GLOW_OK)
+        g.bytes += (uint64_t)others * (uint64_t)count * elem;
+    free(req);
+    free(peer);
+    return st;
+}
+
+enum { TAG_SUM_IN = 1, TAG_SUM_OUT = 2, TAG_BROADCAST = 3, TAG_GATHER = 4 };
+
 /* Rank-ordered sum of n elements of `type` (float or double, elem bytes each) at v. */
 static glow_status sum_ordered(void *v, size_t n, MPI_Datatype type, size_t elem, const char *what)
 {
@@ -150,52 +194,31 @@ static glow_status sum_ordered(void *v, size_t n, MPI_Datatype type, size_t elem
     GLOW_TRY(check_count(n, what));
     const int count = (int)n;
     if (g.rank != 0) {
-        MPI_Request req;
-        int peer = 0;
         /* send, then receive into the same v (MPI forbids overlapping pending buffers) */
-        MPI_Isend(v, count, type, 0, 1, MPI_COMM_WORLD, &req);
-        GLOW_TRY(wait_all(&req, &peer, 1, what));
-        MPI_Irecv(v, count, type, 0, 2, MPI_COMM_WORLD, &req);
-        GLOW_TRY(wait_all(&req, &peer, 1, what));
-        g.bytes += 2 * n * elem;
-        return GLOW_OK;
+        GLOW_TRY(with_root(1, v, count, type, elem, TAG_SUM_IN, what));
+        return with_root(0, v, count, type, elem, TAG_SUM_OUT, what);
     }
     const int others = g.size - 1;
     char *in = malloc((size_t)others * n * elem);
-    MPI_Request *req = calloc((size_t)others, sizeof *req);
-    int *peer = calloc((size_t)others, sizeof *peer);
-    glow_status st = GLOW_OK;
-    if (in == NULL || req == NULL || peer == NULL)
-        st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s exchange: %d x %zu elements", what, others, n);
+    if (in == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s exchange: %d x %zu elements", what, others, n);
+    glow_status st = with_others(0, in, n * elem, count, type, elem, TAG_SUM_IN, what);
     for (int r = 1; st == GLOW_OK && r <= others; r++) {
-        peer[r - 1] = r;
-        MPI_Irecv(in + (size_t)(r - 1) * n * elem, count, type, r, 1, MPI_COMM_WORLD, &req[r - 1]);
-    }
-    if (st == GLOW_OK)
-        st = wait_all(req, peer, others, what);
-    if (st == GLOW_OK) {
-        for (int r = 1; r <= others; r++) {
-            if (type == MPI_FLOAT) {
-                float *acc = v;
-                const float *x = (const float *)(in + (size_t)(r - 1) * n * elem);
-                for (size_t i = 0; i < n; i++)
-                    acc[i] += x[i];
-            } else {
-                double *acc = v;
-                const double *x = (const double *)(in + (size_t)(r - 1) * n * elem);
-                for (size_t i = 0; i < n; i++)
-                    acc[i] += x[i];
-            }
+        if (type == MPI_FLOAT) {
+            float *acc = v;
+            const float *x = (const float *)(in + (size_t)(r - 1) * n * elem);
+            for (size_t i = 0; i < n; i++)
+                acc[i] += x[i];
+        } else {
+            double *acc = v;
+            const double *x = (const double *)(in + (size_t)(r - 1) * n * elem);
+            for (size_t i = 0; i < n; i++)
+                acc[i] += x[i];
         }
-        for (int r = 1; r <= others; r++)
-            MPI_Isend(v, count, type, r, 2, MPI_COMM_WORLD, &req[r - 1]);
-        st = wait_all(req, peer, others, what);
     }
     if (st == GLOW_OK)
-        g.bytes += 2 * (uint64_t)others * n * elem;
+        st = with_others(1, v, 0, count, type, elem, TAG_SUM_OUT, what);
     free(in);
-    free(req);
-    free(peer);
     return st;
 }
 
@@ -228,31 +251,9 @@ glow_status dist_broadcast(void *v, size_t bytes, const char *what)
     if (g.size <= 1)
         return GLOW_OK;
     GLOW_TRY(check_count(bytes, what));
-    if (g.rank != 0) {
-        MPI_Request req;
-        int peer = 0;
-        MPI_Irecv(v, (int)bytes, MPI_BYTE, 0, 3, MPI_COMM_WORLD, &req);
-        GLOW_TRY(wait_all(&req, &peer, 1, what));
-        g.bytes += bytes;
-        return GLOW_OK;
-    }
-    const int others = g.size - 1;
-    MPI_Request *req = calloc((size_t)others, sizeof *req);
-    int *peer = calloc((size_t)others, sizeof *peer);
-    glow_status st = GLOW_OK;
-    if (req == NULL || peer == NULL)
-        st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s broadcast to %d ranks", what, others);
-    for (int r = 1; st == GLOW_OK && r <= others; r++) {
-        peer[r - 1] = r;
-        MPI_Isend(v, (int)bytes, MPI_BYTE, r, 3, MPI_COMM_WORLD, &req[r - 1]);
-    }
-    if (st == GLOW_OK)
-        st = wait_all(req, peer, others, what);
-    if (st == GLOW_OK)
-        g.bytes += (uint64_t)others * bytes;
-    free(req);
-    free(peer);
-    return st;
+    if (g.rank != 0)
+        return with_root(0, v, (int)bytes, MPI_BYTE, 1, TAG_BROADCAST, what);
+    return with_others(1, v, 0, (int)bytes, MPI_BYTE, 1, TAG_BROADCAST, what);
 }
 
 glow_status dist_gather_all(const void *mine, void *all, size_t each, const char *what)
@@ -262,27 +263,9 @@ glow_status dist_gather_all(const void *mine, void *all, size_t each, const char
         return GLOW_OK;
     GLOW_TRY(check_count(each * (size_t)g.size, what));
     /* rank 0 collects, then broadcasts the table */
-    if (g.rank != 0) {
-        MPI_Request req;
-        int peer = 0;
-        MPI_Isend(mine, (int)each, MPI_BYTE, 0, 4, MPI_COMM_WORLD, &req);
-        GLOW_TRY(wait_all(&req, &peer, 1, what));
-    } else {
-        const int others = g.size - 1;
-        MPI_Request *req = calloc((size_t)others, sizeof *req);
-        int *peer = calloc((size_t)others, sizeof *peer);
-        glow_status st = GLOW_OK;
-        if (req == NULL || peer == NULL)
-            st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s gather from %d ranks", what, others);
-        for (int r = 1; st == GLOW_OK && r <= others; r++) {
-            peer[r - 1] = r;
-            MPI_Irecv((char *)all + (size_t)r * each, (int)each, MPI_BYTE, r, 4, MPI_COMM_WORLD, &req[r - 1]);
-        }
-        if (st == GLOW_OK)
-            st = wait_all(req, peer, others, what);
-        free(req);
-        free(peer);
-        GLOW_TRY(st);
-    }
+    if (g.rank != 0)
+        GLOW_TRY(with_root(1, (char *)all + (size_t)g.rank * each, (int)each, MPI_BYTE, 1, TAG_GATHER, what));
+    else
+        GLOW_TRY(with_others(0, (char *)all + each, each, (int)each, MPI_BYTE, 1, TAG_GATHER, what));
     return dist_broadcast(all, each * (size_t)g.size, what);
 }
