@@ -416,6 +416,31 @@ static void test_optimizer_clipping_without_sumsq(void **state)
                    "optimizer_step", "'sumsq'", "missing", NULL);
 }
 
+/* ---- op table ---------------------------------------------------------------------- */
+
+/* The registry refuses a table with any NULL slot and names the entry: every line of
+ * glow/ops.def in turn is left out of a copy of the reference backend's table. */
+static void test_op_table_with_a_missing_entry(void **state)
+{
+    fixture *f = *state;
+    TU_OK(glow_backend_ops_check(f->be->ops, "ref"));
+    int entries = 0;
+#define GLOW_OP(name, ret, params)                                                                    \
+    do {                                                                                              \
+        glow_backend_ops ops = *f->be->ops;                                                           \
+        ops.name = NULL;                                                                              \
+        glow_status st = glow_backend_ops_check(&ops, "test");                                        \
+        if (st != GLOW_ERR_BACKEND || strstr(glow_last_error(), "'" #name "'") == NULL ||             \
+            strncmp(glow_last_error(), "test:", 5) != 0)                                              \
+            fail_msg("a table without '%s' gave '%s': %s", #name, glow_status_name(st), glow_last_error()); \
+        glow_clear_error();                                                                           \
+        entries++;                                                                                    \
+    } while (0);
+#include "glow/ops.def"
+    /* every slot of the struct is one line of the list */
+    assert_int_equal((size_t)entries * sizeof(void (*)(void)), sizeof(glow_backend_ops));
+}
+
 #define CASE(name) cmocka_unit_test_setup(name, fill_arena)
 
 int main(void)
@@ -450,6 +475,7 @@ int main(void)
         CASE(test_dequantize_pixels_past_buffer),
         CASE(test_optimizer_count_mismatch),
         CASE(test_optimizer_clipping_without_sumsq),
+        CASE(test_op_table_with_a_missing_entry),
     };
     return cmocka_run_group_tests_name("ops_validation", tests, setup, teardown);
 }

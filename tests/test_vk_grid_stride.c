@@ -1,6 +1,6 @@
-/* The grid-stride elementwise kernels of the Vulkan backend (vk_ops_launch_grid) on
+/* The grid-stride elementwise kernels of the Vulkan backend (vk_launch_grid) on
  * tensors larger than the invocations of one launch on a CPU driver
- * (VK_OPS_CPU_GRID_INVOCATIONS = 4096), so every invocation makes several trips round
+ * (VK_LAUNCH_CPU_GRID_INVOCATIONS = 4096), so every invocation makes several trips round
  * its loop and the last trip is partial; compared with the CPU reference backend.
  * test_backend_ops covers every op at shapes below 4096 elements (one trip).
  *

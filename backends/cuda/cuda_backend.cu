@@ -223,51 +223,13 @@ static void cuda_destroy(glow_backend *be)
 
 /* ---- op table and factory entries --------------------------------------------------- */
 
-/* Assigned by name (C++17 has no designated initialisers). */
-static glow_backend_ops make_ops(void)
-{
-    glow_backend_ops ops;
-    memset(&ops, 0, sizeof ops);
-    ops.destroy = cuda_destroy;
-    ops.buffer_alloc = cuda_buffer_alloc;
-    ops.buffer_free = cuda_buffer_free;
-    ops.upload = cuda_upload;
-    ops.download = cuda_download;
-    ops.sync = cuda_sync;
-    ops.memory_usage = cuda_memory_usage;
-    ops.fill = cu_fill;
-    ops.copy_channels = cu_copy_channels;
-    ops.squeeze = cu_squeeze;
-    ops.unsqueeze = cu_unsqueeze;
-    ops.relu_backward = cu_relu_backward;
-    ops.add_scalar = cu_add_scalar;
-    ops.logdet_sum = cu_logdet_sum;
-    ops.actnorm_forward = cu_actnorm_forward;
-    ops.actnorm_inverse = cu_actnorm_inverse;
-    ops.actnorm_backward = cu_actnorm_backward;
-    ops.actnorm_init = cu_actnorm_init;
-    ops.lu_weight = cu_lu_weight;
-    ops.lu_weight_backward = cu_lu_weight_backward;
-    ops.conv2d_forward = cu_conv2d_forward;
-    ops.conv2d_backward_data = cu_conv2d_backward_data;
-    ops.conv2d_backward_weight = cu_conv2d_backward_weight;
-    ops.channel_scale_forward = cu_channel_scale_forward;
-    ops.channel_scale_backward = cu_channel_scale_backward;
-    ops.coupling_forward = cu_coupling_forward;
-    ops.coupling_inverse = cu_coupling_inverse;
-    ops.coupling_backward = cu_coupling_backward;
-    ops.gaussian_logp = cu_gaussian_logp;
-    ops.gaussian_logp_backward = cu_gaussian_logp_backward;
-    ops.gaussian_sample = cu_gaussian_sample;
-    ops.rng_uniform = cu_rng_uniform;
-    ops.rng_normal = cu_rng_normal;
-    ops.dequantize = cu_dequantize;
-    ops.sum_squares = cu_sum_squares;
-    ops.optimizer_step = cu_optimizer_step;
-    return ops;
-}
-
-static const glow_backend_ops cuda_ops = make_ops();
+/* In the order of glow/ops.def (C++17 has no designated initialisers; the
+ * struct's fields come from the same list, so the order cannot differ). */
+static const glow_backend_ops cuda_ops = {
+#define GLOW_CORE(name, ret, params) cuda_##name,
+#define GLOW_OP(name, ret, params) cu_##name,
+#include "glow/ops.def"
+};
 
 /* The device with the most multiprocessors (the first of equals). */
 static int preferred_device(int count)

@@ -1,5 +1,5 @@
 /* A tiled shared-memory GEMM with implicit operands (CUDA side of
- * shaders/gemm_tiled.glsl): out[m][n] = sum_{k in split} A(m, k) B(k, n).
+ * backends/vulkan/shaders/conv/gemm_tiled.glsl): out[m][n] = sum_{k in split} A(m, k) B(k, n).
  *
  * A block computes a GEMM_BM x GEMM_BN tile of out with 256 threads, each
  * owning a 4 x 4 sub-tile (rows 4*(t/16).., columns 4*(t%16)..) accumulated in

@@ -272,63 +272,12 @@ glow_status cu_sample_reduce(glow_backend *be, const char *op, int samples, size
     return cu_launched(op);
 }
 
-/* ---- op entries (semantics: glow/backend.h) ------------------------------------ */
+/* ---- op entries (semantics: glow/ops.def) --------------------------------------- */
 
-/* cuda_elementwise.cu */
-glow_status cu_fill(glow_backend *be, glow_tensor t, float value);
-glow_status cu_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
-                             int accumulate);
-glow_status cu_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate);
-glow_status cu_unsqueeze(glow_backend *be, glow_tensor y, glow_tensor x, int accumulate);
-glow_status cu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy);
-glow_status cu_add_scalar(glow_backend *be, glow_tensor t, float value);
-glow_status cu_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld);
-
-/* cuda_actnorm.cu */
-glow_status cu_actnorm_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs, glow_tensor y);
-glow_status cu_actnorm_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs, glow_tensor x);
-glow_status cu_actnorm_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor bias, glow_tensor logs,
-                                glow_tensor dx, glow_tensor dbias, glow_tensor dlogs);
-glow_status cu_actnorm_init(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs);
-
-/* cuda_lu.cu */
-glow_status cu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
-                         glow_tensor perm, glow_tensor weight, int inverse);
-glow_status cu_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
-                                  glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
-                                  glow_tensor dupper, glow_tensor dlog_s);
-
-/* cuda_conv.cu */
-glow_status cu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
-                              int relu);
-glow_status cu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx);
-glow_status cu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
-                                      glow_tensor dbias);
-glow_status cu_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor);
-glow_status cu_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
-                                      glow_tensor dlogs);
-
-/* cuda_coupling.cu */
-glow_status cu_coupling_forward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor y, glow_tensor ld);
-glow_status cu_coupling_inverse(glow_backend *be, glow_tensor y, glow_tensor h, glow_tensor x);
-glow_status cu_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
-                                 glow_tensor dx, glow_tensor dh);
-
-/* cuda_prior.cu */
-glow_status cu_gaussian_logp(glow_backend *be, glow_tensor z, glow_tensor h, glow_tensor logp);
-glow_status cu_gaussian_logp_backward(glow_backend *be, glow_tensor z, glow_tensor h, float g, glow_tensor dz,
-                                      glow_tensor dh);
-glow_status cu_gaussian_sample(glow_backend *be, glow_tensor h, float temperature, glow_rng rng, glow_tensor z);
-
-/* cuda_random.cu */
-glow_status cu_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status cu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out);
-glow_status cu_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
-                          glow_tensor x);
-
-/* cuda_optim.cu */
-glow_status cu_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out);
-glow_status cu_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor grads, glow_tensor m, glow_tensor v,
-                              const glow_adam_params *hp, glow_tensor sumsq);
+/* cu_<name> for every GLOW_OP of glow/ops.def, each in the cuda_<family>.cu file of
+ * its section there; the GLOW_CORE entries (cuda_<name>) are in cuda_backend.cu. */
+#define GLOW_CORE(name, ret, params)
+#define GLOW_OP(name, ret, params) ret cu_##name params;
+#include "glow/ops.def"
 
 #endif

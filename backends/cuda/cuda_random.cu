@@ -27,12 +27,12 @@ static glow_status rng_fill(glow_backend *be, glow_rng rng, glow_tensor out, int
     return cu_launched(op);
 }
 
-glow_status cu_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status cu_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     return rng_fill(be, rng, out, 0, "rng_uniform");
 }
 
-glow_status cu_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status cu_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     return rng_fill(be, rng, out, 1, "rng_normal");
 }

@@ -8,7 +8,6 @@
 #include "ref_internal.h"
 #include "registry_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +19,6 @@ typedef struct {
     size_t current_bytes;
     size_t peak_bytes;
 } ref_state;
-
-/* ---- shared helpers -------------------------------------------------------- */
-
-float *ref_channel_exp(glow_tensor logs, float factor, const char *op)
-{
-    size_t c = glow_tensor_count(logs);
-    float *scale = malloc(c * sizeof(float));
-    if (scale == NULL) {
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu channel scales", op, c);
-        return NULL;
-    }
-    const float *l = ref_data(logs);
-    for (size_t i = 0; i < c; i++)
-        scale[i] = expf(factor * l[i]);
-    return scale;
-}
-
-double *ref_zeros_f64(size_t n, const char *op)
-{
-    double *a = calloc(n > 0 ? n : 1, sizeof(double));
-    if (a == NULL)
-        glow_error(GLOW_ERR_OUT_OF_MEMORY, "ref %s: no memory for %zu accumulators", op, n);
-    return a;
-}
 
 /* ---- device info ----------------------------------------------------------- */
 
@@ -95,7 +70,7 @@ static void fill_device_info(glow_device_info *info)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
+glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
 {
     ref_state *st = be->impl;
     size_t data = (bytes + REF_ALIGN - 1) / REF_ALIGN * REF_ALIGN;
@@ -112,7 +87,7 @@ static glow_status ref_buffer_alloc(glow_backend *be, size_t bytes, void **impl)
     return GLOW_OK;
 }
 
-static void ref_buffer_free(glow_backend *be, void *impl)
+void ref_buffer_free(glow_backend *be, void *impl)
 {
     if (impl == NULL)
         return;
@@ -124,14 +99,14 @@ static void ref_buffer_free(glow_backend *be, void *impl)
     free(base);
 }
 
-static glow_status ref_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
+glow_status ref_upload(glow_backend *be, glow_buffer *dst, size_t dst_byte_off, const void *src, size_t bytes)
 {
     (void)be;
     memcpy((unsigned char *)dst->impl + dst_byte_off, src, bytes);
     return GLOW_OK;
 }
 
-static glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
+glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t src_byte_off, void *dst,
                                 size_t bytes)
 {
     (void)be;
@@ -140,13 +115,13 @@ static glow_status ref_download(glow_backend *be, const glow_buffer *src, size_t
 }
 
 /* Ops run immediately, so there is nothing to wait for. */
-static glow_status ref_sync(glow_backend *be)
+glow_status ref_sync(glow_backend *be)
 {
     (void)be;
     return GLOW_OK;
 }
 
-static void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
+void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
 {
     const ref_state *st = be->impl;
     if (current)
@@ -155,7 +130,7 @@ static void ref_memory_usage(glow_backend *be, size_t *current, size_t *peak)
         *peak = st->peak_bytes;
 }
 
-static void ref_destroy(glow_backend *be)
+void ref_destroy(glow_backend *be)
 {
     free(be->impl);
     free(be);
@@ -164,42 +139,8 @@ static void ref_destroy(glow_backend *be)
 /* ---- op table and factory ---------------------------------------------------- */
 
 static const glow_backend_ops ref_ops = {
-    .destroy = ref_destroy,
-    .buffer_alloc = ref_buffer_alloc,
-    .buffer_free = ref_buffer_free,
-    .upload = ref_upload,
-    .download = ref_download,
-    .sync = ref_sync,
-    .memory_usage = ref_memory_usage,
-    .fill = ref_fill,
-    .copy_channels = ref_copy_channels,
-    .squeeze = ref_squeeze,
-    .unsqueeze = ref_unsqueeze,
-    .relu_backward = ref_relu_backward,
-    .add_scalar = ref_add_scalar,
-    .logdet_sum = ref_logdet_sum,
-    .actnorm_forward = ref_actnorm_forward,
-    .actnorm_inverse = ref_actnorm_inverse,
-    .actnorm_backward = ref_actnorm_backward,
-    .actnorm_init = ref_actnorm_init,
-    .lu_weight = ref_lu_weight,
-    .lu_weight_backward = ref_lu_weight_backward,
-    .conv2d_forward = ref_conv2d_forward,
-    .conv2d_backward_data = ref_conv2d_backward_data,
-    .conv2d_backward_weight = ref_conv2d_backward_weight,
-    .channel_scale_forward = ref_channel_scale_forward,
-    .channel_scale_backward = ref_channel_scale_backward,
-    .coupling_forward = ref_coupling_forward,
-    .coupling_inverse = ref_coupling_inverse,
-    .coupling_backward = ref_coupling_backward,
-    .gaussian_logp = ref_gaussian_logp,
-    .gaussian_logp_backward = ref_gaussian_logp_backward,
-    .gaussian_sample = ref_gaussian_sample,
-    .rng_uniform = ref_rng_uniform,
-    .rng_normal = ref_rng_normal,
-    .dequantize = ref_dequantize,
-    .sum_squares = ref_sum_squares,
-    .optimizer_step = ref_optimizer_step,
+#define GLOW_OP(name, ret, params) .name = ref_##name,
+#include "glow/ops.def"
 };
 
 static glow_status ref_list_devices(glow_device_info *out, int max, int *count)

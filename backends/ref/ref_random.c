@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-glow_status ref_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status ref_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     (void)be;
     float *o = ref_data(out);
@@ -14,7 +14,7 @@ glow_status ref_rng_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
     return GLOW_OK;
 }
 
-glow_status ref_rng_normal(glow_backend *be, glow_rng rng, glow_tensor out)
+glow_status ref_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     (void)be;
     float *o = ref_data(out);

@@ -1,63 +1,19 @@
 /* The Vulkan backend: its glow_backend_ops table (entries implemented in vk_memory.c,
  * vk_command.c and the vk_ops_*.c files), open/destroy, and glow_vulkan_factory. */
-#include "vk_internal.h"
+#include "vk_launch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "glow/vulkan.h"
 
-static void vk_destroy(glow_backend *be);
-
 static const glow_backend_ops vk_backend_ops = {
-    .destroy = vk_destroy,
-    .buffer_alloc = vk_buffer_alloc,
-    .buffer_free = vk_buffer_free,
-    .upload = vk_upload,
-    .download = vk_download,
-    .sync = vk_sync,
-    .memory_usage = vk_memory_usage,
-
-    .fill = vk_fill,
-    .copy_channels = vk_copy_channels,
-    .squeeze = vk_squeeze,
-    .unsqueeze = vk_unsqueeze,
-    .relu_backward = vk_relu_backward,
-    .add_scalar = vk_add_scalar,
-    .logdet_sum = vk_logdet_sum,
-
-    .actnorm_forward = vk_actnorm_forward,
-    .actnorm_inverse = vk_actnorm_inverse,
-    .actnorm_backward = vk_actnorm_backward,
-    .actnorm_init = vk_actnorm_init,
-
-    .lu_weight = vk_lu_weight,
-    .lu_weight_backward = vk_lu_weight_backward,
-
-    .conv2d_forward = vk_conv2d_forward,
-    .conv2d_backward_data = vk_conv2d_backward_data,
-    .conv2d_backward_weight = vk_conv2d_backward_weight,
-    .channel_scale_forward = vk_channel_scale_forward,
-    .channel_scale_backward = vk_channel_scale_backward,
-
-    .coupling_forward = vk_coupling_forward,
-    .coupling_inverse = vk_coupling_inverse,
-    .coupling_backward = vk_coupling_backward,
-
-    .gaussian_logp = vk_gaussian_logp,
-    .gaussian_logp_backward = vk_gaussian_logp_backward,
-    .gaussian_sample = vk_gaussian_sample,
-
-    .rng_uniform = vk_rng_uniform,
-    .rng_normal = vk_rng_normal,
-    .dequantize = vk_dequantize,
-
-    .sum_squares = vk_sum_squares,
-    .optimizer_step = vk_optimizer_step,
+#define GLOW_OP(name, ret, params) .name = vk_##name,
+#include "glow/ops.def"
 };
 
 /* Tears down whatever vk_open got to (every stage tolerates a missing part). */
-static void vk_destroy(glow_backend *be)
+void vk_destroy(glow_backend *be)
 {
     if (be == NULL)
         return;
@@ -66,7 +22,7 @@ static void vk_destroy(glow_backend *be)
         if (vk->device) {
             if (vk->rec)
                 vk_flush(vk);
-            vk_conv_release(vk);
+            vk_scratch_release(vk);
             vk_recorder_destroy(vk);
             vk_pipelines_destroy(vk);
             vk_memory_destroy(vk);

@@ -1,6 +1,7 @@
 /* Command recording: one primary command buffer is kept open; every op appends its
- * dispatches, and vk_flush ends it, submits it once, waits on a fence and begins a
- * fresh one. Descriptor sets come from a chain of pools of VK_POOL_SETS sets each:
+ * dispatches, and vk_flush ends it, submits it once, waits on a fence, retires the
+ * submission (vk_memory_retire releases the buffers freed while it was recorded) and
+ * begins a fresh one. Descriptor sets come from a chain of pools of VK_POOL_SETS sets each:
  * when the current one is exhausted mid-recording the next one (created on first
  * need, kept afterwards) takes over, so a whole training step (about 1200 dispatches
  * at L=3, K=8) is still one submission; every pool is reset after each completed submit.
@@ -30,6 +31,7 @@ struct vk_recorder {
     int n_pools, current_pool;
     uint32_t pool_sets; /* sets taken from pools[current_pool] since its reset */
     VkFence fence;
+    uint64_t submission; /* number of the submission being recorded (1, 2, ...; see vk_memory_retire) */
     int begun;   /* cmd is in the recording state */
     int pending; /* commands were recorded since begin */
     vk_pipeline *bound;
@@ -103,6 +105,7 @@ glow_status vk_recorder_init(vk_context *vk)
     if (rec == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
     vk->rec = rec;
+    rec->submission = 1;
     VkCommandPoolCreateInfo pi = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
         .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
@@ -215,6 +218,8 @@ glow_status vk_flush(vk_context *vk)
     rec->current_pool = 0;
     rec->pool_sets = 0;
     VkResult rc = vkResetCommandPool(vk->device, rec->command_pool, 0);
+    /* The submission has completed (or failed and will never run): its buffers may go. */
+    vk_memory_retire(vk, rec->submission++);
     if (r != VK_SUCCESS)
         return vk_fail(r, call, __FILE__, __LINE__);
     VK_CHECK(rp);
@@ -230,21 +235,17 @@ glow_status vk_sync(glow_backend *be)
 static glow_status check_dispatch(const vk_context *vk, const vk_pipeline *p, const vk_binding *bindings,
                                   int n_bindings, uint32_t push_bytes, const uint32_t groups[3])
 {
-    const char *name = p ? p->desc.shader : "(null)";
-    if (p == NULL || n_bindings != p->desc.n_bindings)
-        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s' with %d bindings, the pipeline has %d", name,
-                          n_bindings, p ? p->desc.n_bindings : 0);
+    if (p == NULL)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch without a pipeline");
+    const char *name = p->module->name;
     for (int i = 0; i < n_bindings; i++) {
-        if (bindings[i].buf == NULL || bindings[i].kind != p->desc.kinds[i])
-            return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s': binding %d is %s", name, i,
-                              bindings[i].buf ? "of the wrong kind" : "missing");
+        if (bindings[i].buf == NULL)
+            return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s': binding %d is missing", name, i);
         if (bindings[i].buf->backend != vk->backend)
             return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s': binding %d belongs to another backend",
                               name, i);
     }
-    if (push_bytes != p->desc.push_bytes)
-        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s' with %u push bytes, the pipeline has %u",
-                          name, push_bytes, p->desc.push_bytes);
+    GLOW_TRY(vk_pipeline_check_bindings(p, bindings, n_bindings, push_bytes));
     for (int d = 0; d < 3; d++)
         if (groups[d] > vk->props.limits.maxComputeWorkGroupCount[d])
             return glow_error(GLOW_ERR_SHAPE, "vulkan: dispatch of '%s': %u groups in dimension %d exceed the limit %u",
@@ -334,6 +335,7 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
     rec->pending = 1;
     rec->dispatches++;
     for (int i = 0; i < n_bindings; i++) {
+        vk_buffer_mark_used(bindings[i].buf, rec->submission);
         /* A binding that writes may also read: a later writer must wait for it either way. */
         GLOW_TRY(set_add(&rec->read, infos[i].buffer));
         if (bindings[i].writes)

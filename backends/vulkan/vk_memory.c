@@ -4,16 +4,20 @@
  * ranges, first fit, coalesced on free.
  *
  * Unified memory (lavapipe, integrated GPUs): blocks are device-local + host-visible
- * and persistently mapped; upload/download = vk_flush (wait for earlier work) + memcpy
- * (+ flush/invalidate of non-coherent memory). Otherwise a host-visible staging buffer
- * and vkCmdCopyBuffer, in chunks of at most VK_STAGING_BYTES. */
+ * and persistently mapped (vk_buffer_mapped); otherwise transfers go through the
+ * host-visible staging buffer kept here (vk_staging). The copies themselves are
+ * vk_transfer.c's.
+ *
+ * Frees are deferred: a buffer used by the submission being recorded (its
+ * last_use above `completed`) waits on a list until vk_memory_retire reports that
+ * submission finished; the recorder (vk_command.c) marks and retires, this file
+ * calls nothing above it. Its bytes count as held until then. */
 #include "vk_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define VK_BLOCK_BYTES ((VkDeviceSize)64 << 20)
-#define VK_STAGING_BYTES ((VkDeviceSize)16 << 20)
 
 typedef struct {
     VkDeviceSize off, size;
@@ -29,10 +33,24 @@ typedef struct {
     int n_free, cap_free;
 } vk_block;
 
+/* The impl of a glow_buffer. */
+typedef struct vk_buffer {
+    VkBuffer buffer;
+    int block;
+    VkDeviceSize range_off, range_size; /* the free-list range it took (includes alignment padding) */
+    VkDeviceSize mem_off;               /* where the buffer starts in the block */
+    size_t bytes;
+    VkBufferView views[3]; /* by vk_binding_kind: [1] RGBA32F, [2] R32F */
+    uint64_t last_use;     /* the last submission that uses it (0: none) */
+    struct vk_buffer *next_deferred;
+} vk_buffer;
+
 struct vk_allocator {
     vk_block *blocks;
     int n_blocks;
     size_t current, peak;
+    uint64_t completed;    /* every submission up to this one has finished */
+    vk_buffer *deferred;   /* freed buffers waiting for their last submission */
     VkBuffer staging;
     VkDeviceMemory staging_memory;
     unsigned char *staging_mapped;
@@ -40,15 +58,7 @@ struct vk_allocator {
     int staging_coherent;
 };
 
-/* The impl of a glow_buffer. */
-typedef struct {
-    VkBuffer buffer;
-    int block;
-    VkDeviceSize range_off, range_size; /* the free-list range it took (includes alignment padding) */
-    VkDeviceSize mem_off;               /* where the buffer starts in the block */
-    size_t bytes;
-    VkBufferView views[3]; /* by vk_binding_kind: [1] RGBA32F, [2] R32F */
-} vk_buffer;
+
 
 static VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a)
 {
@@ -84,6 +94,8 @@ void vk_memory_destroy(vk_context *vk)
     struct vk_allocator *a = vk->alloc;
     if (a == NULL)
         return;
+    /* The device is idle by now (the recorder waited for it). */
+    vk_memory_retire(vk, UINT64_MAX);
     for (int i = 0; i < a->n_blocks; i++)
         free_block(vk, &a->blocks[i]);
     free(a->blocks);
@@ -341,14 +353,8 @@ fail:
     return st;
 }
 
-void vk_buffer_free(glow_backend *be, void *impl)
+static void release_buffer(vk_context *vk, vk_buffer *buf)
 {
-    vk_context *vk = vk_ctx(be);
-    vk_buffer *buf = impl;
-    if (buf == NULL)
-        return;
-    /* Recorded work may still use the buffer. */
-    vk_flush(vk);
     for (int k = 0; k < 3; k++)
         if (buf->views[k])
             vkDestroyBufferView(vk->device, buf->views[k], NULL);
@@ -359,6 +365,47 @@ void vk_buffer_free(glow_backend *be, void *impl)
         free_block(vk, b);
     vk->alloc->current -= buf->bytes;
     free(buf);
+}
+
+void vk_buffer_free(glow_backend *be, void *impl)
+{
+    vk_context *vk = vk_ctx(be);
+    vk_buffer *buf = impl;
+    if (buf == NULL)
+        return;
+    if (buf->last_use > vk->alloc->completed) {
+        /* Recorded work still uses it: released by vk_memory_retire. */
+        buf->next_deferred = vk->alloc->deferred;
+        vk->alloc->deferred = buf;
+        return;
+    }
+    release_buffer(vk, buf);
+}
+
+void vk_buffer_mark_used(const glow_buffer *buf, uint64_t submission)
+{
+    vk_buffer *b = buf->impl;
+    if (b->last_use < submission)
+        b->last_use = submission;
+}
+
+void vk_memory_retire(vk_context *vk, uint64_t completed)
+{
+    struct vk_allocator *a = vk->alloc;
+    if (a == NULL)
+        return;
+    if (completed > a->completed)
+        a->completed = completed;
+    vk_buffer **link = &a->deferred;
+    while (*link) {
+        vk_buffer *buf = *link;
+        if (buf->last_use <= a->completed) {
+            *link = buf->next_deferred;
+            release_buffer(vk, buf);
+        } else {
+            link = &buf->next_deferred;
+        }
+    }
 }
 
 VkBuffer vk_buffer_handle(const glow_buffer *buf)
@@ -417,11 +464,14 @@ static VkMappedMemoryRange atom_range(const vk_context *vk, VkDeviceMemory memor
     return r;
 }
 
-static glow_status ensure_staging(vk_context *vk, VkDeviceSize bytes)
+glow_status vk_staging(vk_context *vk, VkDeviceSize bytes, VkBuffer *buffer, unsigned char **mapped)
 {
     struct vk_allocator *a = vk->alloc;
-    if (a->staging && a->staging_size >= bytes)
+    if (a->staging && a->staging_size >= bytes) {
+        *buffer = a->staging;
+        *mapped = a->staging_mapped;
         return GLOW_OK;
+    }
     if (a->staging) {
         vkDestroyBuffer(vk->device, a->staging, NULL);
         vkUnmapMemory(vk->device, a->staging_memory);
@@ -450,83 +500,49 @@ static glow_status ensure_staging(vk_context *vk, VkDeviceSize bytes)
     };
     VK_CHECK(vkAllocateMemory(vk->device, &ai, NULL, &a->staging_memory));
     VK_CHECK(vkBindBufferMemory(vk->device, a->staging, a->staging_memory, 0));
-    void *mapped = NULL;
-    VK_CHECK(vkMapMemory(vk->device, a->staging_memory, 0, VK_WHOLE_SIZE, 0, &mapped));
-    a->staging_mapped = mapped;
+    void *host = NULL;
+    VK_CHECK(vkMapMemory(vk->device, a->staging_memory, 0, VK_WHOLE_SIZE, 0, &host));
+    a->staging_mapped = host;
     a->staging_size = bytes;
     a->staging_coherent = type_is_coherent(vk, (uint32_t)type);
+    *buffer = a->staging;
+    *mapped = a->staging_mapped;
     return GLOW_OK;
 }
 
-glow_status vk_upload(glow_backend *be, glow_buffer *dst, size_t off, const void *src, size_t bytes)
+glow_status vk_staging_host_sync(vk_context *vk, int to_device)
 {
-    vk_context *vk = vk_ctx(be);
     struct vk_allocator *a = vk->alloc;
-    vk_buffer *buf = dst->impl;
-    vk_block *b = &a->blocks[buf->block];
-    /* Earlier recorded ops may read or write these bytes: run them first. */
-    GLOW_TRY(vk_flush(vk));
-    if (b->mapped) {
-        memcpy(b->mapped + buf->mem_off + off, src, bytes);
-        if (!type_is_coherent(vk, b->type)) {
-            VkMappedMemoryRange r = atom_range(vk, b->memory, b->size, buf->mem_off + off, bytes);
-            VK_CHECK(vkFlushMappedMemoryRanges(vk->device, 1, &r));
-        }
+    if (a->staging_coherent)
         return GLOW_OK;
-    }
-    const unsigned char *p = src;
-    while (bytes > 0) {
-        VkDeviceSize chunk = bytes < VK_STAGING_BYTES ? bytes : VK_STAGING_BYTES;
-        GLOW_TRY(ensure_staging(vk, chunk));
-        memcpy(a->staging_mapped, p, chunk);
-        if (!a->staging_coherent) {
-            VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                     .memory = a->staging_memory,
-                                     .offset = 0,
-                                     .size = VK_WHOLE_SIZE};
-            VK_CHECK(vkFlushMappedMemoryRanges(vk->device, 1, &r));
-        }
-        GLOW_TRY(vk_record_copy(vk, a->staging, 0, buf->buffer, off, chunk));
-        GLOW_TRY(vk_flush(vk));
-        p += chunk;
-        off += chunk;
-        bytes -= chunk;
-    }
+    VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
+                             .memory = a->staging_memory,
+                             .offset = 0,
+                             .size = VK_WHOLE_SIZE};
+    if (to_device)
+        VK_CHECK(vkFlushMappedMemoryRanges(vk->device, 1, &r));
+    else
+        VK_CHECK(vkInvalidateMappedMemoryRanges(vk->device, 1, &r));
     return GLOW_OK;
 }
 
-glow_status vk_download(glow_backend *be, const glow_buffer *src, size_t off, void *dst, size_t bytes)
+unsigned char *vk_buffer_mapped(vk_context *vk, const glow_buffer *gbuf, size_t off)
 {
-    vk_context *vk = vk_ctx(be);
-    struct vk_allocator *a = vk->alloc;
-    vk_buffer *buf = src->impl;
-    vk_block *b = &a->blocks[buf->block];
-    GLOW_TRY(vk_flush(vk));
-    if (b->mapped) {
-        if (!type_is_coherent(vk, b->type)) {
-            VkMappedMemoryRange r = atom_range(vk, b->memory, b->size, buf->mem_off + off, bytes);
-            VK_CHECK(vkInvalidateMappedMemoryRanges(vk->device, 1, &r));
-        }
-        memcpy(dst, b->mapped + buf->mem_off + off, bytes);
+    const vk_buffer *buf = gbuf->impl;
+    const vk_block *b = &vk->alloc->blocks[buf->block];
+    return b->mapped ? b->mapped + buf->mem_off + off : NULL;
+}
+
+glow_status vk_buffer_host_sync(vk_context *vk, const glow_buffer *gbuf, size_t off, size_t bytes, int to_device)
+{
+    const vk_buffer *buf = gbuf->impl;
+    const vk_block *b = &vk->alloc->blocks[buf->block];
+    if (b->mapped == NULL || type_is_coherent(vk, b->type))
         return GLOW_OK;
-    }
-    unsigned char *p = dst;
-    while (bytes > 0) {
-        VkDeviceSize chunk = bytes < VK_STAGING_BYTES ? bytes : VK_STAGING_BYTES;
-        GLOW_TRY(ensure_staging(vk, chunk));
-        GLOW_TRY(vk_record_copy(vk, buf->buffer, off, a->staging, 0, chunk));
-        GLOW_TRY(vk_flush(vk));
-        if (!a->staging_coherent) {
-            VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                     .memory = a->staging_memory,
-                                     .offset = 0,
-                                     .size = VK_WHOLE_SIZE};
-            VK_CHECK(vkInvalidateMappedMemoryRanges(vk->device, 1, &r));
-        }
-        memcpy(p, a->staging_mapped, chunk);
-        p += chunk;
-        off += chunk;
-        bytes -= chunk;
-    }
+    VkMappedMemoryRange r = atom_range(vk, b->memory, b->size, buf->mem_off + off, bytes);
+    if (to_device)
+        VK_CHECK(vkFlushMappedMemoryRanges(vk->device, 1, &r));
+    else
+        VK_CHECK(vkInvalidateMappedMemoryRanges(vk->device, 1, &r));
     return GLOW_OK;
 }

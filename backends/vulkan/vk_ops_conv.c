@@ -1,5 +1,6 @@
-/* Host side of the GEMM-shaped ops: conv2d forward, backward_data, backward_weight
- * (shaders/conv2d_*.comp, shaders/gemm_*.glsl).
+/* Host side of the conv family: conv2d forward, backward_data, backward_weight
+ * (shaders/conv/conv2d_*.comp, shaders/conv/gemm_*.glsl) and the channel scale of the
+ * zero-initialised conv (shaders/conv/channel_scale_*.comp). Semantics: include/glow/ops.def.
  *
  * Each op has two variants, picked by vk->gemm_variant:
  *   VK_GEMM_TILED: shared-memory tiles of BM x BN outputs, BK deep, a 4x4 register block
@@ -14,13 +15,13 @@
  * texel view (maxTexelBufferElements).
  *
  * backward_weight reduces over all P pixels: the pixel sum is split over workgroups
- * (gl_WorkGroupID.z) into partial sums in a scratch buffer owned by this file, which
+ * (gl_WorkGroupID.z) into partial sums in a scratch buffer (vk_scratch), which
  * conv2d_backward_weight_reduce adds into dw/dbias in a second pass (no float atomics,
  * deterministic order). With one split the first pass adds into dw/dbias directly. */
-#include "vk_internal.h"
+#include "vk_launch.h"
 
 #include <stdint.h>
-#include <stdlib.h>
+#include <string.h>
 
 #define CONV_HAS_BIAS 1u
 #define CONV_RELU 2u
@@ -41,7 +42,7 @@
  * that split, which run one after another) should stay within a CPU's L2/L3 cache. */
 #define TEXEL_SPLIT_BYTES ((uint64_t)1 << 20)
 
-/* Mirrors ConvPush in shaders/gemm_conv_push.glsl. */
+/* Mirrors ConvPush in shaders/conv/gemm_conv_push.glsl (size checked at every dispatch). */
 typedef struct {
     uint32_t x_off, w_off, y_off, bias_off;
     uint32_t n, h, w, ci, co, k;
@@ -49,57 +50,8 @@ typedef struct {
     uint32_t rows_per_split, part_stride, n_splits;
     uint32_t group_co_blocks, pad1;
 } conv_push;
-_Static_assert(sizeof(conv_push) == 64, "conv_push must match ConvPush in gemm_conv_push.glsl");
-
-/* The split-K scratch buffer of a context (grown on demand, freed by vk_conv_release). */
-struct vk_conv_scratch {
-    glow_buffer *partials;
-};
-
-void vk_conv_release(vk_context *vk)
-{
-    if (vk->conv_scratch == NULL)
-        return;
-    glow_buffer_destroy(vk->conv_scratch->partials);
-    free(vk->conv_scratch);
-    vk->conv_scratch = NULL;
-}
-
-/* A partials buffer of at least `floats` floats. Growing flushes first: commands
- * recorded earlier may still reference the old buffer. */
-static glow_status partials_buffer(vk_context *vk, uint64_t floats, const glow_buffer **out)
-{
-    if (vk->conv_scratch == NULL) {
-        vk->conv_scratch = calloc(1, sizeof *vk->conv_scratch);
-        if (vk->conv_scratch == NULL)
-            return glow_error(GLOW_ERR_OUT_OF_MEMORY, "conv2d_backward_weight: out of host memory");
-    }
-    struct vk_conv_scratch *s = vk->conv_scratch;
-    size_t bytes = (size_t)floats * sizeof(float);
-    if (s->partials == NULL || s->partials->bytes < bytes) {
-        if (s->partials != NULL) {
-            GLOW_TRY(vk_flush(vk));
-            glow_buffer_destroy(s->partials);
-            s->partials = NULL;
-        }
-        size_t min_bytes = (size_t)1 << 20;
-        GLOW_TRY(glow_buffer_create(vk->backend, bytes > min_bytes ? bytes : min_bytes, &s->partials));
-    }
-    *out = s->partials;
-    return GLOW_OK;
-}
 
 /* ---- argument helpers --------------------------------------------------------- */
-
-/* Element offsets and counts travel as uint32 push constants. */
-static glow_status check_u32(const char *op, const char *what, glow_tensor t)
-{
-    uint64_t end = (uint64_t)t.off + (uint64_t)glow_tensor_count(t);
-    if (end > UINT32_MAX)
-        return glow_error(GLOW_ERR_SHAPE, "vulkan %s: %s ends at element %llu, beyond the 32-bit indexing limit", op,
-                          what, (unsigned long long)end);
-    return GLOW_OK;
-}
 
 static conv_push make_push(glow_tensor x_shape, int ci, int co, int k)
 {
@@ -134,31 +86,6 @@ static int texel_views_fit(const vk_context *vk, vk_binding_kind kind_a, const g
     return a->bytes / texel_a <= vk->max_texel_elements && b->bytes / texel_b <= vk->max_texel_elements;
 }
 
-/* Spreads `groups` workgroups of a 1-D launch over x (up to the device limit) and y. */
-static void spread_groups(const vk_context *vk, uint64_t groups, uint32_t *gx, uint32_t *gy)
-{
-    uint64_t max_x = vk->props.limits.maxComputeWorkGroupCount[0];
-    if (groups == 0)
-        groups = 1;
-    *gx = (uint32_t)(groups < max_x ? groups : max_x);
-    *gy = (uint32_t)((groups + *gx - 1) / *gx);
-}
-
-static glow_status get_pipeline(vk_context *vk, const char *shader, int n_bindings, const vk_binding_kind *kinds,
-                                int n_spec, const uint32_t *spec, vk_pipeline **out)
-{
-    vk_pipeline_desc d = {0};
-    d.shader = shader;
-    d.n_bindings = n_bindings;
-    for (int i = 0; i < n_bindings; i++)
-        d.kinds[i] = kinds[i];
-    d.push_bytes = sizeof(conv_push);
-    d.n_spec = n_spec;
-    for (int i = 0; i < n_spec; i++)
-        d.spec[i] = spec[i];
-    return vk_pipeline_get(vk, &d, out);
-}
-
 /* Tiled variant: a workgroup of `threads` invocations (256, or 128 = the Vulkan minimum of
  * maxComputeWorkGroupInvocations) owns BM x BN = 16 * threads outputs. The tile along
  * the GEMM dimension that may be small (`narrow`: Co or Ci) is 16, 32 or 64, the other
@@ -170,10 +97,7 @@ typedef struct {
 static tiled_shape tiled_shape_for(const vk_context *vk, int narrow)
 {
     tiled_shape t;
-    uint32_t limit = vk->props.limits.maxComputeWorkGroupInvocations;
-    if (vk->props.limits.maxComputeWorkGroupSize[0] < limit)
-        limit = vk->props.limits.maxComputeWorkGroupSize[0];
-    t.threads = limit >= TILED_WORKGROUP ? TILED_WORKGROUP : 128;
+    t.threads = vk_launch_max_workgroup(vk) >= TILED_WORKGROUP ? TILED_WORKGROUP : 128;
     t.narrow = narrow <= 16 ? 16 : narrow <= 32 ? 32 : 64;
     t.wide = 16 * t.threads / t.narrow;
     t.bk = TILED_BK;
@@ -193,23 +117,18 @@ static void tiled_spec(const tiled_shape *t, uint32_t bm, uint32_t bn, uint32_t 
     spec[5] = t->bk;
 }
 
-static uint32_t div_up(uint64_t a, uint64_t b)
-{
-    return (uint32_t)((a + b - 1) / b);
-}
-
 /* ---- forward -------------------------------------------------------------------- */
 
 glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y, int relu)
 {
     vk_context *vk = vk_ctx(be);
     const char *op = "conv2d_forward";
-    GLOW_TRY(check_u32(op, "x", x));
-    GLOW_TRY(check_u32(op, "w", w));
-    GLOW_TRY(check_u32(op, "y", y));
+    GLOW_TRY(vk_check_index(op, "x", x));
+    GLOW_TRY(vk_check_index(op, "w", w));
+    GLOW_TRY(vk_check_index(op, "y", y));
     int has_bias = bias.buf != NULL;
     if (has_bias)
-        GLOW_TRY(check_u32(op, "bias", bias));
+        GLOW_TRY(vk_check_index(op, "bias", bias));
 
     conv_push pc = make_push(x, x.c, y.c, w.h);
     pc.x_off = (uint32_t)x.off;
@@ -223,26 +142,23 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     /* x and w are both indexed by ci runs: one view kind for both. */
     int vec4 = aligned4(x.off) && aligned4(w.off) && x.c % 4 == 0;
     vk_binding_kind texel = texel_kind(vec4);
-    vk_pipeline *p;
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf)) {
-        vk_binding_kind kinds[4] = {texel, texel, VK_BIND_STORAGE, VK_BIND_STORAGE};
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4, (uint32_t)vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_forward_texel", 4, kinds, 5, spec, &p));
         vk_binding b[4] = {{x.buf, texel, 0}, {w.buf, texel, 0}, {bias_buf, VK_BIND_STORAGE, 0},
                            {y.buf, VK_BIND_STORAGE, 1}};
-        uint64_t invocations = (uint64_t)div_up((uint64_t)y.c, 4) * div_up(pixels, 8);
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
-        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
-        return vk_dispatch(vk, p, b, 4, &pc, sizeof pc, gx, gy, 1);
+        GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP), &gx,
+                                  &gy));
+        return vk_launch(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, y.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
     tiled_spec(&ts, bm, bn, spec);
-    vk_binding_kind kinds[4] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
-    GLOW_TRY(get_pipeline(vk, "conv2d_forward_tiled", 4, kinds, 6, spec, &p));
     vk_binding b[4] = {{x.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {bias_buf, VK_BIND_STORAGE, 0},
                        {y.buf, VK_BIND_STORAGE, 1}};
-    return vk_dispatch(vk, p, b, 4, &pc, sizeof pc, div_up(pixels, bm), div_up((uint64_t)y.c, bn), 1);
+    return vk_launch(vk, VK_SHADER_CONV2D_FORWARD_TILED, b, 4, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
+                     vk_groups((uint64_t)y.c, bn), 1);
 }
 
 /* ---- backward_data ---------------------------------------------------------------- */
@@ -251,9 +167,9 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
 {
     vk_context *vk = vk_ctx(be);
     const char *op = "conv2d_backward_data";
-    GLOW_TRY(check_u32(op, "dy", dy));
-    GLOW_TRY(check_u32(op, "w", w));
-    GLOW_TRY(check_u32(op, "dx", dx));
+    GLOW_TRY(vk_check_index(op, "dy", dy));
+    GLOW_TRY(vk_check_index(op, "w", w));
+    GLOW_TRY(vk_check_index(op, "dx", dx));
 
     conv_push pc = make_push(dx, dx.c, dy.c, w.h);
     pc.x_off = (uint32_t)dx.off;
@@ -265,24 +181,21 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     int dy_vec4 = aligned4(dy.off) && dy.c % 4 == 0;
     int w_vec4 = aligned4(w.off) && dx.c % 4 == 0;
     vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
-    vk_pipeline *p;
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
-        vk_binding_kind kinds[3] = {dy_texel, w_texel, VK_BIND_STORAGE};
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)dy_vec4, (uint32_t)w_vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_texel", 3, kinds, 5, spec, &p));
         vk_binding b[3] = {{dy.buf, dy_texel, 0}, {w.buf, w_texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-        uint64_t invocations = (uint64_t)div_up((uint64_t)dx.c, 4) * div_up(pixels, 8);
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
-        spread_groups(vk, div_up(invocations, TEXEL_WORKGROUP), &gx, &gy);
-        return vk_dispatch(vk, p, b, 3, &pc, sizeof pc, gx, gy, 1);
+        GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP),
+                                  &gx, &gy));
+        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 3, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
     tiled_spec(&ts, bm, bn, spec);
-    vk_binding_kind kinds[3] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
-    GLOW_TRY(get_pipeline(vk, "conv2d_backward_data_tiled", 3, kinds, 6, spec, &p));
     vk_binding b[3] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-    return vk_dispatch(vk, p, b, 3, &pc, sizeof pc, div_up(pixels, bm), div_up((uint64_t)dx.c, bn), 1);
+    return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TILED, b, 3, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
+                     vk_groups((uint64_t)dx.c, bn), 1);
 }
 
 /* ---- backward_weight ---------------------------------------------------------------- */
@@ -319,7 +232,7 @@ static uint32_t texel_group_co_blocks(uint64_t co_blocks, uint64_t col_blocks)
     uint64_t best_area = UINT64_MAX;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         uint32_t g = candidates[i];
-        uint64_t area = (uint64_t)div_up(co_blocks, g) * g * div_up(col_blocks, TEXEL_WORKGROUP / g) *
+        uint64_t area = (uint64_t)vk_groups(co_blocks, g) * g * vk_groups(col_blocks, TEXEL_WORKGROUP / g) *
                         (TEXEL_WORKGROUP / g);
         if (area < best_area) {
             best_area = area;
@@ -334,12 +247,12 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
 {
     vk_context *vk = vk_ctx(be);
     const char *op = "conv2d_backward_weight";
-    GLOW_TRY(check_u32(op, "x", x));
-    GLOW_TRY(check_u32(op, "dy", dy));
-    GLOW_TRY(check_u32(op, "dw", dw));
+    GLOW_TRY(vk_check_index(op, "x", x));
+    GLOW_TRY(vk_check_index(op, "dy", dy));
+    GLOW_TRY(vk_check_index(op, "dw", dw));
     int has_bias = dbias.buf != NULL;
     if (has_bias)
-        GLOW_TRY(check_u32(op, "dbias", dbias));
+        GLOW_TRY(vk_check_index(op, "dbias", dbias));
 
     int k = dw.h;
     conv_push pc = make_push(x, x.c, dy.c, k);
@@ -359,40 +272,42 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     vk_binding_kind x_texel = texel_kind(x_vec4), dy_texel = texel_kind(dy_vec4);
     int use_texel = vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, x_texel, x.buf, dy_texel, dy.buf);
 
-    /* Work items without splitting, and the first pass's pipeline and grid. */
-    vk_pipeline *p;
+    /* Work items without splitting, and the first pass's shader, spec constants and grid. */
+    vk_shader_id shader;
+    uint32_t spec[6];
+    int n_spec;
     uint32_t gx, gy;
     uint32_t splits;
     if (use_texel) {
-        uint64_t col_blocks = (uint64_t)k * k * div_up((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
-        uint64_t co_blocks = div_up((uint64_t)dy.c, 8); /* 8x4 register blocks */
+        uint64_t col_blocks = (uint64_t)k * k * vk_groups((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
+        uint64_t co_blocks = vk_groups((uint64_t)dy.c, 8); /* 8x4 register blocks */
         uint32_t g_co = texel_group_co_blocks(co_blocks, col_blocks);
-        uint64_t groups = (uint64_t)div_up(co_blocks, g_co) * div_up(col_blocks, TEXEL_WORKGROUP / g_co);
+        uint64_t groups = (uint64_t)vk_groups(co_blocks, g_co) * vk_groups(col_blocks, TEXEL_WORKGROUP / g_co);
         /* Bytes of dy and x one image row brings in; enough splits to keep a split's rows in cache. */
         uint64_t row_bytes = (uint64_t)x.w * ((uint64_t)dy.c + (uint64_t)x.c) * sizeof(float);
-        uint64_t by_cache = div_up(rows * row_bytes, TEXEL_SPLIT_BYTES);
+        uint64_t by_cache = vk_groups(rows * row_bytes, TEXEL_SPLIT_BYTES);
         uint64_t by_work = splits_for_work(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS);
         splits = clamp_splits(by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
         pc.group_co_blocks = g_co;
-        vk_binding_kind kinds[5] = {x_texel, dy_texel, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
-        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)x_vec4, (uint32_t)dy_vec4};
-        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_texel", 5, kinds, 5, spec, &p));
-        spread_groups(vk, groups, &gx, &gy);
+        shader = VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL;
+        const uint32_t texel_spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)x_vec4, (uint32_t)dy_vec4};
+        memcpy(spec, texel_spec, sizeof texel_spec);
+        n_spec = 5;
+        GLOW_TRY(vk_launch_spread(vk, shader, groups, &gx, &gy));
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);
-        uint32_t bm = ts.narrow, bn = ts.wide, spec[6];
+        uint32_t bm = ts.narrow, bn = ts.wide;
         tiled_spec(&ts, bm, bn, spec);
-        gx = div_up((uint64_t)dy.c, bm);
-        gy = div_up(n_cols, bn);
-        uint64_t min_rows = div_up(256, (uint64_t)x.w); /* >= 256 pixels per split */
+        n_spec = 6;
+        gx = vk_groups((uint64_t)dy.c, bm);
+        gy = vk_groups(n_cols, bn);
+        uint64_t min_rows = vk_groups(256, (uint64_t)x.w); /* >= 256 pixels per split */
         splits = clamp_splits(splits_for_work((uint64_t)gx * gy, TILED_TARGET_WORKGROUPS), rows, min_rows,
                               partial_floats);
-        vk_binding_kind kinds[5] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE,
-                                    VK_BIND_STORAGE};
-        GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_tiled", 5, kinds, 6, spec, &p));
+        shader = VK_SHADER_CONV2D_BACKWARD_WEIGHT_TILED;
     }
-    pc.rows_per_split = div_up(rows, splits);
-    splits = div_up(rows, pc.rows_per_split); /* no empty split */
+    pc.rows_per_split = vk_groups(rows, splits);
+    splits = vk_groups(rows, pc.rows_per_split); /* no empty split */
     pc.n_splits = splits;
     pc.part_stride = (uint32_t)partial_floats;
 
@@ -400,24 +315,62 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     if (splits == 1)
         pc.flags |= CONV_DIRECT;
     else
-        GLOW_TRY(partials_buffer(vk, (uint64_t)splits * partial_floats, &partials));
+        GLOW_TRY(vk_scratch(vk, VK_SCRATCH_CONV_PARTIALS, (size_t)splits * partial_floats * sizeof(float),
+                            &partials));
 
     vk_binding b[5] = {{x.buf, use_texel ? x_texel : VK_BIND_STORAGE, 0},
                        {dy.buf, use_texel ? dy_texel : VK_BIND_STORAGE, 0},
                        {dw.buf, VK_BIND_STORAGE, splits == 1},
                        {dbias_buf, VK_BIND_STORAGE, splits == 1 && has_bias},
                        {partials, VK_BIND_STORAGE, splits > 1}};
-    GLOW_TRY(vk_dispatch(vk, p, b, 5, &pc, sizeof pc, gx, gy, splits));
+    GLOW_TRY(vk_launch(vk, shader, b, 5, &pc, sizeof pc, spec, n_spec, gx, gy, splits));
     if (splits == 1)
         return GLOW_OK;
 
-    vk_pipeline *reduce;
-    vk_binding_kind rkinds[3] = {VK_BIND_STORAGE, VK_BIND_STORAGE, VK_BIND_STORAGE};
-    uint32_t rspec[1] = {REDUCE_WORKGROUP};
-    GLOW_TRY(get_pipeline(vk, "conv2d_backward_weight_reduce", 3, rkinds, 1, rspec, &reduce));
+    const uint32_t rspec[1] = {REDUCE_WORKGROUP};
     vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1},
                         {dbias_buf, VK_BIND_STORAGE, has_bias},
                         {partials, VK_BIND_STORAGE, 0}};
-    spread_groups(vk, div_up(partial_floats, REDUCE_WORKGROUP), &gx, &gy);
-    return vk_dispatch(vk, reduce, rb, 3, &pc, sizeof pc, gx, gy, 1);
+    GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_WEIGHT_REDUCE, vk_groups(partial_floats, REDUCE_WORKGROUP),
+                              &gx, &gy));
+    return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_WEIGHT_REDUCE, rb, 3, &pc, sizeof pc, rspec, 1, gx, gy, 1);
+}
+
+/* ---- channel scale of the zero-initialised conv ------------------------------------- */
+
+typedef struct {
+    uint32_t y_off, count, c, logs_off;
+    float factor;
+} push_channel_scale_forward;
+
+glow_status vk_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor)
+{
+    GLOW_TRY(vk_check_index("channel_scale_forward", "y", y));
+    GLOW_TRY(vk_check_index("channel_scale_forward", "logs", logs));
+    push_channel_scale_forward pc = {(uint32_t)y.off, (uint32_t)glow_tensor_count(y), (uint32_t)y.c,
+                                     (uint32_t)logs.off, factor};
+    vk_binding b[2] = {vk_bind(y.buf, 1), vk_bind(logs.buf, 0)};
+    return vk_launch_grid(vk_ctx(be), VK_SHADER_CHANNEL_SCALE_FORWARD, b, 2, &pc, sizeof pc, pc.count);
+}
+
+typedef struct {
+    uint32_t y_off, dy_off, rows, c, logs_off, dlogs_off;
+    float factor;
+} push_channel_scale_backward;
+
+/* One workgroup per channel: reduce dy*y over the P pixels, then rescale dy. */
+glow_status vk_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
+                                      glow_tensor dlogs)
+{
+    const char *op = "channel_scale_backward";
+    GLOW_TRY(vk_check_index(op, "y", y));
+    GLOW_TRY(vk_check_index(op, "dy", dy));
+    GLOW_TRY(vk_check_index(op, "logs", logs));
+    GLOW_TRY(vk_check_index(op, "dlogs", dlogs));
+    push_channel_scale_backward pc = {(uint32_t)y.off,    (uint32_t)dy.off,    (uint32_t)glow_tensor_rows(y),
+                                      (uint32_t)y.c,      (uint32_t)logs.off, (uint32_t)dlogs.off,
+                                      factor};
+    vk_binding b[4] = {vk_bind(y.buf, 0), vk_bind(dy.buf, 1), vk_bind(logs.buf, 0),
+                       vk_bind(dlogs.buf, 1)};
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_CHANNEL_SCALE_BACKWARD, b, 4, &pc, sizeof pc, (uint32_t)y.c);
 }

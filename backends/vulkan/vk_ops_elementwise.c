@@ -1,45 +1,42 @@
 /* Vulkan host side of the elementwise and data-movement ops; shaders:
  * fill.comp, add_scalar.comp, relu_backward.comp, copy_channels.comp,
- * squeeze.comp (both directions), logdet_sum.comp, channel_scale_forward.comp,
- * channel_scale_backward.comp. Semantics: include/glow/backend.h. */
-#include "vk_ops_launch.h"
+ * squeeze.comp (both directions), logdet_sum.comp (shaders/elementwise/). Semantics: include/glow/ops.def. */
+#include "vk_launch.h"
 
 typedef struct {
     uint32_t off, count;
     float value;
 } push_scalar; /* fill.comp, add_scalar.comp */
-_Static_assert(sizeof(push_scalar) == 12, "push_scalar mirrors fill.comp / add_scalar.comp");
 
-static glow_status scalar_op(glow_backend *be, const char *shader, glow_tensor t, float value)
+static glow_status scalar_op(glow_backend *be, vk_shader_id shader, glow_tensor t, float value)
 {
-    GLOW_TRY(vk_ops_check_index(shader, "t", t));
+    GLOW_TRY(vk_check_index(vk_shader_name(shader), "t", t));
     push_scalar pc = {(uint32_t)t.off, (uint32_t)glow_tensor_count(t), value};
-    vk_binding b[1] = {vk_ops_bind(t.buf, 1)};
-    return vk_ops_launch_grid(vk_ctx(be), shader, b, 1, &pc, sizeof pc, pc.count);
+    vk_binding b[1] = {vk_bind(t.buf, 1)};
+    return vk_launch_grid(vk_ctx(be), shader, b, 1, &pc, sizeof pc, pc.count);
 }
 
 glow_status vk_fill(glow_backend *be, glow_tensor t, float value)
 {
-    return scalar_op(be, "fill", t, value);
+    return scalar_op(be, VK_SHADER_FILL, t, value);
 }
 
 glow_status vk_add_scalar(glow_backend *be, glow_tensor t, float value)
 {
-    return scalar_op(be, "add_scalar", t, value);
+    return scalar_op(be, VK_SHADER_ADD_SCALAR, t, value);
 }
 
 typedef struct {
     uint32_t y_off, dy_off, count;
 } push_relu_backward;
-_Static_assert(sizeof(push_relu_backward) == 12, "push_relu_backward mirrors relu_backward.comp");
 
 glow_status vk_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
 {
-    GLOW_TRY(vk_ops_check_index("relu_backward", "y", y));
-    GLOW_TRY(vk_ops_check_index("relu_backward", "dy", dy));
+    GLOW_TRY(vk_check_index("relu_backward", "y", y));
+    GLOW_TRY(vk_check_index("relu_backward", "dy", dy));
     push_relu_backward pc = {(uint32_t)y.off, (uint32_t)dy.off, (uint32_t)glow_tensor_count(y)};
-    vk_binding b[2] = {vk_ops_bind(y.buf, 0), vk_ops_bind(dy.buf, 1)};
-    return vk_ops_launch_grid(vk_ctx(be), "relu_backward", b, 2, &pc, sizeof pc, pc.count);
+    vk_binding b[2] = {vk_bind(y.buf, 0), vk_bind(dy.buf, 1)};
+    return vk_launch_grid(vk_ctx(be), VK_SHADER_RELU_BACKWARD, b, 2, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
@@ -47,18 +44,17 @@ typedef struct {
     uint32_t dst_off, dst_c, dst_c0;
     uint32_t count, rows, accumulate;
 } push_copy_channels;
-_Static_assert(sizeof(push_copy_channels) == 36, "push_copy_channels mirrors copy_channels.comp");
 
 glow_status vk_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow_tensor dst, int dst_c0, int count,
                              int accumulate)
 {
-    GLOW_TRY(vk_ops_check_index("copy_channels", "src", src));
-    GLOW_TRY(vk_ops_check_index("copy_channels", "dst", dst));
+    GLOW_TRY(vk_check_index("copy_channels", "src", src));
+    GLOW_TRY(vk_check_index("copy_channels", "dst", dst));
     push_copy_channels pc = {(uint32_t)src.off, (uint32_t)src.c, (uint32_t)src_c0,
                              (uint32_t)dst.off, (uint32_t)dst.c, (uint32_t)dst_c0,
                              (uint32_t)count,   (uint32_t)glow_tensor_rows(src), accumulate ? 1u : 0u};
-    vk_binding b[2] = {vk_ops_bind(src.buf, 0), vk_ops_bind(dst.buf, 1)};
-    return vk_ops_launch_grid(vk_ctx(be), "copy_channels", b, 2, &pc, sizeof pc, (uint64_t)pc.rows * pc.count);
+    vk_binding b[2] = {vk_bind(src.buf, 0), vk_bind(dst.buf, 1)};
+    return vk_launch_grid(vk_ctx(be), VK_SHADER_COPY_CHANNELS, b, 2, &pc, sizeof pc, (uint64_t)pc.rows * pc.count);
 }
 
 typedef struct {
@@ -66,19 +62,18 @@ typedef struct {
     uint32_t n, h, w, c; /* shape of x, the (N,H,W,C) side */
     uint32_t accumulate, unsqueeze;
 } push_squeeze;
-_Static_assert(sizeof(push_squeeze) == 32, "push_squeeze mirrors squeeze.comp");
 
 /* x: (N,H,W,C) <-> y: (N,H/2,W/2,4C); one invocation per element of y. */
 static glow_status squeeze_op(glow_backend *be, const char *op, glow_tensor x, glow_tensor y, int accumulate,
                               int unsqueeze)
 {
-    GLOW_TRY(vk_ops_check_index(op, "x", x));
-    GLOW_TRY(vk_ops_check_index(op, "y", y));
+    GLOW_TRY(vk_check_index(op, "x", x));
+    GLOW_TRY(vk_check_index(op, "y", y));
     push_squeeze pc = {(uint32_t)x.off, (uint32_t)y.off,    (uint32_t)x.n,      (uint32_t)x.h,
                        (uint32_t)x.w,   (uint32_t)x.c,      accumulate ? 1u : 0u, unsqueeze ? 1u : 0u};
     /* squeeze.comp binds (source read-only, destination) */
-    vk_binding b[2] = {vk_ops_bind(unsqueeze ? y.buf : x.buf, 0), vk_ops_bind(unsqueeze ? x.buf : y.buf, 1)};
-    return vk_ops_launch_grid(vk_ctx(be), "squeeze", b, 2, &pc, sizeof pc, glow_tensor_count(y));
+    vk_binding b[2] = {vk_bind(unsqueeze ? y.buf : x.buf, 0), vk_bind(unsqueeze ? x.buf : y.buf, 1)};
+    return vk_launch_grid(vk_ctx(be), VK_SHADER_SQUEEZE, b, 2, &pc, sizeof pc, glow_tensor_count(y));
 }
 
 glow_status vk_squeeze(glow_backend *be, glow_tensor x, glow_tensor y, int accumulate)
@@ -95,53 +90,13 @@ typedef struct {
     uint32_t v_off, count, ld_off, n_ld;
     float scale;
 } push_logdet_sum;
-_Static_assert(sizeof(push_logdet_sum) == 20, "push_logdet_sum mirrors logdet_sum.comp");
 
 glow_status vk_logdet_sum(glow_backend *be, glow_tensor v, float scale, glow_tensor ld)
 {
-    GLOW_TRY(vk_ops_check_index("logdet_sum", "v", v));
-    GLOW_TRY(vk_ops_check_index("logdet_sum", "ld", ld));
+    GLOW_TRY(vk_check_index("logdet_sum", "v", v));
+    GLOW_TRY(vk_check_index("logdet_sum", "ld", ld));
     push_logdet_sum pc = {(uint32_t)v.off, (uint32_t)glow_tensor_count(v), (uint32_t)ld.off,
                           (uint32_t)glow_tensor_count(ld), scale};
-    vk_binding b[2] = {vk_ops_bind(v.buf, 0), vk_ops_bind(ld.buf, 1)};
-    return vk_ops_launch_groups(vk_ctx(be), "logdet_sum", b, 2, &pc, sizeof pc, 1);
-}
-
-typedef struct {
-    uint32_t y_off, count, c, logs_off;
-    float factor;
-} push_channel_scale_forward;
-_Static_assert(sizeof(push_channel_scale_forward) == 20, "mirrors channel_scale_forward.comp");
-
-glow_status vk_channel_scale_forward(glow_backend *be, glow_tensor y, glow_tensor logs, float factor)
-{
-    GLOW_TRY(vk_ops_check_index("channel_scale_forward", "y", y));
-    GLOW_TRY(vk_ops_check_index("channel_scale_forward", "logs", logs));
-    push_channel_scale_forward pc = {(uint32_t)y.off, (uint32_t)glow_tensor_count(y), (uint32_t)y.c,
-                                     (uint32_t)logs.off, factor};
-    vk_binding b[2] = {vk_ops_bind(y.buf, 1), vk_ops_bind(logs.buf, 0)};
-    return vk_ops_launch_grid(vk_ctx(be), "channel_scale_forward", b, 2, &pc, sizeof pc, pc.count);
-}
-
-typedef struct {
-    uint32_t y_off, dy_off, rows, c, logs_off, dlogs_off;
-    float factor;
-} push_channel_scale_backward;
-_Static_assert(sizeof(push_channel_scale_backward) == 28, "mirrors channel_scale_backward.comp");
-
-/* One workgroup per channel: reduce dy*y over the P pixels, then rescale dy. */
-glow_status vk_channel_scale_backward(glow_backend *be, glow_tensor y, glow_tensor dy, glow_tensor logs, float factor,
-                                      glow_tensor dlogs)
-{
-    const char *op = "channel_scale_backward";
-    GLOW_TRY(vk_ops_check_index(op, "y", y));
-    GLOW_TRY(vk_ops_check_index(op, "dy", dy));
-    GLOW_TRY(vk_ops_check_index(op, "logs", logs));
-    GLOW_TRY(vk_ops_check_index(op, "dlogs", dlogs));
-    push_channel_scale_backward pc = {(uint32_t)y.off,    (uint32_t)dy.off,    (uint32_t)glow_tensor_rows(y),
-                                      (uint32_t)y.c,      (uint32_t)logs.off, (uint32_t)dlogs.off,
-                                      factor};
-    vk_binding b[4] = {vk_ops_bind(y.buf, 0), vk_ops_bind(dy.buf, 1), vk_ops_bind(logs.buf, 0),
-                       vk_ops_bind(dlogs.buf, 1)};
-    return vk_ops_launch_groups(vk_ctx(be), op, b, 4, &pc, sizeof pc, (uint32_t)y.c);
+    vk_binding b[2] = {vk_bind(v.buf, 0), vk_bind(ld.buf, 1)};
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_LOGDET_SUM, b, 2, &pc, sizeof pc, 1);
 }

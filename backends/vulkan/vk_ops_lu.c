@@ -2,8 +2,8 @@
  * one workgroup per column of the weight, forward product or triangular solves;
  * lu_weight_backward.comp: one workgroup per row of dA and per column of dB).
  * The column/row being worked on lives in shared memory: C <= VK_LU_MAX_C.
- * Semantics: include/glow/backend.h. */
-#include "vk_ops_launch.h"
+ * Semantics: include/glow/ops.def. */
+#include "vk_launch.h"
 
 #define VK_LU_MAX_C 256 /* MAX_C in lu_weight.comp and lu_weight_backward.comp */
 
@@ -18,7 +18,6 @@ static glow_status check_lu_channels(const char *op, int c)
 typedef struct {
     uint32_t lower_off, upper_off, log_s_off, sign_off, perm_off, weight_off, c, inverse;
 } push_lu_weight;
-_Static_assert(sizeof(push_lu_weight) == 32, "mirrors lu_weight.comp");
 
 glow_status vk_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
                          glow_tensor perm, glow_tensor weight, int inverse)
@@ -27,20 +26,19 @@ glow_status vk_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper,
     const glow_tensor ts[6] = {lower, upper, log_s, sign, perm, weight};
     const char *names[6] = {"lower", "upper", "log_s", "sign", "perm", "weight"};
     for (int i = 0; i < 6; i++)
-        GLOW_TRY(vk_ops_check_index(op, names[i], ts[i]));
+        GLOW_TRY(vk_check_index(op, names[i], ts[i]));
     GLOW_TRY(check_lu_channels(op, lower.c));
     push_lu_weight pc = {(uint32_t)lower.off, (uint32_t)upper.off, (uint32_t)log_s.off,  (uint32_t)sign.off,
                          (uint32_t)perm.off,  (uint32_t)weight.off, (uint32_t)lower.c, inverse ? 1u : 0u};
-    vk_binding b[6] = {vk_ops_bind(lower.buf, 0), vk_ops_bind(upper.buf, 0), vk_ops_bind(log_s.buf, 0),
-                       vk_ops_bind(sign.buf, 0),  vk_ops_bind(perm.buf, 0),  vk_ops_bind(weight.buf, 1)};
-    return vk_ops_launch_groups(vk_ctx(be), op, b, 6, &pc, sizeof pc, (uint32_t)lower.c);
+    vk_binding b[6] = {vk_bind(lower.buf, 0), vk_bind(upper.buf, 0), vk_bind(log_s.buf, 0),
+                       vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),  vk_bind(weight.buf, 1)};
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_LU_WEIGHT, b, 6, &pc, sizeof pc, (uint32_t)lower.c);
 }
 
 typedef struct {
     uint32_t dweight_off, lower_off, upper_off, log_s_off, sign_off, perm_off;
     uint32_t dlower_off, dupper_off, dlog_s_off, c;
 } push_lu_weight_backward;
-_Static_assert(sizeof(push_lu_weight_backward) == 40, "mirrors lu_weight_backward.comp");
 
 glow_status vk_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
                                   glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
@@ -50,15 +48,15 @@ glow_status vk_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_te
     const glow_tensor ts[9] = {dweight, lower, upper, log_s, sign, perm, dlower, dupper, dlog_s};
     const char *names[9] = {"dweight", "lower", "upper", "log_s", "sign", "perm", "dlower", "dupper", "dlog_s"};
     for (int i = 0; i < 9; i++)
-        GLOW_TRY(vk_ops_check_index(op, names[i], ts[i]));
+        GLOW_TRY(vk_check_index(op, names[i], ts[i]));
     GLOW_TRY(check_lu_channels(op, lower.c));
     push_lu_weight_backward pc = {(uint32_t)dweight.off, (uint32_t)lower.off,  (uint32_t)upper.off,
                                   (uint32_t)log_s.off,   (uint32_t)sign.off,   (uint32_t)perm.off,
                                   (uint32_t)dlower.off,  (uint32_t)dupper.off, (uint32_t)dlog_s.off,
                                   (uint32_t)lower.c};
-    vk_binding b[9] = {vk_ops_bind(dweight.buf, 0), vk_ops_bind(lower.buf, 0), vk_ops_bind(upper.buf, 0),
-                       vk_ops_bind(log_s.buf, 0),   vk_ops_bind(sign.buf, 0),  vk_ops_bind(perm.buf, 0),
-                       vk_ops_bind(dlower.buf, 1),  vk_ops_bind(dupper.buf, 1), vk_ops_bind(dlog_s.buf, 1)};
+    vk_binding b[9] = {vk_bind(dweight.buf, 0), vk_bind(lower.buf, 0), vk_bind(upper.buf, 0),
+                       vk_bind(log_s.buf, 0),   vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),
+                       vk_bind(dlower.buf, 1),  vk_bind(dupper.buf, 1), vk_bind(dlog_s.buf, 1)};
     /* Workgroups [0, C): rows of dA -> dlower; [C, 2C): columns of dB -> dupper, dlog_s. */
-    return vk_ops_launch_groups(vk_ctx(be), op, b, 9, &pc, sizeof pc, 2u * (uint32_t)lower.c);
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_LU_WEIGHT_BACKWARD, b, 9, &pc, sizeof pc, 2u * (uint32_t)lower.c);
 }

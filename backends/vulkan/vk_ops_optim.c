@@ -2,44 +2,42 @@
  * (one workgroup, Kahan partial sums + tree reduction) and optimizer_step.comp (one
  * invocation per element; the non-finite guard and the clip factor are computed from
  * sumsq[0] in the shader, so no host readback sits between the backward pass and the update).
- * Semantics: include/glow/backend.h. */
-#include "vk_ops_launch.h"
+ * Semantics: include/glow/ops.def. */
+#include "vk_launch.h"
 
 #include <math.h>
 
 typedef struct {
     uint32_t g_off, count, out_off;
 } push_sum_squares;
-_Static_assert(sizeof(push_sum_squares) == 12, "mirrors sum_squares.comp");
 
 glow_status vk_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out)
 {
-    GLOW_TRY(vk_ops_check_index("sum_squares", "g", g));
-    GLOW_TRY(vk_ops_check_index("sum_squares", "out", out));
+    GLOW_TRY(vk_check_index("sum_squares", "g", g));
+    GLOW_TRY(vk_check_index("sum_squares", "out", out));
     push_sum_squares pc = {(uint32_t)g.off, (uint32_t)glow_tensor_count(g), (uint32_t)out.off};
-    vk_binding b[2] = {vk_ops_bind(g.buf, 0), vk_ops_bind(out.buf, 1)};
-    return vk_ops_launch_groups(vk_ctx(be), "sum_squares", b, 2, &pc, sizeof pc, 1);
+    vk_binding b[2] = {vk_bind(g.buf, 0), vk_bind(out.buf, 1)};
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_SUM_SQUARES, b, 2, &pc, sizeof pc, 1);
 }
 
 typedef struct {
     uint32_t p_off, g_off, m_off, v_off, sumsq_off, count, adamax, clip, guard;
     float lr, beta1, beta2, eps, bc1, bc2, max_grad_norm;
 } push_optimizer_step;
-_Static_assert(sizeof(push_optimizer_step) == 64, "mirrors optimizer_step.comp");
 
 glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor grads, glow_tensor m, glow_tensor v,
                               const glow_adam_params *hp, glow_tensor sumsq)
 {
     const char *op = "optimizer_step";
-    GLOW_TRY(vk_ops_check_index(op, "params", params));
-    GLOW_TRY(vk_ops_check_index(op, "grads", grads));
-    GLOW_TRY(vk_ops_check_index(op, "m", m));
-    GLOW_TRY(vk_ops_check_index(op, "v", v));
+    GLOW_TRY(vk_check_index(op, "params", params));
+    GLOW_TRY(vk_check_index(op, "grads", grads));
+    GLOW_TRY(vk_check_index(op, "m", m));
+    GLOW_TRY(vk_check_index(op, "v", v));
     /* any sumsq given guards the step against a non-finite gradient; clipping also reads it */
     int guard = sumsq.buf != NULL;
     int clip = hp->max_grad_norm > 0.0f && guard;
     if (guard)
-        GLOW_TRY(vk_ops_check_index(op, "sumsq", sumsq));
+        GLOW_TRY(vk_check_index(op, "sumsq", sumsq));
     push_optimizer_step pc = {
         .p_off = (uint32_t)params.off,
         .g_off = (uint32_t)grads.off,
@@ -60,7 +58,7 @@ glow_status vk_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor 
         .max_grad_norm = hp->max_grad_norm,
     };
     /* Without sumsq, binding 4 names the gradient buffer as a placeholder the kernel never reads. */
-    vk_binding b[5] = {vk_ops_bind(params.buf, 1), vk_ops_bind(grads.buf, 0), vk_ops_bind(m.buf, 1),
-                       vk_ops_bind(v.buf, 1), vk_ops_bind(guard ? sumsq.buf : grads.buf, 0)};
-    return vk_ops_launch_1d(vk_ctx(be), op, b, 5, &pc, sizeof pc, pc.count);
+    vk_binding b[5] = {vk_bind(params.buf, 1), vk_bind(grads.buf, 0), vk_bind(m.buf, 1),
+                       vk_bind(v.buf, 1), vk_bind(guard ? sumsq.buf : grads.buf, 0)};
+    return vk_launch_1d(vk_ctx(be), VK_SHADER_OPTIMIZER_STEP, b, 5, &pc, sizeof pc, pc.count);
 }

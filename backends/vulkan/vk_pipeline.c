@@ -1,7 +1,10 @@
-/* Pipelines: embedded SPIR-V -> VkShaderModule -> compute pipeline with its own
- * descriptor set layout (set 0, binding i of kind desc->kinds[i]), a push-constant
- * range of desc->push_bytes and specialization constants constant_id i = spec[i].
- * Cached in memory by (shader name, spec values) and on disk through a
+/* Pipelines: a shader constant (VK_SHADER_<NAME>, vk_shaders.h) -> its embedded
+ * SPIR-V -> compute pipeline whose descriptor set layout (set 0, bindings 0..n-1 of the
+ * descriptor types the module declares) and push-constant range (the module's block
+ * size) come from the interface reflected from the module at build time
+ * (tools/embed_spirv.py), with specialization constants constant_id i = spec[i].
+ * Every dispatch's bindings and push size are checked against that interface.
+ * Cached in memory by (shader, spec values) and on disk through a
  * VkPipelineCache in $XDG_CACHE_HOME/glow-vk (else ~/.cache/glow-vk), one file per
  * vendor/device/driver version; $GLOW_VK_PIPELINE_CACHE=off disables the file. */
 #include "vk_internal.h"
@@ -142,7 +145,6 @@ static void destroy_pipeline(vk_context *vk, vk_pipeline *p)
         vkDestroyPipelineLayout(vk->device, p->layout, NULL);
     if (p->set_layout)
         vkDestroyDescriptorSetLayout(vk->device, p->set_layout, NULL);
-    free((char *)p->desc.shader);
     free(p);
 }
 
@@ -164,54 +166,44 @@ void vk_pipelines_destroy(vk_context *vk)
 
 static int same_variant(const vk_pipeline_desc *a, const vk_pipeline_desc *b)
 {
-    return strcmp(a->shader, b->shader) == 0 && a->n_spec == b->n_spec &&
+    return a->shader == b->shader && a->n_spec == b->n_spec &&
            memcmp(a->spec, b->spec, (size_t)a->n_spec * sizeof a->spec[0]) == 0;
-}
-
-static int same_interface(const vk_pipeline_desc *a, const vk_pipeline_desc *b)
-{
-    return a->n_bindings == b->n_bindings && a->push_bytes == b->push_bytes &&
-           memcmp(a->kinds, b->kinds, (size_t)a->n_bindings * sizeof a->kinds[0]) == 0;
 }
 
 static glow_status create_pipeline(vk_context *vk, const vk_pipeline_desc *desc, vk_pipeline *p)
 {
-    size_t bytes = 0;
-    const uint32_t *code = vk_shader_spirv(desc->shader, &bytes);
-    if (code == NULL)
-        return glow_error(GLOW_ERR_BACKEND, "vulkan: no shader '%s' was compiled into this build", desc->shader);
-
+    const vk_shader_module *m = p->module;
     VkDescriptorSetLayoutBinding b[VK_MAX_BINDINGS];
-    for (int i = 0; i < desc->n_bindings; i++) {
+    for (uint32_t i = 0; i < m->n_bindings; i++) {
         b[i] = (VkDescriptorSetLayoutBinding){
-            .binding = (uint32_t)i,
-            .descriptorType = desc->kinds[i] == VK_BIND_STORAGE ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                                                                : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .binding = i,
+            .descriptorType = m->binding_type[i] == VK_SHADER_BIND_STORAGE ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                                                                          : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
     }
     VkDescriptorSetLayoutCreateInfo li = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-        .bindingCount = (uint32_t)desc->n_bindings,
+        .bindingCount = m->n_bindings,
         .pBindings = b,
     };
     VK_CHECK(vkCreateDescriptorSetLayout(vk->device, &li, NULL, &p->set_layout));
 
-    VkPushConstantRange push = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = desc->push_bytes};
+    VkPushConstantRange push = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = m->push_bytes};
     VkPipelineLayoutCreateInfo pli = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
         .setLayoutCount = 1,
         .pSetLayouts = &p->set_layout,
-        .pushConstantRangeCount = desc->push_bytes ? 1u : 0u,
+        .pushConstantRangeCount = m->push_bytes ? 1u : 0u,
         .pPushConstantRanges = &push,
     };
     VK_CHECK(vkCreatePipelineLayout(vk->device, &pli, NULL, &p->layout));
 
     VkShaderModuleCreateInfo mi = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-        .codeSize = bytes,
-        .pCode = code,
+        .codeSize = m->bytes,
+        .pCode = m->code,
     };
     VkShaderModule module;
     VK_CHECK(vkCreateShaderModule(vk->device, &mi, NULL, &module));
@@ -243,7 +235,7 @@ static glow_status create_pipeline(vk_context *vk, const vk_pipeline_desc *desc,
     vkDestroyShaderModule(vk->device, module, NULL);
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;
-        return glow_error(GLOW_ERR_BACKEND, "vulkan: creating the pipeline of shader '%s': %s", desc->shader,
+        return glow_error(GLOW_ERR_BACKEND, "vulkan: creating the pipeline of shader '%s': %s", m->name,
                           vk_result_name(r));
     }
     return GLOW_OK;
@@ -253,21 +245,26 @@ glow_status vk_pipeline_get(vk_context *vk, const vk_pipeline_desc *desc, vk_pip
 {
     struct vk_pipeline_set *set = vk->pipelines;
     *out = NULL;
-    if (desc->n_bindings < 0 || desc->n_bindings > VK_MAX_BINDINGS || desc->n_spec < 0 ||
-        desc->n_spec > VK_MAX_SPEC || desc->push_bytes > VK_MAX_PUSH_BYTES ||
-        desc->push_bytes > vk->props.limits.maxPushConstantsSize || desc->push_bytes % 4 != 0)
+    if ((unsigned)desc->shader >= VK_SHADER_COUNT)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: no shader number %d", (int)desc->shader);
+    const vk_shader_module *m = &vk_shader_modules[desc->shader];
+    if (desc->n_spec < 0 || desc->n_spec > VK_MAX_SPEC)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: pipeline '%s': %d spec constants out of range", m->name,
+                          desc->n_spec);
+    uint32_t given = (1u << desc->n_spec) - 1u;
+    if ((m->spec_mask & ~given) != 0)
         return glow_error(GLOW_ERR_INVALID_ARG,
-                          "vulkan: pipeline '%s': %d bindings, %d spec constants, %u push bytes out of range",
-                          desc->shader, desc->n_bindings, desc->n_spec, desc->push_bytes);
+                          "vulkan: pipeline '%s': the shader declares specialization constants 0x%x, the host sets "
+                          "only 0..%d",
+                          m->name, m->spec_mask, desc->n_spec - 1);
+    if (m->push_bytes > VK_MAX_PUSH_BYTES || m->push_bytes > vk->props.limits.maxPushConstantsSize)
+        return glow_error(GLOW_ERR_UNAVAILABLE, "vulkan: pipeline '%s': %u push-constant bytes exceed the limit %u",
+                          m->name, m->push_bytes, vk->props.limits.maxPushConstantsSize);
     for (int i = 0; i < set->count; i++) {
-        vk_pipeline *p = set->items[i];
-        if (!same_variant(&p->desc, desc))
-            continue;
-        if (!same_interface(&p->desc, desc))
-            return glow_error(GLOW_ERR_INVALID_ARG,
-                              "vulkan: pipeline '%s' requested with a different binding/push layout", desc->shader);
-        *out = p;
-        return GLOW_OK;
+        if (same_variant(&set->items[i]->desc, desc)) {
+            *out = set->items[i];
+            return GLOW_OK;
+        }
     }
     if (set->count == set->cap) {
         int cap = set->cap ? set->cap * 2 : 32;
@@ -278,14 +275,10 @@ glow_status vk_pipeline_get(vk_context *vk, const vk_pipeline_desc *desc, vk_pip
         set->cap = cap;
     }
     vk_pipeline *p = calloc(1, sizeof *p);
-    char *name = p ? malloc(strlen(desc->shader) + 1) : NULL;
-    if (name == NULL) {
-        free(p);
+    if (p == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
-    }
-    strcpy(name, desc->shader);
     p->desc = *desc;
-    p->desc.shader = name;
+    p->module = m;
     glow_status st = create_pipeline(vk, desc, p);
     if (st != GLOW_OK) {
         destroy_pipeline(vk, p);
@@ -294,5 +287,31 @@ glow_status vk_pipeline_get(vk_context *vk, const vk_pipeline_desc *desc, vk_pip
     set->items[set->count++] = p;
     set->dirty = 1;
     *out = p;
+    return GLOW_OK;
+}
+
+glow_status vk_pipeline_check_bindings(const vk_pipeline *p, const vk_binding *bindings, int n_bindings,
+                                       uint32_t push_bytes)
+{
+    const vk_shader_module *m = p->module;
+    if (n_bindings < 0 || (uint32_t)n_bindings != m->n_bindings)
+        return glow_error(GLOW_ERR_INVALID_ARG, "vulkan: dispatch of '%s' with %d bindings, the shader declares %u",
+                          m->name, n_bindings, m->n_bindings);
+    for (int i = 0; i < n_bindings; i++) {
+        int storage = bindings[i].kind == VK_BIND_STORAGE;
+        if (storage != (m->binding_type[i] == VK_SHADER_BIND_STORAGE))
+            return glow_error(GLOW_ERR_INVALID_ARG,
+                              "vulkan: dispatch of '%s': binding %d is bound as a %s, the shader declares a %s",
+                              m->name, i, storage ? "storage buffer" : "texel buffer",
+                              storage ? "texel buffer" : "storage buffer");
+        if (bindings[i].writes && (m->readonly_mask >> i & 1u))
+            return glow_error(GLOW_ERR_INVALID_ARG,
+                              "vulkan: dispatch of '%s': binding %d is marked written, the shader declares it readonly",
+                              m->name, i);
+    }
+    if (push_bytes != m->push_bytes)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "vulkan: dispatch of '%s' with %u push-constant bytes, the shader's block has %u", m->name,
+                          push_bytes, m->push_bytes);
     return GLOW_OK;
 }

@@ -491,13 +491,13 @@ glow_status glow_gaussian_sample(glow_backend *be, glow_tensor h, float temperat
 glow_status glow_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     GLOW_TRY(check_tensor(be, "rng_uniform", "out", out));
-    return be->ops->rng_uniform(be, rng, out);
+    return be->ops->rng_fill_uniform(be, rng, out);
 }
 
 glow_status glow_rng_fill_normal(glow_backend *be, glow_rng rng, glow_tensor out)
 {
     GLOW_TRY(check_tensor(be, "rng_normal", "out", out));
-    return be->ops->rng_normal(be, rng, out);
+    return be->ops->rng_fill_normal(be, rng, out);
 }
 
 glow_status glow_dequantize(glow_backend *be, const glow_buffer *pixels, size_t pixel_off, int n_bits, glow_rng rng,
@@ -541,7 +541,7 @@ glow_status glow_optimizer_step(glow_backend *be, glow_tensor params, glow_tenso
     if (hp == NULL || hp->step < 1 || !(hp->lr >= 0.0f) || !(hp->eps > 0.0f) || hp->beta1 < 0.0f ||
         hp->beta1 >= 1.0f || hp->beta2 < 0.0f || hp->beta2 >= 1.0f)
         return glow_error(GLOW_ERR_INVALID_ARG, "%s: invalid hyper-parameters", op);
-    /* sumsq: required for clipping, optional otherwise (the non-finite guard, glow/backend.h) */
+    /* sumsq: required for clipping, optional otherwise (the non-finite guard, glow/ops.def) */
     if (hp->max_grad_norm > 0.0f || sumsq.buf != NULL) {
         GLOW_TRY(check_tensor(be, op, "sumsq", sumsq));
         GLOW_TRY(check_count(op, "sumsq", sumsq, 1));

@@ -20,19 +20,67 @@ const char *glow_device_type_name(glow_device_type t)
     return "unknown";
 }
 
+glow_status glow_backend_ops_check(const glow_backend_ops *ops, const char *backend)
+{
+    if (ops == NULL)
+        return glow_error(GLOW_ERR_BACKEND, "%s: backend has no op table", backend);
+#define GLOW_OP(name, ret, params)                                                              \
+    if (ops->name == NULL)                                                                      \
+        return glow_error(GLOW_ERR_BACKEND, "%s: op table lacks '%s' (every entry of glow/ops.def " \
+                          "is required)", backend, #name);
+#include "glow/ops.def"
+    return GLOW_OK;
+}
+
+/* f->open, then the op-table check; a backend that fails it is closed again. */
+static glow_status open_checked(const glow_backend_factory *f, int device, glow_backend **out)
+{
+    *out = NULL;
+    glow_backend *be = NULL;
+    GLOW_TRY(f->open(device, &be));
+    glow_status st = glow_backend_ops_check(be->ops, f->name);
+    if (st != GLOW_OK) {
+        if (be->ops != NULL && be->ops->destroy != NULL)
+            be->ops->destroy(be);
+        return st;
+    }
+    *out = be;
+    return GLOW_OK;
+}
+
+/* The registry's factories: each backend's own, with open going through open_checked. */
+#define CHECKED_FACTORY(var)                                                                  \
+    static glow_status var##_list(glow_device_info *out, int max, int *count)                 \
+    {                                                                                         \
+        return var.list_devices(out, max, count);                                             \
+    }                                                                                         \
+    static glow_status var##_open(int device, glow_backend **out)                             \
+    {                                                                                         \
+        return open_checked(&var, device, out);                                               \
+    }
+#ifdef GLOW_HAVE_CUDA_LOADER
+CHECKED_FACTORY(glow_cuda_factory)
+#endif
+#ifdef GLOW_HAVE_VULKAN
+CHECKED_FACTORY(glow_vulkan_factory)
+#endif
+CHECKED_FACTORY(glow_ref_factory)
+
+static const glow_backend_factory registry[] = {
+#ifdef GLOW_HAVE_CUDA_LOADER
+    {"cuda", glow_cuda_factory_list, glow_cuda_factory_open},
+#endif
+#ifdef GLOW_HAVE_VULKAN
+    {"vulkan", glow_vulkan_factory_list, glow_vulkan_factory_open},
+#endif
+    {"ref", glow_ref_factory_list, glow_ref_factory_open},
+};
+
 int glow_backend_factories(const glow_backend_factory **out, int max)
 {
     int n = 0;
-#ifdef GLOW_HAVE_CUDA_LOADER
-    if (n < max)
-        out[n++] = &glow_cuda_factory;
-#endif
-#ifdef GLOW_HAVE_VULKAN
-    if (n < max)
-        out[n++] = &glow_vulkan_factory;
-#endif
-    if (n < max)
-        out[n++] = &glow_ref_factory;
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0] && n < max; i++)
+        out[n++] = &registry[i];
     return n;
 }
 
@@ -88,7 +136,7 @@ static glow_status open_auto(int device, glow_backend **out)
             return GLOW_OK;
     }
     glow_clear_error();
-    return glow_ref_factory.open(-1, out);
+    return find_factory("ref")->open(-1, out);
 }
 
 glow_status glow_backend_open(const char *name, int device, glow_backend **out)

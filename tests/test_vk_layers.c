@@ -1,0 +1,194 @@
+/* The Vulkan backend's internal layers, through its internal headers:
+ *   - every dispatch is checked against the interface reflected from the shader's
+ *     SPIR-V (tools/embed_spirv.py): push-constant size, binding count, descriptor
+ *     type, writes to read-only bindings, unset specialization constants; each
+ *     mismatch is GLOW_ERR_INVALID_ARG naming the shader, and nothing is recorded;
+ *   - the reflected table itself matches what the shaders declare (fill.comp: one
+ *     writable storage buffer, a 12-byte push block, constant_id 0);
+ *   - buffer frees are deferred: a buffer freed while recorded work still uses it
+ *     stays allocated (and counted) without a submission, and is released when that
+ *     work has run (vk_memory.c, vk_command.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "glow/ops.h"
+#include "glow/vulkan.h"
+#include "test_util.h"
+#include "vk_launch.h"
+
+static glow_backend *g_vk;
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("GLOW_VK_VALIDATION", "1", 0);
+    if (glow_backend_open("vulkan", -1, &g_vk) != GLOW_OK)
+        g_vk = NULL;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (g_vk)
+        glow_backend_close(g_vk);
+    return 0;
+}
+
+static uint64_t dispatches(void)
+{
+    glow_vulkan_counts c;
+    assert_int_equal(glow_vulkan_command_counts(g_vk, &c), 0);
+    return c.dispatches;
+}
+
+static uint64_t submits(void)
+{
+    glow_vulkan_counts c;
+    assert_int_equal(glow_vulkan_command_counts(g_vk, &c), 0);
+    return c.submits;
+}
+
+/* st must be GLOW_ERR_INVALID_ARG with a message naming the shader and `what`. */
+static void expect_mismatch(glow_status st, const char *shader, const char *what)
+{
+    const char *msg = glow_last_error();
+    if (st != GLOW_ERR_INVALID_ARG)
+        fail_msg("%s: expected a refusal, got '%s' (%s)", what, glow_status_name(st), msg);
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "'%s'", shader);
+    if (strstr(msg, quoted) == NULL || strstr(msg, what) == NULL)
+        fail_msg("message does not name %s and '%s': %s", quoted, what, msg);
+    glow_clear_error();
+}
+
+static void test_reflected_table(void **state)
+{
+    (void)state;
+    const vk_shader_module *m = &vk_shader_modules[VK_SHADER_FILL];
+    assert_string_equal(m->name, "fill");
+    assert_int_equal(m->n_bindings, 1);
+    assert_int_equal(m->binding_type[0], VK_SHADER_BIND_STORAGE);
+    assert_int_equal(m->readonly_mask, 0);
+    assert_int_equal(m->push_bytes, 12); /* uint off, count; float value */
+    assert_int_equal(m->spec_mask, 1);
+    const vk_shader_module *t = &vk_shader_modules[VK_SHADER_CONV2D_FORWARD_TEXEL];
+    assert_int_equal(t->n_bindings, 4);
+    assert_int_equal(t->binding_type[0], VK_SHADER_BIND_TEXEL);
+    assert_int_equal(t->binding_type[1], VK_SHADER_BIND_TEXEL);
+    assert_int_equal(t->binding_type[2], VK_SHADER_BIND_STORAGE);
+    assert_int_equal(t->push_bytes, 64); /* ConvPush */
+    for (int i = 0; i < VK_SHADER_COUNT; i++)
+        assert_true(vk_shader_modules[i].code != NULL && vk_shader_modules[i].bytes > 20);
+}
+
+typedef struct {
+    uint32_t off, count;
+    float value;
+} fill_push;
+
+static void test_dispatch_checked_against_the_shader(void **state)
+{
+    (void)state;
+    tu_require(g_vk != NULL, "a Vulkan device");
+    vk_context *vk = vk_ctx(g_vk);
+    glow_buffer *buf = NULL;
+    TU_OK(glow_buffer_create(g_vk, 64 * sizeof(float), &buf));
+    fill_push pc = {0, 64, 2.5f};
+    const uint32_t wg[1] = {64};
+    uint64_t before = dispatches();
+
+    /* the host's push struct is 4 bytes short */
+    vk_binding b[2] = {vk_bind(buf, 1), vk_bind(buf, 0)};
+    expect_mismatch(vk_launch(vk, VK_SHADER_FILL, b, 1, &pc, 8, wg, 1, 1, 1, 1), "fill", "push-constant");
+    /* one binding too many */
+    expect_mismatch(vk_launch(vk, VK_SHADER_FILL, b, 2, &pc, sizeof pc, wg, 1, 1, 1, 1), "fill", "bindings");
+    /* a texel view where the shader declares a storage buffer */
+    vk_binding texel = {buf, VK_BIND_TEXEL_R32F, 1};
+    expect_mismatch(vk_launch(vk, VK_SHADER_FILL, &texel, 1, &pc, sizeof pc, wg, 1, 1, 1, 1), "fill",
+                    "texel buffer");
+    /* constant_id 0 (the workgroup size) left unset */
+    expect_mismatch(vk_launch(vk, VK_SHADER_FILL, b, 1, &pc, sizeof pc, NULL, 0, 1, 1, 1), "fill",
+                    "specialization");
+    /* a write to relu_backward's y, which the shader declares readonly */
+    struct {
+        uint32_t y_off, dy_off, count;
+    } relu = {0, 0, 64};
+    vk_binding rb[2] = {vk_bind(buf, 1), vk_bind(buf, 1)};
+    expect_mismatch(vk_launch(vk, VK_SHADER_RELU_BACKWARD, rb, 2, &relu, sizeof relu, wg, 1, 1, 1, 1),
+                    "relu_backward", "readonly");
+    assert_int_equal(dispatches(), before);
+
+    /* and the matching call runs */
+    TU_OK(vk_launch(vk, VK_SHADER_FILL, b, 1, &pc, sizeof pc, wg, 1, 1, 1, 1));
+    assert_int_equal(dispatches(), before + 1);
+    float got[64];
+    TU_OK(glow_download(buf, 0, got, sizeof got));
+    for (int i = 0; i < 64; i++)
+        assert_true(got[i] == 2.5f);
+    glow_buffer_destroy(buf);
+    assert_int_equal(glow_vulkan_validation_errors(g_vk), 0);
+}
+
+static void test_free_waits_for_recorded_work(void **state)
+{
+    (void)state;
+    tu_require(g_vk != NULL, "a Vulkan device");
+    enum { W = 64, C = 64 };
+    glow_buffer *src = NULL, *dst = NULL;
+    TU_OK(glow_buffer_create(g_vk, W * C * sizeof(float), &src));
+    TU_OK(glow_buffer_create(g_vk, W * C * sizeof(float), &dst));
+    glow_tensor a = glow_tensor_make(src, 0, 1, 1, W, C), b = glow_tensor_make(dst, 0, 1, 1, W, C);
+    TU_OK(glow_sync(g_vk));
+    size_t held = 0, after_free = 0, after_sync = 0, peak = 0;
+    uint64_t submits_before = submits();
+
+    /* recorded, not yet submitted: fill src, copy it into dst */
+    TU_OK(glow_fill(g_vk, a, 1.5f));
+    TU_OK(glow_copy_channels(g_vk, a, 0, b, 0, C, 0));
+    g_vk->ops->memory_usage(g_vk, &held, &peak);
+    glow_buffer_destroy(src);
+    g_vk->ops->memory_usage(g_vk, &after_free, &peak);
+    if (submits() != submits_before)
+        fail_msg("freeing a buffer used by recorded work submitted it (%llu submissions)",
+                 (unsigned long long)(submits() - submits_before));
+    if (after_free != held)
+        fail_msg("a buffer still used by recorded work was released at once (%zu -> %zu bytes held)", held,
+                 after_free);
+
+    TU_OK(glow_sync(g_vk));
+    g_vk->ops->memory_usage(g_vk, &after_sync, &peak);
+    if (after_sync != held - W * C * sizeof(float))
+        fail_msg("after the work ran, %zu bytes are held, expected %zu", after_sync, held - W * C * sizeof(float));
+    float got[W * C];
+    TU_OK(glow_tensor_download(b, got));
+    for (int i = 0; i < W * C; i++)
+        if (got[i] != 1.5f)
+            fail_msg("element %d of the copy is %g, expected 1.5", i, (double)got[i]);
+
+    /* a buffer no recorded work uses goes at once */
+    glow_buffer *idle = NULL;
+    TU_OK(glow_buffer_create(g_vk, 4096, &idle));
+    g_vk->ops->memory_usage(g_vk, &held, &peak);
+    glow_buffer_destroy(idle);
+    g_vk->ops->memory_usage(g_vk, &after_free, &peak);
+    assert_int_equal(after_free, held - 4096);
+    glow_buffer_destroy(dst);
+    assert_int_equal(glow_vulkan_validation_errors(g_vk), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reflected_table),
+        cmocka_unit_test(test_dispatch_checked_against_the_shader),
+        cmocka_unit_test(test_free_waits_for_recorded_work),
+    };
+    return cmocka_run_group_tests_name("vk_layers", tests, setup, teardown);
+}
