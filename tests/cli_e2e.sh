@@ -69,6 +69,19 @@ png_is() { # png_is NAME FILE W H
 grid_px() { echo $(($1 * 32 + ($1 + 1) * 2)); }
 # csv_col FILE STEP COLUMN: the value of a metrics.csv column on the row of STEP.
 csv_col() { awk -F, -v s="$2" -v c="$3" 'NR > 1 && $1 == s { print $c }' "$1"; }
+# same_bpd WHAT STRAIGHT.csv RESUMED.csv STEP...: each step's train bpd is identical (exact text).
+same_bpd() {
+    local what="$1" straight="$2" resumed="$3" s a b
+    shift 3
+    for s in "$@"; do
+        a="$(csv_col "$straight" "$s" 4)"; b="$(csv_col "$resumed" "$s" 4)"
+        if [ -n "$a" ] && [ "$a" = "$b" ]; then
+            pass "step $s $what: identical train bpd ($a)"
+        else
+            fail "step $s $what: straight '$a' vs resumed '$b'"
+        fi
+    done
+}
 
 TINY=(--backend ref --dataset fashion-mnist --data-dir "$DATA" --L 2 --K 1 --hidden 8 --batch 8 --test-limit 16
       --samples 16 --log-every 1)
@@ -102,15 +115,8 @@ expect_rc "train 3 steps" 0 run3.log "$GLOW" train "${TINY[@]}" --steps 3 --out 
 expect_rc "resume to step 6" 0 resume.log "$GLOW" train --backend ref --data-dir "$DATA" --test-limit 16 --samples 16 \
     --resume --steps 6 --out run3
 check "resume reports its start step" contains resume.log "resuming from run3/checkpoint.glow at step 3"
-for s in 1 2 3 4 5 6; do
-    a="$(csv_col run6/metrics.csv $s 4)"; b="$(csv_col run3/metrics.csv $s 4)"
-    # Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
-    if [ -n "$a" ] && [ "$a" = "$b" ]; then
-        pass "step $s train bpd identical ($a)"
-    else
-        fail "step $s train bpd: straight '$a' vs resumed '$b'"
-    fi
-done
+# Exact: the resumed run repeats the data order, noise, optimiser state and step counter.
+same_bpd "resumed at 3" run6/metrics.csv run3/metrics.csv 1 2 3 4 5 6
 t6="$(csv_col run6/metrics.csv 6 5)"
 check "test bpd identical at step 6 ($t6)" test -n "$t6" -a "$t6" = "$(csv_col run3/metrics.csv 6 5)"
 expect_rc "resume with a contradicting --batch" 2 contra.log "$GLOW" train --backend ref --resume --batch 16 --out run3
@@ -126,6 +132,51 @@ png_is "epoch 2 samples" epochs/samples_epoch002.png "$(grid_px 2)" "$(grid_px 2
 # Warm-up: lr_t = 0.001 * min(1, t / 4). The base lr is a float32, so compare to 1e-6 relative.
 check "warm-up learning rates" awk -F, 'NR > 1 { want = 0.001 * ($1 < 4 ? $1 / 4 : 1);
     if ($3 < want * (1 - 1e-6) || $3 > want * (1 + 1e-6)) bad = 1 } END { exit bad }' epochs/metrics.csv
+
+# ---- --train-limit is part of the run: stored in the checkpoint and used by --resume ---
+# Stopped after 2 steps of the 2-epoch run of epochs/ above, then resumed without the flag:
+# the resumed steps must see the same data order, so the same losses.
+expect_rc "train 2 steps, same settings as epochs/" 0 lim_b.log "$GLOW" train "${TINY[@]}" --train-limit 32 \
+    --epochs 2 --lr 0.001 --warmup-epochs 1 --samples 4 --steps 2 --out lim_b
+expect_rc "resume it without --train-limit" 0 lim_b_resume.log "$GLOW" train --backend ref --data-dir "$DATA" \
+    --test-limit 16 --samples 4 --resume --out lim_b
+check "resumed run keeps --train-limit 32" contains lim_b_resume.log "train_limit = 32"
+same_bpd "after resume without --train-limit" epochs/metrics.csv lim_b/metrics.csv 3 5 8
+# Other images of the same count (a different --data-dir): the stored fingerprint refuses them.
+mkdir -p other
+python3 - other <<'PY'
+import gzip, struct, sys
+for split, n in (("train", 32), ("t10k", 16)):
+    with gzip.open(f"{sys.argv[1]}/{split}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + bytes((i * 7) % 256 for i in range(n * 784)))
+    with gzip.open(f"{sys.argv[1]}/{split}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + bytes(i % 10 for i in range(n)))
+PY
+expect_rc "resume on other images" 1 lim_other.log "$GLOW" train --backend ref --data-dir other --resume --out lim_b
+check "other images: fingerprint named" contains lim_other.log "are not the ones the run was trained on"
+expect_rc "resume with a contradicting --train-limit" 2 lim_contra.log "$GLOW" train --backend ref --resume \
+    --train-limit 64 --out lim_b
+check "contradiction names --train-limit" contains lim_contra.log "--train-limit 64 contradicts"
+
+# ---- nothing is written before the configuration and data are checked ---------------
+expect_rc "--L 6 on 32x32 images" 2 l6.log "$GLOW" train "${TINY[@]}" --L 6 --out l6
+check "--L 6: names the largest valid L" contains l6.log "the largest valid L is 5"
+check "--L 6: no output folder" test ! -e l6
+expect_rc "--L 5 is accepted" 0 l5.log "$GLOW" train "${TINY[@]}" --L 5 --steps 1 --out l5
+expect_rc "missing data dir (nothing written)" 1 nodata_early.log "$GLOW" train "${TINY[@]}" \
+    --data-dir "$TMP/no-such-dir" --out nodata_early
+check "missing data: no output folder" test ! -e nodata_early
+
+# ---- a configuration larger than the device's memory ---------------------------------
+# 60000 images per step with every step's activations stored: about 1.3 TB on the ref backend.
+expect_rc "too large for the device" 1 oom.log "$GLOW" train --backend ref --dataset fashion-mnist --data-dir "$DATA" \
+    --batch 60000 --memory store --out oom
+check "too large: states the need" grep -qE 'needs at least [0-9.]+ GiB of device memory' oom.log
+check "too large: states what the device has" grep -qE "device '.*' has [0-9.]+ GiB" oom.log
+check "too large: suggests --memory reversible" contains oom.log "--memory reversible needs"
+check "too large: suggests a smaller --batch" grep -qE -- '--batch [0-9]+ is the largest that fits' oom.log
+check "too large: no training started" bash -c "! grep -qF 'training from step' oom.log"
+check "too large: no output folder" test ! -e oom
 
 # ---- sample, interpolate, eval ----------------------------------------------------
 expect_rc "sample" 0 sample.log "$GLOW" sample --checkpoint run6/checkpoint.glow -n 10 --temperature 0.7 -o s.png \
@@ -194,6 +245,19 @@ printf '\x55\xaa' | dd of=corrupt.glow bs=1 seek=$(($(stat -c %s corrupt.glow) -
 expect_rc "corrupt checkpoint" 1 corrupt.log "$GLOW" eval --checkpoint corrupt.glow --data-dir "$DATA" --backend ref
 check "corrupt checkpoint: checksum named" contains corrupt.log "checksum"
 check "corrupt checkpoint: file named" contains corrupt.log "corrupt.glow"
+# sample, eval and interpolate check the checkpoint before they start a backend.
+for cmd in sample eval interpolate; do
+    data=(--data-dir "$DATA")
+    [ "$cmd" = sample ] && data=()
+    expect_rc "$cmd: corrupt checkpoint" 1 "corrupt_$cmd.log" "$GLOW" "$cmd" --checkpoint corrupt.glow \
+        --backend ref "${data[@]}"
+    check "$cmd: corrupt checkpoint found before a backend starts" \
+        bash -c "grep -qF checksum corrupt_$cmd.log && ! grep -qF 'backend:' corrupt_$cmd.log"
+    expect_rc "$cmd: missing checkpoint" 1 "missing_$cmd.log" "$GLOW" "$cmd" --checkpoint no-such.glow \
+        --backend ref "${data[@]}"
+    check "$cmd: missing checkpoint found before a backend starts" \
+        bash -c "grep -qF no-such.glow missing_$cmd.log && ! grep -qF 'backend:' missing_$cmd.log"
+done
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

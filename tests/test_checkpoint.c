@@ -15,6 +15,11 @@
 
 #include "glow/checkpoint.h"
 
+/* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
+#define HEADER_V2 148
+#define HEADER_V1 132
+#define TABLE_AT (16 + HEADER_V2 + 12)
+
 typedef struct {
     glow_checkpoint_state st;
     glow_param_table table;
@@ -44,6 +49,9 @@ static void make_fixture(fixture *fx, uint32_t seed)
     st->beta2 = 0.999f;
     st->eps = 1e-8f;
     st->max_grad_norm = 50.0f;
+    st->train_limit = 5000;
+    st->train_count = 4999;
+    st->train_fingerprint = 0xfedcba9876543210ull;
 
     glow_param_table_init(&fx->table);
     TU_OK(glow_param_table_add(&fx->table, "level0.step0.actnorm.bias", 1, 1, 1, 4, 1, NULL));
@@ -90,6 +98,9 @@ static void assert_same_state(const glow_checkpoint_state *a, const glow_checkpo
     assert_int_equal(a->optimizer, b->optimizer);
     assert_true(a->beta1 == b->beta1 && a->beta2 == b->beta2 && a->eps == b->eps);
     assert_true(a->max_grad_norm == b->max_grad_norm);
+    assert_int_equal(a->train_limit, b->train_limit);
+    assert_int_equal(a->train_count, b->train_count);
+    assert_true(a->train_fingerprint == b->train_fingerprint);
 }
 
 static void test_round_trip_bit_exact(void **state)
@@ -217,8 +228,8 @@ static void test_flipped_byte_fails_checksum(void **state)
     uint8_t *b = saved_bytes(&fx, "flip.ckpt", path, sizeof path, &len);
     /* One flipped bit anywhere after the version field: in the header record,
      * in the table, in each arena, and in the checksum itself. */
-    size_t arena0 = 16 + 132 + 12 + (size_t)fx.table.count * 92;
-    size_t where[] = {20, 16 + 132 + 12 + 70, arena0 + 5, arena0 + fx.table.total * 4 + 1,
+    size_t arena0 = TABLE_AT + (size_t)fx.table.count * 92;
+    size_t where[] = {20, TABLE_AT + 70, arena0 + 5, arena0 + fx.table.total * 4 + 1,
                       arena0 + 2 * fx.table.total * 4 + 9, len - 3};
     for (size_t k = 0; k < sizeof where / sizeof where[0]; k++) {
         b[where[k]] ^= 0x10;
@@ -258,11 +269,50 @@ static void test_wrong_version_and_magic(void **state)
     uint8_t *b = saved_bytes(&fx, "version.ckpt", path, sizeof path, &len);
     b[8] = 3; /* little-endian u32 at byte 8 */
     write_all(path, b, len);
-    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 3, this build reads 1");
-    b[8] = 1;
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 3, this build reads versions 1 to 2");
+    b[8] = 2;
     b[0] = 'X';
     write_all(path, b, len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "not a glow-vk checkpoint");
+    free(b);
+    free_fixture(&fx);
+}
+
+/* A version-1 file (the 132-byte header without the three data-order fields)
+ * still loads, with the two fields "not recorded" (-1); a version-1 preamble
+ * in front of a version-2 header is refused. */
+static void test_reads_version_1(void **state)
+{
+    (void)state;
+    fixture fx;
+    char path[512];
+    size_t len;
+    uint8_t *b = saved_bytes(&fx, "v1.ckpt", path, sizeof path, &len);
+    const size_t cut = 16 + HEADER_V1, extra = HEADER_V2 - HEADER_V1;
+    memmove(b + cut, b + cut + extra, len - cut - extra);
+    size_t v1_len = len - extra;
+    b[8] = 1;
+    b[12] = HEADER_V1; /* u32 header bytes at 12 (little-endian, < 256) */
+    reseal(b, v1_len);
+    write_all(path, b, v1_len);
+    glow_checkpoint_state st;
+    glow_param_table t;
+    float *p;
+    TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
+    assert_int_equal(st.train_limit, -1);
+    assert_int_equal(st.train_count, -1);
+    st.train_limit = fx.st.train_limit;
+    assert_true(st.train_fingerprint == 0);
+    st.train_count = fx.st.train_count;
+    st.train_fingerprint = fx.st.train_fingerprint;
+    assert_same_state(&fx.st, &st);
+    assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
+    free(p);
+    glow_param_table_free(&t);
+    b[12] = HEADER_V2;
+    reseal(b, v1_len);
+    write_all(path, b, v1_len);
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 148 bytes, version 1 has 132");
     free(b);
     free_fixture(&fx);
 }
@@ -275,7 +325,7 @@ static void test_inconsistent_table(void **state)
     size_t len;
     uint8_t *b = saved_bytes(&fx, "table.ckpt", path, sizeof path, &len);
     /* Entry 1's offset (u64 at record byte 64) moved onto entry 0's data, re-sealed. */
-    size_t entry1 = 16 + 132 + 12 + 92;
+    size_t entry1 = TABLE_AT + 92;
     memset(b + entry1 + 64, 0, 8);
     reseal(b, len);
     write_all(path, b, len);
@@ -388,6 +438,31 @@ static void test_failed_save_keeps_old_file(void **state)
     free_fixture(&new_fx);
 }
 
+/* Temporaries of saves killed mid-write (path.tmp.XXXXXX) are removed by the
+ * next successful save of the same path; other files are left alone. */
+static void test_save_removes_stale_temporaries(void **state)
+{
+    (void)state;
+    fixture fx;
+    make_fixture(&fx, 41);
+    char path[512], stale[600], other[600], similar[600];
+    ckpt_path(path, sizeof path, "stale.ckpt");
+    snprintf(stale, sizeof stale, "%s.tmp.Ab3xYz", path);
+    snprintf(other, sizeof other, "%s/other.ckpt.tmp.Ab3xYz", tu_temp_dir);
+    snprintf(similar, sizeof similar, "%s.tmp.toolong", path);
+    const char *files[] = {stale, other, similar};
+    for (int i = 0; i < 3; i++)
+        write_all(files[i], (const uint8_t *)"half a checkpoint", 17);
+    TU_OK(glow_checkpoint_save(path, &fx.st, &fx.table, fx.params, fx.m, fx.v));
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    assert_int_equal(access(similar, F_OK), 0);
+    assert_int_equal(count_temporaries(), 2);
+    remove(other);
+    remove(similar);
+    free_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,9 +471,11 @@ int main(void)
         cmocka_unit_test(test_flipped_byte_fails_checksum),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_version_and_magic),
+        cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_inconsistent_table),
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),
+        cmocka_unit_test(test_save_removes_stale_temporaries),
     };
     return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
 }

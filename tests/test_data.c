@@ -115,8 +115,19 @@ static void remove_mnist_files(void)
 }
 
 /* The loaded set equals the written one: 28x28 at rows/cols 2..29 of 32x32, zero border. */
+/* glow_dataset_image_shape promises the shape before any file is read. */
+static void check_promised_shape(const glow_dataset *ds)
+{
+    int h = 0, w = 0, c = 0;
+    assert_int_equal(glow_dataset_image_shape(ds->name, &h, &w, &c), 0);
+    assert_int_equal(ds->h, h);
+    assert_int_equal(ds->w, w);
+    assert_int_equal(ds->c, c);
+}
+
 static void check_padded_mnist(const glow_dataset *ds, int count)
 {
+    check_promised_shape(ds);
     assert_int_equal(ds->count, count);
     assert_int_equal(ds->h, 32);
     assert_int_equal(ds->w, 32);
@@ -297,6 +308,32 @@ static void test_default_dirs(void **state)
     assert_null(glow_dataset_default_dir("svhn"));
     assert_true(glow_dataset_known("cifar10"));
     assert_false(glow_dataset_known("cifar100"));
+    int h, w, c;
+    assert_int_equal(glow_dataset_image_shape("cifar100", &h, &w, &c), -1);
+}
+
+/* FNV-1a 64 over pixels then labels, against a hand-run of the formula, and
+ * sensitive to a single pixel, a single label and the count. */
+static void test_fingerprint(void **state)
+{
+    (void)state;
+    uint8_t pixels[] = {1, 2, 3, 4}, labels[] = {7, 9};
+    glow_dataset ds = {.pixels = pixels, .labels = labels, .count = 2, .h = 1, .w = 1, .c = 2};
+    const uint8_t order[] = {1, 2, 3, 4, 7, 9};
+    uint64_t want = 0xcbf29ce484222325ull;
+    for (int i = 0; i < 6; i++)
+        want = (want ^ order[i]) * 0x100000001b3ull;
+    assert_true(glow_dataset_fingerprint(&ds, 2) == want);
+    uint64_t first = 0xcbf29ce484222325ull;
+    const uint8_t one[] = {1, 2, 7};
+    for (int i = 0; i < 3; i++)
+        first = (first ^ one[i]) * 0x100000001b3ull;
+    assert_true(glow_dataset_fingerprint(&ds, 1) == first);
+    pixels[3] = 5;
+    assert_true(glow_dataset_fingerprint(&ds, 2) != want);
+    pixels[3] = 4;
+    labels[1] = 8;
+    assert_true(glow_dataset_fingerprint(&ds, 2) != want);
 }
 
 /* ---- CIFAR-10 ------------------------------------------------------------- */
@@ -330,6 +367,7 @@ static uint8_t *cifar_batch(int b, int records, size_t *len)
 /* Images in batch order, converted to HWC. */
 static void check_cifar(const glow_dataset *ds, int first_batch, int batches, int records)
 {
+    check_promised_shape(ds);
     assert_int_equal(ds->count, batches * records);
     assert_int_equal(ds->h, 32);
     assert_int_equal(ds->w, 32);
@@ -504,6 +542,7 @@ static void test_real_fashion_mnist(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_idx_plain),
         cmocka_unit_test(test_idx_gzipped),
         cmocka_unit_test(test_idx_truncated),

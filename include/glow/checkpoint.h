@@ -12,16 +12,21 @@
  *                i32 memory mode; i64 step; i32 epoch; i64 position;
  *                i32 actnorm_initialized; i32 optimizer kind;
  *                f32 beta1, beta2, eps, max_grad_norm
+ *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 only)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
  *          .   u64 checksum: 64-bit FNV-1a over every byte before it
+ * Version 1 files (header of 132 bytes, without the last two fields) still
+ * load; their train_limit and train_count read as -1, "not recorded".
  * The table must be consistent: offsets ascending, each entry inside the arena,
  * no overlaps, names NUL-terminated and unique.
  *
  * Saving is atomic: the file is written to a temporary in the same directory,
  * flushed and fsync'ed, renamed over `path`, and the directory fsync'ed; a
- * failed save leaves any previous file at `path` untouched. */
+ * failed save leaves any previous file at `path` untouched. A save killed
+ * mid-write leaves its temporary (path.tmp.XXXXXX); the next successful save
+ * of `path` removes it. One process saves a given path at a time. */
 #ifndef GLOW_CHECKPOINT_H
 #define GLOW_CHECKPOINT_H
 
@@ -33,7 +38,7 @@
 #include "glow/status.h"
 
 #define GLOW_CHECKPOINT_MAGIC "GLOWCKPT"
-#define GLOW_CHECKPOINT_VERSION 1
+#define GLOW_CHECKPOINT_VERSION 2
 
 typedef struct {
     glow_model_config config;  /* n_bits lives here */
@@ -50,6 +55,13 @@ typedef struct {
     int actnorm_initialized;
     glow_optimizer optimizer;  /* Adam or Adamax */
     float beta1, beta2, eps, max_grad_norm;
+    /* The data order is a shuffle of the first train_count training images:
+     * train_limit is the --train-limit of the run (0: all), train_count the
+     * images it left, train_fingerprint identifies their content. The counts
+     * are -1 in a version-1 file (not recorded). */
+    int train_limit;
+    int train_count;
+    uint64_t train_fingerprint; /* glow_dataset_fingerprint of those images (0 in version 1) */
 } glow_checkpoint_state;
 
 /* Writes a checkpoint. params, m and v each hold table->total floats; m or v

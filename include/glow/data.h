@@ -44,7 +44,16 @@ void glow_dataset_free(glow_dataset *ds);
  * string lives in a thread-local buffer valid until the next call. */
 const char *glow_dataset_default_dir(const char *name);
 
+/* Identifies the content of the first `count` images of ds (0 < count <= ds->count):
+ * 64-bit FNV-1a over their pixels, then their labels, in order. */
+uint64_t glow_dataset_fingerprint(const glow_dataset *ds, int count);
+
 /* 1 if `name` is a data set this build can load, else 0. */
 int glow_dataset_known(const char *name);
+
+/* Shape of the images glow_dataset_load returns for `name` (before reading any
+ * file): 32x32x1 for mnist and fashion-mnist (28x28 padded), 32x32x3 for
+ * cifar10. 0 on success, -1 for an unknown name. */
+int glow_dataset_image_shape(const char *name, int *h, int *w, int *c);
 
 #endif

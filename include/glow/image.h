@@ -20,10 +20,13 @@
 glow_status glow_png_write_grid(const char *path, const uint8_t *images, int count, int h, int w, int c, int cols,
                                 int pad);
 
+#define GLOW_PNG_READ_MAX_BYTES (256u << 20) /* decoded pixels glow_png_read accepts */
+
 /* Reads an 8-bit PNG. Gray, gray+alpha, RGB, RGBA and palette images are all
  * expanded to 8 bits per channel; *channels is 1 (gray), 2 (gray+alpha),
  * 3 (RGB) or 4 (RGBA). *pixels (malloc'ed, caller frees) holds height x width x
- * channels bytes, row-major. */
+ * channels bytes, row-major. An image of more than GLOW_PNG_READ_MAX_BYTES
+ * decoded bytes is refused (GLOW_ERR_FORMAT) before anything is allocated. */
 glow_status glow_png_read(const char *path, int *width, int *height, int *channels, uint8_t **pixels);
 
 #endif

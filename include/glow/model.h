@@ -62,6 +62,20 @@ glow_status glow_model_create(glow_backend *be, const glow_model_config *cfg, ui
                               glow_model **out);
 void glow_model_destroy(glow_model *m);
 
+/* Device memory a model of `cfg` takes when trained in batches of up to
+ * max_batch with activations kept as `mode`, computed from the same buffer
+ * plan glow_model_create and the first training step allocate (each buffer
+ * rounded up to 16 bytes) without allocating anything:
+ *   arenas    = 4 x (parameter count) floats: parameters, gradients, Adam m and v
+ *   fixed     = weights, input, level outputs and backward scratch
+ *   workspace = stored activations of every step (store) or one step's (reversible)
+ * A backend's own scratch and alignment come on top, so this is a lower bound. */
+typedef struct {
+    size_t arenas, fixed, workspace, total;
+} glow_model_memory;
+glow_status glow_model_memory_need(const glow_model_config *cfg, int max_batch, glow_memory_mode mode,
+                                   glow_model_memory *out);
+
 const glow_model_config *glow_model_get_config(const glow_model *m);
 const glow_param_table *glow_model_param_table(const glow_model *m);
 size_t glow_model_param_count(const glow_model *m); /* trainable scalars */

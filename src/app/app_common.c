@@ -31,6 +31,14 @@ glow_status app_open_backend(const char *name, int device, glow_backend **out)
     return GLOW_OK;
 }
 
+glow_status app_check_checkpoint(const char *path, glow_checkpoint_state *state)
+{
+    glow_param_table table;
+    GLOW_TRY(glow_checkpoint_load(path, NULL, state, &table, NULL, NULL, NULL));
+    glow_param_table_free(&table);
+    return GLOW_OK;
+}
+
 glow_status app_load_model(const char *path, glow_backend *be, int max_batch, int with_moments,
                            glow_checkpoint_state *state, glow_model **out)
 {

@@ -20,6 +20,11 @@ int app_report_error(const char *command, glow_status st);
  * (< 0: preferred) and prints one line naming the device chosen. */
 glow_status app_open_backend(const char *name, int device, glow_backend **out);
 
+/* Validates checkpoint `path` completely (format, sizes, table, checksum)
+ * without building anything; *state receives its stored state. The commands
+ * call it before they start a backend. */
+glow_status app_check_checkpoint(const char *path, glow_checkpoint_state *state);
+
 /* Reads checkpoint `path` and builds the model it describes on `be`, for
  * batches up to max_batch, with its parameters (and Adam moments when
  * with_moments != 0) uploaded. *state receives the stored training state. */

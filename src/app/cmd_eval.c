@@ -49,12 +49,10 @@ int cmd_eval(int argc, char **argv)
     glow_model *model = NULL;
     glow_dataset test = {0};
     glow_checkpoint_state state;
-    glow_param_table table;
     double bpd = 0.0;
-    /* The header first: the batch size for the model comes from it. */
-    glow_status st = glow_checkpoint_load(checkpoint, NULL, &state, &table, NULL, NULL, NULL);
+    /* The checkpoint and the data first (the batch size comes from the checkpoint), then the backend. */
+    glow_status st = app_check_checkpoint(checkpoint, &state);
     if (st == GLOW_OK) {
-        glow_param_table_free(&table);
         if (batch == 0)
             batch = state.batch;
         if (dataset == NULL)

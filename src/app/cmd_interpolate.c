@@ -86,18 +86,22 @@ int cmd_interpolate(int argc, char **argv)
     float *x = NULL, *z = NULL;
     uint8_t *grid = NULL;
     const int max_batch = steps > 2 ? steps : 2;
-    glow_status st = app_open_backend(backend, device, &be);
-    if (st == GLOW_OK)
-        st = app_load_model(checkpoint, be, max_batch, 0, &state, &model);
+    /* The checkpoint and the test images are checked before a backend starts. */
+    glow_status st = app_check_checkpoint(checkpoint, &state);
     if (st == GLOW_OK) {
         if (dataset == NULL)
             dataset = state.dataset;
         st = glow_dataset_load(dataset, data_dir, 0, &test);
     }
-    const glow_model_config *cfg = model ? glow_model_get_config(model) : NULL;
-    if (st == GLOW_OK && (test.c != cfg->in_c || test.h != cfg->in_h || test.w != cfg->in_w))
+    if (st == GLOW_OK && (test.c != state.config.in_c || test.h != state.config.in_h ||
+                          test.w != state.config.in_w))
         st = glow_error(GLOW_ERR_INVALID_ARG, "%s: the model takes %dx%dx%d images but %s has %dx%dx%d", checkpoint,
-                        cfg->in_h, cfg->in_w, cfg->in_c, dataset, test.h, test.w, test.c);
+                        state.config.in_h, state.config.in_w, state.config.in_c, dataset, test.h, test.w, test.c);
+    if (st == GLOW_OK)
+        st = app_open_backend(backend, device, &be);
+    if (st == GLOW_OK)
+        st = app_load_model(checkpoint, be, max_batch, 0, &state, &model);
+    const glow_model_config *cfg = model ? glow_model_get_config(model) : NULL;
     const size_t d = model ? glow_model_latent_size(model) : 0;
     const int cols = steps + 2;
     if (st == GLOW_OK) {

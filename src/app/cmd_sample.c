@@ -41,7 +41,10 @@ int cmd_sample(int argc, char **argv)
     glow_model *model = NULL;
     glow_checkpoint_state state;
     const int max_batch = count < batch ? count : batch;
-    glow_status st = app_open_backend(backend, device, &be);
+    /* The checkpoint is validated before a backend starts. */
+    glow_status st = app_check_checkpoint(checkpoint, &state);
+    if (st == GLOW_OK)
+        st = app_open_backend(backend, device, &be);
     if (st == GLOW_OK)
         st = app_load_model(checkpoint, be, max_batch, 0, &state, &model);
     if (st == GLOW_OK)

@@ -10,7 +10,9 @@
  * contradicts it is a usage error. Only the length of the run (--epochs,
  * --steps), where it runs (--backend, --device, --memory), and the outputs
  * (--out, --temperature, --samples, --test-limit, --log-every, --data-dir)
- * may be chosen anew; --train-limit is not stored and must be given again. */
+ * may be chosen anew. Everything that decides the data order (dataset, seed,
+ * batch, --train-limit) comes from the checkpoint.
+ * --L must leave images divisible by 2^L: a larger one is a usage error. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +74,7 @@ static void describe_flags(train_flags *v, cli_flag *f)
          0},
         {"samples", 0, CLI_INT, &v->samples, 1, 1024, NULL, "N", "images per sample grid", NULL, 0},
         {"train-limit", 0, CLI_INT, &v->train_limit, 0, 1000000000, NULL, "N",
-         "train on the first N training images only (0: all; give it again when resuming)", NULL, 0},
+         "train on the first N training images only (0: all)", NULL, 0},
         {"test-limit", 0, CLI_INT, &v->test_limit, 0, 1000000000, NULL, "N",
          "evaluate only the first N test images (0: all)", NULL, 0},
         {"log-every", 0, CLI_INT, &v->log_every, 1, 1000000000, NULL, "N",
@@ -163,6 +165,11 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
     TAKE_FLOAT("lr", lr, s.lr);
     TAKE_FLOAT("warmup-epochs", warmup_epochs, s.warmup_epochs);
     TAKE_FLOAT("max-grad-norm", max_grad_norm, s.max_grad_norm);
+    if (s.train_limit >= 0)
+        TAKE_INT("train-limit", train_limit, s.train_limit);
+    else
+        fprintf(stderr, "glow-vk train: note: %s (format version 1) does not record --train-limit; using %d\n",
+                path, v->train_limit);
 #undef TAKE_INT
 #undef TAKE_FLOAT
     static char dataset[32];
@@ -185,6 +192,24 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
     if (bad)
         return usage_error(msg);
     return -1;
+}
+
+/* Each level squeezes the image 2x2, so H and W must be divisible by 2^L. */
+static int check_levels(const train_flags *v)
+{
+    int h, w, c;
+    if (glow_dataset_image_shape(v->dataset, &h, &w, &c) != 0)
+        return -1; /* --dataset is a checked choice */
+    int largest = 0;
+    while (largest < 30 && h % (2 << largest) == 0 && w % (2 << largest) == 0)
+        largest++;
+    if (v->levels <= largest)
+        return -1;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "--L %d is too large for the %dx%d images of %s: every level halves the image size, so the largest "
+             "valid L is %d", v->levels, h, w, v->dataset, largest);
+    return usage_error(msg);
 }
 
 int cmd_train(int argc, char **argv)
@@ -219,6 +244,9 @@ int cmd_train(int argc, char **argv)
     } else {
         apply_defaults(&v, flags);
     }
+    int levels_rc = check_levels(&v);
+    if (levels_rc >= 0)
+        return levels_rc;
 
     char rank_backend[32];
     int rank_device = -1;

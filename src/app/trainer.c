@@ -11,6 +11,7 @@
 #include "dist_backend.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
+#include "memory_check.h"
 #include "metrics_log.h"
 #include "progress.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     uint8_t *batch_pixels;    /* batch x image_bytes, the images of the current step */
     size_t image_bytes;
     int64_t steps_per_epoch;
+    uint64_t train_fingerprint; /* glow_dataset_fingerprint of the training images used */
     int64_t stop_step;        /* the loop ends when step reaches this */
     int64_t step;             /* optimiser steps taken so far */
     int64_t saved_step;       /* step of the newest checkpoint on disk, -1 if none */
@@ -181,6 +183,9 @@ static glow_status save_checkpoint(trainer *tr)
         s.beta2 = 0.999f;
         s.eps = 1e-8f;
         s.max_grad_norm = c->max_grad_norm;
+        s.train_limit = c->train_limit;
+        s.train_count = tr->train.count;
+        s.train_fingerprint = tr->train_fingerprint;
         st = glow_checkpoint_save(tr->ckpt_path, &s, table, p, m, v);
     }
     free(p);
@@ -202,8 +207,9 @@ static glow_status write_samples(trainer *tr, const char *name)
                              0, path);
 }
 
-/* Test bpd, loss plot, sample grid and checkpoint after an epoch and/or at the end.
- * *test_bpd receives the test figure (NAN if interrupted). */
+/* Test bpd and sample grid after an epoch and/or at the end (the caller logs
+ * the step, then saves the checkpoint). *test_bpd receives the test figure
+ * (NAN if interrupted). */
 static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, double *test_bpd)
 {
     *test_bpd = NAN;
@@ -222,7 +228,7 @@ static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, doub
     }
     if (is_final)
         GLOW_TRY(write_samples(tr, "samples_final.png"));
-    return save_checkpoint(tr);
+    return GLOW_OK;
 }
 
 static glow_status load_data(trainer *tr)
@@ -237,6 +243,7 @@ static glow_status load_data(trainer *tr)
                           tr->train.count, c->dataset);
     tr->image_bytes = (size_t)tr->train.h * tr->train.w * tr->train.c;
     tr->steps_per_epoch = tr->train.count / c->batch;
+    tr->train_fingerprint = glow_dataset_fingerprint(&tr->train, tr->train.count);
     tr->perm = malloc((size_t)tr->train.count * sizeof *tr->perm);
     tr->batch_pixels = malloc((size_t)tr->local_batch * tr->image_bytes);
     if (tr->perm == NULL || tr->batch_pixels == NULL)
@@ -274,6 +281,18 @@ static glow_status load_model_state(trainer *tr)
                           "%s: checkpoint of dataset %s, batch %d, seed %llu cannot continue a run of %s, batch %d, "
                           "seed %llu", c->resume_path, s.dataset, s.batch, (unsigned long long)s.seed, c->dataset,
                           c->batch, (unsigned long long)c->seed);
+    /* The data order is a shuffle of the training images: the same images or it is another run. */
+    if (s.train_count >= 0 && s.train_count != tr->train.count)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "%s: the run was trained on %d images of %s (--train-limit %d), but %d are loaded now; "
+                          "resuming would change the data order",
+                          c->resume_path, s.train_count, s.dataset, s.train_limit, tr->train.count);
+    if (s.train_count >= 0 && s.train_fingerprint != tr->train_fingerprint)
+        return glow_error(GLOW_ERR_INVALID_ARG,
+                          "%s: the %d training images of %s loaded now (from %s) are not the ones the run was "
+                          "trained on (their fingerprint differs); resuming would change the data",
+                          c->resume_path, tr->train.count, c->dataset,
+                          c->data_dir ? c->data_dir : glow_dataset_default_dir(c->dataset));
     tr->step = s.step;
     /* Resuming from out/checkpoint.glow itself: that file already holds this step. */
     tr->saved_step = strcmp(c->resume_path, tr->ckpt_path) == 0 ? s.step : -1;
@@ -415,6 +434,13 @@ static int run_loop(trainer *tr)
                                     app_now_seconds() - tr->session_start);
         if (st == GLOW_OK && tr->rank == 0 && (epoch_end || is_final))
             st = metrics_log_plot(&tr->log, tr->loss_path, tr->plot_title);
+        /* The checkpoint after the step's metrics row: a kill between the two
+         * leaves a row past the checkpoint, which --resume drops and redoes,
+         * never a checkpointed step without its row. */
+        if (st == GLOW_OK && (epoch_end || is_final))
+            st = save_checkpoint(tr);
+        if (st == GLOW_ERR_NONFINITE)
+            return stop_nonfinite(tr, tr->step, epoch1);
         if (st != GLOW_OK) {
             progress_finish(&tr->prog);
             return app_report_error("train", st);
@@ -507,8 +533,6 @@ int trainer_run(const train_config *cfg)
     memset(&tr, 0, sizeof tr);
     tr.cfg = cfg;
     glow_status st = setup_ranks(&tr);
-    if (st == GLOW_OK && tr.rank == 0)
-        st = app_prepare_out_dir(cfg->out_dir);
     if (st == GLOW_OK)
         st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
     if (st == GLOW_OK)
@@ -522,8 +546,16 @@ int trainer_run(const train_config *cfg)
     fprintf(out, "glow-vk train settings:\n");
     trainer_write_config(out, cfg);
     fflush(out);
-    if ((tr.rank == 0 && (st = write_config_file(cfg)) != GLOW_OK) || (st = load_data(&tr)) != GLOW_OK ||
-        (st = open_rank_backend(&tr)) != GLOW_OK || (st = load_model(&tr)) != GLOW_OK)
+    /* Nothing is written to out_dir until the data, the device memory and the
+     * checkpoint to resume have been checked; rank 0 alone writes there. */
+    if ((st = load_data(&tr)) != GLOW_OK || (st = open_rank_backend(&tr)) != GLOW_OK)
+        return fail(&tr, st);
+    const glow_model_config mc = {tr.train.c, tr.train.h, tr.train.w, cfg->levels, cfg->steps, cfg->hidden,
+                                  cfg->n_bits};
+    if ((st = app_check_train_memory(&tr.be->info, &mc, tr.local_batch, cfg->memory)) != GLOW_OK ||
+        (st = load_model(&tr)) != GLOW_OK ||
+        (tr.rank == 0 && ((st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||
+                          (st = write_config_file(cfg)) != GLOW_OK)))
         return fail(&tr, st);
 
     const int64_t planned = (int64_t)cfg->epochs * tr.steps_per_epoch;

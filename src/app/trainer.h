@@ -47,7 +47,7 @@ typedef struct {
     float max_grad_norm;  /* 0: no clipping */
     float temperature;    /* of the sample grids */
     int sample_count;     /* images per sample grid */
-    int train_limit;      /* train on the first train_limit images only (0: all); not stored in checkpoints */
+    int train_limit;      /* train on the first train_limit images only (0: all); stored in checkpoints */
     int test_limit;       /* evaluate the first test_limit test images; 0: all */
     int log_every;        /* plain-log interval in steps when stdout is not a terminal */
     const char *preset;   /* for config.txt only */

@@ -44,7 +44,8 @@ float ckpt_get_f32(const uint8_t *p)
  *   0 in_c  4 in_h  8 in_w  12 levels  16 steps  20 hidden  24 n_bits  28 dataset[32]
  *  60 batch  64 lr  68 warmup_epochs  72 epochs  76 seed(u64)  84 memory  88 step(i64)
  *  96 epoch  100 position(i64)  108 actnorm_initialized  112 optimizer
- * 116 beta1  120 beta2  124 eps  128 max_grad_norm  -> 132 bytes */
+ * 116 beta1  120 beta2  124 eps  128 max_grad_norm  -> 132 bytes
+ * version 2 appends:  132 train_limit  136 train_count  140 train_fingerprint(u64)  -> 148 bytes */
 void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER_BYTES])
 {
     const glow_model_config *c = &st->config;
@@ -72,9 +73,12 @@ void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER
     ckpt_put_f32(out + 120, st->beta2);
     ckpt_put_f32(out + 124, st->eps);
     ckpt_put_f32(out + 128, st->max_grad_norm);
+    ckpt_put_u32(out + 132, (uint32_t)st->train_limit);
+    ckpt_put_u32(out + 136, (uint32_t)st->train_count);
+    ckpt_put_u64(out + 140, st->train_fingerprint);
 }
 
-void ckpt_decode_header(const uint8_t in[CKPT_HEADER_BYTES], glow_checkpoint_state *st)
+void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoint_state *st)
 {
     memset(st, 0, sizeof *st);
     glow_model_config *c = &st->config;
@@ -101,6 +105,14 @@ void ckpt_decode_header(const uint8_t in[CKPT_HEADER_BYTES], glow_checkpoint_sta
     st->beta2 = ckpt_get_f32(in + 120);
     st->eps = ckpt_get_f32(in + 124);
     st->max_grad_norm = ckpt_get_f32(in + 128);
+    st->train_limit = header_bytes >= CKPT_HEADER_BYTES ? (int32_t)ckpt_get_u32(in + 132) : -1;
+    st->train_count = header_bytes >= CKPT_HEADER_BYTES ? (int32_t)ckpt_get_u32(in + 136) : -1;
+    st->train_fingerprint = header_bytes >= CKPT_HEADER_BYTES ? ckpt_get_u64(in + 140) : 0;
+}
+
+uint32_t ckpt_header_bytes(uint32_t version)
+{
+    return version == 1 ? CKPT_HEADER_BYTES_V1 : version == 2 ? CKPT_HEADER_BYTES : 0;
 }
 
 /* Entry record: 0 name[64]  64 off(u64)  72 n  76 h  80 w  84 c  88 trainable -> 92 bytes */
@@ -128,8 +140,13 @@ void ckpt_decode_entry(const uint8_t in[CKPT_ENTRY_BYTES], glow_param_entry *e)
     e->trainable = (int32_t)ckpt_get_u32(in + 88);
 }
 
-uint64_t ckpt_file_size(uint64_t entries, uint64_t total)
+uint64_t ckpt_counts_offset(uint32_t header_bytes)
 {
-    return CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES + CKPT_TABLE_COUNTS_BYTES + entries * CKPT_ENTRY_BYTES +
+    return CKPT_PREAMBLE_BYTES + (uint64_t)header_bytes;
+}
+
+uint64_t ckpt_file_size(uint32_t header_bytes, uint64_t entries, uint64_t total)
+{
+    return ckpt_counts_offset(header_bytes) + CKPT_TABLE_COUNTS_BYTES + entries * CKPT_ENTRY_BYTES +
            3 * total * sizeof(float) + CKPT_CHECKSUM_BYTES;
 }

@@ -1,6 +1,7 @@
 /* glow_checkpoint_load: validates a checkpoint in this order, so that each
  * kind of damage gets its own message:
- *   1. magic, format version, header size      (not a checkpoint / other version)
+ *   1. magic, format version, header size      (not a checkpoint / other version;
+ *                                                 versions 1 and 2 are read)
  *   2. file size against the header's counts    (truncated or extended)
  *   3. FNV-1a over all bytes but the last 8     (any corrupted byte)
  *   4. header fields and table consistency      (a well-formed but bad file)
@@ -29,7 +30,7 @@ static glow_status read_at(FILE *f, const char *path, uint64_t offset, void *dst
 
 /* Steps 1-2: preamble, header record and counts; the file size must match. */
 static glow_status read_front(FILE *f, const char *path, uint64_t file_size, glow_checkpoint_state *st,
-                              uint32_t *entries, uint64_t *total)
+                              uint32_t *header_bytes_out, uint32_t *entries, uint64_t *total)
 {
     uint8_t pre[CKPT_PREAMBLE_BYTES], header[CKPT_HEADER_BYTES], counts[CKPT_TABLE_COUNTS_BYTES];
     if (file_size < CKPT_PREAMBLE_BYTES)
@@ -40,20 +41,23 @@ static glow_status read_front(FILE *f, const char *path, uint64_t file_size, glo
         return glow_error(GLOW_ERR_FORMAT, "%s: byte 0: not a glow-vk checkpoint (magic is not \"%s\")", path,
                           GLOW_CHECKPOINT_MAGIC);
     uint32_t version = ckpt_get_u32(pre + 8);
-    if (version != GLOW_CHECKPOINT_VERSION)
-        return glow_error(GLOW_ERR_FORMAT, "%s: byte 8: format version %u, this build reads %d", path, version,
-                          GLOW_CHECKPOINT_VERSION);
+    uint32_t version_header = ckpt_header_bytes(version);
+    if (version_header == 0)
+        return glow_error(GLOW_ERR_FORMAT, "%s: byte 8: format version %u, this build reads versions 1 to %d",
+                          path, version, GLOW_CHECKPOINT_VERSION);
     uint32_t header_bytes = ckpt_get_u32(pre + 12);
-    if (header_bytes != CKPT_HEADER_BYTES)
-        return glow_error(GLOW_ERR_FORMAT, "%s: byte 12: header record of %u bytes, version %d has %d", path,
-                          header_bytes, GLOW_CHECKPOINT_VERSION, CKPT_HEADER_BYTES);
-    uint64_t front = CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES + CKPT_TABLE_COUNTS_BYTES;
+    if (header_bytes != version_header)
+        return glow_error(GLOW_ERR_FORMAT, "%s: byte 12: header record of %u bytes, version %u has %u", path,
+                          header_bytes, version, version_header);
+    *header_bytes_out = header_bytes;
+    const uint64_t counts_at = ckpt_counts_offset(header_bytes);
+    uint64_t front = counts_at + CKPT_TABLE_COUNTS_BYTES;
     if (file_size < front + CKPT_CHECKSUM_BYTES)
         return glow_error(GLOW_ERR_FORMAT, "%s: truncated at byte %llu: the header alone needs %llu bytes", path,
                           (unsigned long long)file_size, (unsigned long long)(front + CKPT_CHECKSUM_BYTES));
-    GLOW_TRY(read_at(f, path, CKPT_PREAMBLE_BYTES, header, sizeof header, "the header"));
-    GLOW_TRY(read_at(f, path, CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES, counts, sizeof counts, "the table size"));
-    ckpt_decode_header(header, st);
+    GLOW_TRY(read_at(f, path, CKPT_PREAMBLE_BYTES, header, header_bytes, "the header"));
+    GLOW_TRY(read_at(f, path, counts_at, counts, sizeof counts, "the table size"));
+    ckpt_decode_header(header, header_bytes, st);
     *entries = ckpt_get_u32(counts);
     *total = ckpt_get_u64(counts + 4);
     /* Bound the counts before computing the size so that it cannot overflow. */
@@ -61,9 +65,9 @@ static glow_status read_front(FILE *f, const char *path, uint64_t file_size, glo
         return glow_error(GLOW_ERR_FORMAT,
                           "%s: byte %llu: %u table entries and %llu floats per arena cannot fit in a %llu-byte file "
                           "(truncated or corrupt)",
-                          path, (unsigned long long)(CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES), *entries,
+                          path, (unsigned long long)counts_at, *entries,
                           (unsigned long long)*total, (unsigned long long)file_size);
-    uint64_t expected = ckpt_file_size(*entries, *total);
+    uint64_t expected = ckpt_file_size(header_bytes, *entries, *total);
     if (file_size < expected)
         return glow_error(GLOW_ERR_FORMAT, "%s: truncated at byte %llu: expected %llu bytes", path,
                           (unsigned long long)file_size, (unsigned long long)expected);
@@ -119,18 +123,21 @@ static glow_status check_state(const char *path, const glow_checkpoint_state *st
                           "actnorm_initialized %d)",
                           path, st->batch, st->epochs, (long long)st->step, st->epoch, (long long)st->position,
                           st->actnorm_initialized);
+    if (st->train_limit < -1 || st->train_count < -1)
+        return glow_error(GLOW_ERR_FORMAT, "%s: invalid data order (train_limit %d, train_count %d)", path,
+                          st->train_limit, st->train_count);
     if (!isfinite(st->lr) || !isfinite(st->warmup_epochs))
         return glow_error(GLOW_ERR_FORMAT, "%s: non-finite learning rate or warm-up", path);
     return GLOW_OK;
 }
 
 /* Step 4b: entries in ascending, non-overlapping order inside the arena, names unique. */
-static glow_status check_table(const char *path, const glow_param_table *t)
+static glow_status check_table(const char *path, const glow_param_table *t, uint64_t table_at)
 {
     size_t end = 0;
     for (int i = 0; i < t->count; i++) {
         const glow_param_entry *e = &t->entries[i];
-        uint64_t at = CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES + CKPT_TABLE_COUNTS_BYTES + (uint64_t)i * CKPT_ENTRY_BYTES;
+        uint64_t at = table_at + (uint64_t)i * CKPT_ENTRY_BYTES;
         if (memchr(e->name, '\0', sizeof e->name) == NULL || e->name[0] == '\0')
             return glow_error(GLOW_ERR_FORMAT, "%s: byte %llu: table entry %d has an empty or unterminated name", path,
                               (unsigned long long)at, i);
@@ -181,9 +188,9 @@ static glow_status load_open(FILE *f, const char *path, const glow_model_config 
     if (fstat(fileno(f), &sb) != 0)
         return glow_error(GLOW_ERR_IO, "%s: stat failed: %s", path, strerror(errno));
     uint64_t file_size = (uint64_t)sb.st_size;
-    uint32_t entries = 0;
+    uint32_t header_bytes = 0, entries = 0;
     uint64_t total = 0;
-    GLOW_TRY(read_front(f, path, file_size, st, &entries, &total));
+    GLOW_TRY(read_front(f, path, file_size, st, &header_bytes, &entries, &total));
     for (int a = 0; a < 3; a++)
         if (want[a]) {
             arenas[a] = malloc(total ? (size_t)total * sizeof(float) : sizeof(float));
@@ -196,7 +203,7 @@ static glow_status load_open(FILE *f, const char *path, const glow_model_config 
     if (expect_config)
         GLOW_TRY(glow_checkpoint_check_config(path, expect_config, &st->config));
 
-    uint64_t table_at = CKPT_PREAMBLE_BYTES + CKPT_HEADER_BYTES + CKPT_TABLE_COUNTS_BYTES;
+    uint64_t table_at = ckpt_counts_offset(header_bytes) + CKPT_TABLE_COUNTS_BYTES;
     table->entries = calloc(entries ? entries : 1, sizeof *table->entries);
     if (table->entries == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s: out of memory for %u table entries", path, entries);
@@ -212,7 +219,7 @@ static glow_status load_open(FILE *f, const char *path, const glow_model_config 
         ckpt_decode_entry(rec, &table->entries[i]);
         table->count = (int)i + 1;
     }
-    GLOW_TRY(check_table(path, table));
+    GLOW_TRY(check_table(path, table, table_at));
 
     uint64_t arena_at = table_at + (uint64_t)entries * CKPT_ENTRY_BYTES;
     for (int a = 0; a < 3; a++) {

@@ -1,9 +1,11 @@
 /* glow_checkpoint_save: streams the file through a running FNV-1a hash into a
  * temporary file next to `path`, then makes it durable and renames it into place:
  *   mkstemp(path.tmp.XXXXXX) -> fwrite -> fflush -> fsync -> fclose
- *   -> rename(tmp, path) -> fsync(directory). */
+ *   -> rename(tmp, path) -> fsync(directory)
+ *   -> remove the path.tmp.XXXXXX that saves killed mid-write left behind. */
 #include "glow/checkpoint.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -94,6 +96,36 @@ static int sync_parent_dir(const char *path)
     return rc;
 }
 
+/* Removes dir/base.tmp.XXXXXX (six characters, as mkstemp makes them): the
+ * temporaries of earlier saves of `path` that were killed before their rename. */
+static void remove_stale_temporaries(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    const size_t base_len = strlen(base);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *name = e->d_name;
+        if (strlen(name) != base_len + 5 + 6 || strncmp(name, base, base_len) != 0 ||
+            strncmp(name + base_len, ".tmp.", 5) != 0)
+            continue;
+        char stale[8192];
+        snprintf(stale, sizeof stale, "%s/%s", dir, name);
+        unlink(stale);
+    }
+    closedir(d);
+}
+
 glow_status glow_checkpoint_save(const char *path, const glow_checkpoint_state *st, const glow_param_table *table,
                                  const float *params, const float *m, const float *v)
 {
@@ -151,5 +183,6 @@ glow_status glow_checkpoint_save(const char *path, const glow_checkpoint_state *
     }
     if (sync_parent_dir(path) != 0)
         return glow_error(GLOW_ERR_IO, "%s: written, but fsync of its directory failed: %s", path, strerror(errno));
+    remove_stale_temporaries(path);
     return GLOW_OK;
 }

@@ -49,6 +49,27 @@ int glow_dataset_known(const char *name)
     return find_dataset(name) != NULL;
 }
 
+uint64_t glow_dataset_fingerprint(const glow_dataset *ds, int count)
+{
+    const size_t pixels = (size_t)count * ds->h * ds->w * ds->c;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < pixels; i++)
+        h = (h ^ ds->pixels[i]) * 0x100000001b3ull;
+    for (int i = 0; i < count; i++)
+        h = (h ^ ds->labels[i]) * 0x100000001b3ull;
+    return h;
+}
+
+int glow_dataset_image_shape(const char *name, int *h, int *w, int *c)
+{
+    const dataset_info *info = find_dataset(name);
+    if (info == NULL)
+        return -1;
+    *h = *w = info->kind == KIND_IDX ? MNIST_SIZE + 2 * MNIST_PAD : 32;
+    *c = info->kind == KIND_IDX ? 1 : 3;
+    return 0;
+}
+
 const char *glow_dataset_default_dir(const char *name)
 {
     static _Thread_local char dir[1024];

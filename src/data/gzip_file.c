@@ -7,7 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#define READ_CHUNK (1u << 20)
+#define FIRST_CAPACITY (1u << 16) /* doubled whenever full */
+#define MAX_READ (1u << 30)        /* gzread takes an unsigned count */
 
 glow_status data_read_file(const char *path, uint8_t **buf, size_t *len)
 {
@@ -16,14 +17,14 @@ glow_status data_read_file(const char *path, uint8_t **buf, size_t *len)
     gzFile f = gzopen(path, "rb");
     if (f == NULL)
         return glow_error(GLOW_ERR_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
-    size_t cap = READ_CHUNK, used = 0;
+    size_t cap = FIRST_CAPACITY, used = 0;
     uint8_t *data = malloc(cap);
     if (data == NULL) {
         gzclose(f);
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     for (;;) {
-        if (cap - used < READ_CHUNK) {
+        if (used == cap) {
             uint8_t *grown = realloc(data, cap * 2);
             if (grown == NULL) {
                 free(data);
@@ -33,7 +34,7 @@ glow_status data_read_file(const char *path, uint8_t **buf, size_t *len)
             data = grown;
             cap *= 2;
         }
-        int got = gzread(f, data + used, READ_CHUNK);
+        int got = gzread(f, data + used, cap - used < MAX_READ ? (unsigned)(cap - used) : MAX_READ);
         if (got < 0) {
             int zerr = 0;
             const char *msg = gzerror(f, &zerr);

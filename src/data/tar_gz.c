@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #define TAR_BLOCK 512u
+#define MEMBER_FIRST_CAPACITY ((size_t)1 << 20)
 
 static int block_is_zero(const uint8_t *b)
 {
@@ -74,6 +75,37 @@ static int read_exact(gzFile f, uint8_t *dst, size_t n)
     return 0;
 }
 
+/* Reads a member's `size` bytes into *out (malloc'ed). The buffer grows as the
+ * data arrives (from 1 MiB, doubling), so a corrupt size field cannot claim
+ * more memory than the archive holds. 0 on success, -1 if the stream ends or
+ * fails first, -2 when out of memory. */
+static int read_member(gzFile f, size_t size, uint8_t **out)
+{
+    size_t cap = size < MEMBER_FIRST_CAPACITY ? size : MEMBER_FIRST_CAPACITY, used = 0;
+    uint8_t *data = malloc(cap ? cap : 1);
+    if (data == NULL)
+        return -2;
+    while (used < size) {
+        if (used == cap) {
+            size_t next = cap > size / 2 ? size : 2 * cap;
+            uint8_t *grown = realloc(data, next);
+            if (grown == NULL) {
+                free(data);
+                return -2;
+            }
+            data = grown;
+            cap = next;
+        }
+        if (read_exact(f, data + used, cap - used) != 0) {
+            free(data);
+            return -1;
+        }
+        used = cap;
+    }
+    *out = data;
+    return 0;
+}
+
 static glow_status read_failure(gzFile f, const char *path, unsigned long long at, const char *what)
 {
     int zerr = 0;
@@ -122,12 +154,14 @@ glow_status data_read_tar_gz_members(const char *path, const char *const *wanted
                 if (bufs[i] == NULL && strcmp(base_name(member), wanted[i]) == 0)
                     slot = i;
         if (slot >= 0) {
-            uint8_t *data = malloc(size ? (size_t)size : 1);
-            if (data == NULL) {
-                st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s: out of memory for member %s", path, member);
+            uint8_t *data = NULL;
+            int got = read_member(f, (size_t)size, &data);
+            if (got == -2) {
+                st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s: out of memory for member %s (%lld bytes)", path,
+                                member, size);
                 break;
             }
-            if (read_exact(f, data, (size_t)size) != 0 || read_exact(f, NULL, padded - (size_t)size) != 0) {
+            if (got != 0 || read_exact(f, NULL, padded - (size_t)size) != 0) {
                 free(data);
                 st = read_failure(f, path, at, member);
                 break;

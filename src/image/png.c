@@ -108,6 +108,13 @@ glow_status glow_png_read(const char *path, int *width, int *height, int *channe
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int ch = png_get_channels(png, info);
     size_t stride = png_get_rowbytes(png, info);
+    /* The header alone must not decide a huge allocation: the pixels come later (or never). */
+    if (h > 0 && stride > GLOW_PNG_READ_MAX_BYTES / h) {
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(f);
+        return glow_error(GLOW_ERR_FORMAT, "%s: a %ux%u PNG of %d channels exceeds this reader's limit of %u MiB",
+                          path, w, h, ch, GLOW_PNG_READ_MAX_BYTES >> 20);
+    }
     data = malloc(stride * h);
     rows = malloc(sizeof(png_bytep) * h);
     if (data == NULL || rows == NULL) {

@@ -31,7 +31,8 @@ static glow_status check_config(const glow_model_config *cfg, int max_batch)
     return GLOW_OK;
 }
 
-static glow_status build(glow_model *m, uint64_t seed)
+/* Level shapes and the parameter table: everything but the buffers. */
+static glow_status plan(glow_model *m)
 {
     const int L = m->cfg.levels, K = m->cfg.steps;
     m->levels = calloc((size_t)L, sizeof *m->levels);
@@ -46,13 +47,20 @@ static glow_status build(glow_model *m, uint64_t seed)
         w /= 2;
         c *= 2; /* keep C/2, squeeze x4 */
     }
-    GLOW_TRY(model_build_table(m));
+    return model_build_table(m);
+}
 
-    for (int a = 0; a < 4; a++) {
-        glow_status st = glow_buffer_create(m->be, m->table.total * sizeof(float), &m->arena[a]);
-        if (st != GLOW_OK)
-            return glow_error_context(st, "model: allocating arena %d of %zu floats", a, m->table.total);
-    }
+static glow_status alloc_arenas(glow_model *m)
+{
+    for (int a = 0; a < 4; a++)
+        GLOW_TRY(model_buffer_create(m, m->table.total * sizeof(float), &m->arena[a], "a parameter arena"));
+    return GLOW_OK;
+}
+
+static glow_status build(glow_model *m, uint64_t seed)
+{
+    GLOW_TRY(plan(m));
+    GLOW_TRY(alloc_arenas(m));
     GLOW_TRY(model_alloc_fixed(m));
 
     float *host = malloc(m->table.total * sizeof *host);
@@ -68,12 +76,10 @@ static glow_status build(glow_model *m, uint64_t seed)
     return GLOW_OK;
 }
 
-glow_status glow_model_create(glow_backend *be, const glow_model_config *cfg, uint64_t seed, int max_batch,
-                              glow_model **out)
+/* A model with its configuration set and nothing built; be may be NULL (a plan). */
+static glow_status new_model(glow_backend *be, const glow_model_config *cfg, int max_batch, glow_model **out)
 {
     *out = NULL;
-    if (be == NULL)
-        return glow_error(GLOW_ERR_INVALID_ARG, "model: no backend");
     GLOW_TRY(check_config(cfg, max_batch));
     glow_model *m = calloc(1, sizeof *m);
     if (m == NULL)
@@ -83,6 +89,39 @@ glow_status glow_model_create(glow_backend *be, const glow_model_config *cfg, ui
     m->max_batch = max_batch;
     m->d = (size_t)cfg->in_c * cfg->in_h * cfg->in_w;
     glow_param_table_init(&m->table);
+    *out = m;
+    return GLOW_OK;
+}
+
+glow_status glow_model_memory_need(const glow_model_config *cfg, int max_batch, glow_memory_mode mode,
+                                   glow_model_memory *out)
+{
+    memset(out, 0, sizeof *out);
+    glow_model *m;
+    GLOW_TRY(new_model(NULL, cfg, max_batch, &m));
+    glow_status st = plan(m);
+    if (st == GLOW_OK)
+        st = alloc_arenas(m);
+    out->arenas = m->planned_bytes;
+    if (st == GLOW_OK)
+        st = model_alloc_fixed(m);
+    out->fixed = m->planned_bytes - out->arenas;
+    if (st == GLOW_OK)
+        st = model_ensure_workspace(m, mode);
+    out->workspace = m->planned_bytes - out->arenas - out->fixed;
+    out->total = m->planned_bytes;
+    glow_model_destroy(m);
+    return st;
+}
+
+glow_status glow_model_create(glow_backend *be, const glow_model_config *cfg, uint64_t seed, int max_batch,
+                              glow_model **out)
+{
+    *out = NULL;
+    if (be == NULL)
+        return glow_error(GLOW_ERR_INVALID_ARG, "model: no backend");
+    glow_model *m;
+    GLOW_TRY(new_model(be, cfg, max_batch, &m));
     glow_status st = build(m, seed);
     if (st != GLOW_OK) {
         glow_model_destroy(m);

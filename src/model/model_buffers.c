@@ -18,12 +18,22 @@ static size_t level_count(const glow_model *m, const model_level *lv, int c)
     return (size_t)m->max_batch * lv->h * lv->w * c;
 }
 
+glow_status model_buffer_create(glow_model *m, size_t bytes, glow_buffer **out, const char *what)
+{
+    if (m->be == NULL) {
+        *out = NULL;
+        m->planned_bytes += (bytes + 15u) & ~(size_t)15u; /* glow_buffer_create's rounding */
+        return GLOW_OK;
+    }
+    glow_status st = glow_buffer_create(m->be, bytes, out);
+    if (st != GLOW_OK)
+        return glow_error_context(st, "model: allocating %s (%zu bytes)", what, bytes);
+    return GLOW_OK;
+}
+
 static glow_status create(glow_model *m, size_t floats, glow_buffer **out, const char *what)
 {
-    glow_status st = glow_buffer_create(m->be, (floats ? floats : 1) * sizeof(float), out);
-    if (st != GLOW_OK)
-        return glow_error_context(st, "model: allocating %s (%zu floats)", what, floats);
-    return GLOW_OK;
+    return model_buffer_create(m, (floats ? floats : 1) * sizeof(float), out, what);
 }
 
 static step_layout plan_step(const glow_model *m, const model_level *lv, size_t *used)
@@ -70,7 +80,7 @@ glow_status model_alloc_fixed(glow_model *m)
     m->ld = reserve(&used, (size_t)m->max_batch);
     m->sumsq = reserve(&used, 1);
     GLOW_TRY(create(m, used, &m->io, "input"));
-    GLOW_TRY(glow_buffer_create(m->be, (size_t)m->max_batch * m->d, &m->pixels));
+    GLOW_TRY(model_buffer_create(m, (size_t)m->max_batch * m->d, &m->pixels, "input pixels"));
 
     /* per level outputs and priors */
     used = 0;

@@ -104,6 +104,8 @@ struct glow_model {
     grad_buffers gr;
     store_buffers *store; /* allocated on first use */
     rev_buffers *rev;     /* allocated on first use */
+
+    size_t planned_bytes; /* be == NULL (glow_model_memory_need): bytes the buffers would take */
 };
 
 /* Index of the gradient arena in glow_model.arena (the public kinds are 0, 1, 2). */
@@ -115,6 +117,9 @@ glow_status model_build_table(glow_model *m);
 glow_status model_initial_params(const glow_model *m, uint64_t seed, float *host);
 
 /* ---- model_buffers.c: activation and scratch buffers ---- */
+/* glow_buffer_create on m->be; with no backend (a plan only) *out stays NULL
+ * and the rounded size is added to m->planned_bytes. */
+glow_status model_buffer_create(glow_model *m, size_t bytes, glow_buffer **out, const char *what);
 glow_status model_alloc_fixed(glow_model *m);
 void model_free_buffers(glow_model *m);
 glow_status model_ensure_workspace(glow_model *m, glow_memory_mode mode);
