@@ -18,14 +18,9 @@ DIFF="$(realpath "$2")"
 MPIRUN="$3"
 # --oversubscribe: more ranks than cores on small CI machines
 MPI=("$MPIRUN" --oversubscribe -np 2)
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/glow-mpi-e2e.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
+. "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
+e2e_enter_tmp glow-mpi-e2e
 
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
 run() { # run NAME LOG COMMAND...: the command must succeed
     local name="$1" log="$2"; shift 2
     if "$@" >"$log" 2>&1; then pass "$name"; else fail "$name (exit $?)"; tail -n 20 "$log" | sed 's/^/    /'; fi
@@ -46,7 +41,6 @@ same_params() { # same_params NAME A.glow B.glow
     local out
     if out=$("$DIFF" "$2" "$3" 1e-5); then pass "$1: $out"; else fail "$1: $out"; fi
 }
-contains() { grep -qF -- "$2" "$1"; }
 
 TINY=(--dataset fashion-mnist --L 2 --K 1 --hidden 8 --batch 32 --train-limit 320 --epochs 2 --steps 20
       --test-limit 64 --samples 4 --log-every 1)
@@ -141,5 +135,4 @@ else
     fail "fault test: could not catch rank 1 in epoch 2 (pid '$victim', $rows steps)"; tail -n 20 fault.log
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+e2e_summary
