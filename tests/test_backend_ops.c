@@ -3,7 +3,9 @@
  *
  * Targets: each device of each non-CPU factory (Vulkan: every physical device; on a
  * CPU-type Vulkan device such as lavapipe both GEMM variants, chosen with
- * $GLOW_VK_GEMM before opening). When none opens the suite prints why and skips.
+ * $GLOW_VK_GEMM before opening). A backend that cannot list devices is printed as
+ * skipped; that fails every test when $GLOW_TEST_REQUIRE names it or when it is
+ * present but broken (not GLOW_ERR_UNAVAILABLE). When none opens the suite exits 77.
  *
  * Each case describes its operands (shape, role, value range) and a function that
  * runs the op on a backend. The runner places every operand inside a larger buffer
@@ -11,8 +13,13 @@
  * data to the CPU reference and to the target, runs the op on both, downloads
  * everything and checks:
  *   - outputs: normalised MSE sum (got - ref)^2 / sum ref^2 <= the operand's
- *     tolerance; for accumulated (+=) outputs the NMSE of the increments
- *     (value - initial), so that the initial contents cannot mask an error;
+ *     tolerance; for accumulated (+=) or updated outputs (the optimiser's params,
+ *     m, v) the NMSE of the increments (value - initial), so that the initial
+ *     contents cannot mask an error;
+ *   - and the worst element: max |got - ref| <= bound * scale, scale = max |ref|
+ *     over the operand (of the increments for accumulated outputs), so that an
+ *     error confined to a few elements, or a systematic one below the NMSE bound
+ *     (NMSE 1e-6 is 0.1% RMS), cannot pass;
  *   - no output holds NaN or Inf;
  *   - inputs are bit-identical to what was uploaded, and every guard is intact;
  *   - the Vulkan validation layer (on: $GLOW_VK_VALIDATION=1) reported nothing.
@@ -41,6 +48,15 @@ static glow_backend *g_cpu;
 static target g_targets[MAX_TARGETS];
 static int g_n_targets;
 
+/* Backends whose device listing failed, checked by every test (require_targets). */
+typedef struct {
+    const char *name;
+    glow_status st;
+    char reason[400];
+} unavailable;
+static unavailable g_unavailable[MAX_TARGETS];
+static int g_n_unavailable;
+
 static void open_target(const glow_backend_factory *f, int device, const char *gemm, const glow_device_info *info)
 {
     if (g_n_targets == MAX_TARGETS)
@@ -59,8 +75,20 @@ static void open_target(const glow_backend_factory *f, int device, const char *g
     snprintf(t->label, sizeof t->label, "%s[%d] %.100s%s%s", f->name, device, info->name, gemm ? " gemm=" : "",
              gemm ? gemm : "");
     printf("[ targets  ] %s\n", t->label);
-    if (glow_vulkan_validation_enabled(be) == 0)
+    if (glow_vulkan_validation_enabled(be) == 0) {
         printf("[ note     ] %s: the Vulkan validation layer is not installed: validation is off\n", t->label);
+        if (tu_backend_required("vulkan-validation"))
+            fail_msg("%s: the Vulkan validation layer is required (GLOW_TEST_REQUIRE=%s) but is off", t->label,
+                     getenv("GLOW_TEST_REQUIRE"));
+    }
+}
+
+/* $GLOW_TEST_BACKENDS (comma-separated names, e.g. "cuda" under compute-sanitizer in
+ * tools/gpu-check.sh) limits the targets; unset: every backend. */
+static int backend_selected(const char *name)
+{
+    const char *list = getenv("GLOW_TEST_BACKENDS");
+    return list == NULL || *list == '\0' || tu_name_in_list(list, name);
 }
 
 static int setup_targets(void **state)
@@ -73,11 +101,18 @@ static int setup_targets(void **state)
     const glow_backend_factory *f[8];
     int n = glow_backend_factories(f, 8);
     for (int i = 0; i < n; i++) {
-        if (strcmp(f[i]->name, "ref") == 0)
+        if (strcmp(f[i]->name, "ref") == 0 || !backend_selected(f[i]->name))
             continue;
         glow_device_info info[8];
         int count = 0;
-        if (f[i]->list_devices(info, 8, &count) != GLOW_OK) {
+        glow_status st = f[i]->list_devices(info, 8, &count);
+        if (st != GLOW_OK) {
+            if (g_n_unavailable < MAX_TARGETS) {
+                unavailable *u = &g_unavailable[g_n_unavailable++];
+                u->name = f[i]->name;
+                u->st = st;
+                snprintf(u->reason, sizeof u->reason, "%s", glow_last_error());
+            }
             printf("[ skipped  ] %s: %s\n", f[i]->name, glow_last_error());
             continue;
         }
@@ -106,8 +141,14 @@ static int teardown_targets(void **state)
     return 0;
 }
 
+/* Fails when a required ($GLOW_TEST_REQUIRE) or broken backend did not list its devices;
+ * skips (exit 77) when nothing but the CPU reference opened. */
 static void require_targets(void)
 {
+    tu_require_factories();
+    for (int i = 0; i < g_n_unavailable; i++)
+        if (tu_backend_required(g_unavailable[i].name) || g_unavailable[i].st != GLOW_ERR_UNAVAILABLE)
+            tu_backend_unavailable(g_unavailable[i].name, g_unavailable[i].st, g_unavailable[i].reason);
     tu_require(g_n_targets > 0, "a non-CPU backend (Vulkan or CUDA)");
 }
 
@@ -125,7 +166,7 @@ static size_t g_guard = GUARD_UNALIGNED;
 typedef enum {
     IN,    /* read only: must come back bit-identical */
     OUT,   /* overwritten (or transformed in place): compared directly */
-    ACC,   /* accumulated into (+=): the increments are compared */
+    ACC,   /* accumulated into (+=) or updated in place: the increments are compared */
 } role;
 
 typedef struct {
@@ -207,6 +248,13 @@ static double nmse_increment(const float *got, const float *ref, const float *in
     return den > 0.0 ? num / den : num;
 }
 
+/* Worst-element bound of an operand relative to its scale (see the tolerances below). */
+static double worst_bound(const operand *o);
+
+/* $GLOW_TEST_REPORT_ERRORS=1 prints every comparison's NMSE and worst relative error
+ * (how the tolerances below were chosen). */
+static int g_report_errors = -1;
+
 /* Runs `fn` on the CPU and on every target and compares (see the top of the file). */
 static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, const void *arg, uint32_t seed)
 {
@@ -254,9 +302,20 @@ static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, co
                 continue;
             }
             double e = o->role == ACC ? nmse_increment(g, r, init[i], count) : tu_nmse(g, r, count);
+            double worst, scale;
+            tu_worst_error(g, r, o->role == ACC ? init[i] : NULL, count, &worst, &scale);
+            double rel = scale > 0.0 ? worst / scale : worst, bound = worst_bound(o);
+            if (g_report_errors < 0)
+                g_report_errors = getenv("GLOW_TEST_REPORT_ERRORS") && strcmp(getenv("GLOW_TEST_REPORT_ERRORS"), "1") == 0;
+            if (g_report_errors)
+                printf("[ error    ] %s: %s: '%s' NMSE %.3g worst %.3g of scale %.3g\n", tg->label, op, o->name, e,
+                       rel, scale);
             if (!(e <= o->tol))
                 fail_msg("%s: %s: '%s' NMSE %.3g > %.3g (max |diff| %.3g)", tg->label, op, o->name, e, o->tol,
-                         tu_max_abs_diff(g, r, count));
+                         worst);
+            if (!(rel <= bound))
+                fail_msg("%s: %s: '%s' worst element off by %.3g of the scale %.3g (> %.3g; NMSE %.3g)", tg->label,
+                         op, o->name, rel, scale, bound, e);
         }
         int v = glow_vulkan_validation_errors(tg->be) - messages_before;
         if (v > 0)
@@ -271,6 +330,26 @@ static void run_case(const char *op, const operand *ops, int n_ops, op_fn fn, co
 /* Tolerances (normalised MSE). */
 #define TOL_MOVE 1e-10 /* pure data movement: any real error is O(1) */
 #define TOL_F32 1e-6   /* float32 arithmetic: rounding differences are ~1e-14..1e-12 */
+
+/* Worst-element bounds, relative to the operand's scale (max |reference|), from
+ * GLOW_TEST_REPORT_ERRORS=1 on lavapipe: data movement, the optimiser, add_scalar and
+ * logdet_sum were bit-identical (0); float32 arithmetic at most 2.7e-6 (conv2d_forward
+ * 8x16x16x512->8 k3 on the tiled GEMM: sums of K = 4608 products, whose rounding
+ * random-walks to ~sqrt(K) * 2^-24 ~ 4e-6 of the largest partial sum), everything else
+ * below 1.3e-6. 2e-5 leaves room for a GPU's FMA contraction and another summation
+ * order, and is still 50x below a 0.1% systematic error. */
+#define WORST_MOVE 1e-6 /* data movement is exact: any real error is O(1) */
+#define WORST_F32 2e-5
+
+/* A case with a justified looser bound sets this around its run_case (0: none). */
+static double g_worst_override;
+
+static double worst_bound(const operand *o)
+{
+    if (g_worst_override > 0.0)
+        return g_worst_override;
+    return o->tol <= TOL_MOVE ? WORST_MOVE : WORST_F32;
+}
 
 /* The odd shape of most cases: no size is a multiple of a tile or workgroup size. */
 #define ODD 3, 5, 7
@@ -532,6 +611,40 @@ static void test_lu(void **state)
     }
 }
 
+/* The inverse of a singular weight (sign[2] = 0: U[2][2] = 0): the reference answers
+ * GLOW_ERR_NONFINITE, and so must CUDA (it reads sign and log_s back). Vulkan records
+ * the op without reading back and so cannot refuse it (it writes Inf): not checked. */
+static void test_lu_singular(void **state)
+{
+    (void)state;
+    require_targets();
+    enum { C = 6 };
+    lu_data d = make_lu_data(C, 1);
+    d.sign[2] = 0.0f;
+    float *lower = tu_random(C * C, 120, -0.3f, 0.3f), *log_s = tu_random(C, 121, -0.5f, 0.5f);
+    glow_backend *bes[MAX_TARGETS + 1] = {g_cpu};
+    for (int i = 0; i < g_n_targets; i++)
+        bes[i + 1] = g_targets[i].be;
+    for (int i = 0; i <= g_n_targets; i++) {
+        if (i > 0 && strcmp(bes[i]->info.backend, "cuda") != 0)
+            continue;
+        glow_tensor l = tu_tensor(bes[i], C, 1, 1, C, lower), u = tu_tensor(bes[i], C, 1, 1, C, lower);
+        glow_tensor ls = tu_tensor(bes[i], 1, 1, 1, C, log_s), sg = tu_tensor(bes[i], 1, 1, 1, C, d.sign);
+        glow_tensor pm = tu_tensor(bes[i], C, 1, 1, C, d.perm), w = tu_tensor(bes[i], C, 1, 1, C, NULL);
+        glow_status st = glow_lu_weight(bes[i], l, u, ls, sg, pm, w, 1);
+        if (st != GLOW_ERR_NONFINITE || strstr(glow_last_error(), "U[2][2] = 0") == NULL)
+            fail_msg("%s: lu_weight(inverse) of a singular weight: %s: %s (the reference's error is expected)",
+                     i ? g_targets[i - 1].label : "ref", glow_status_name(st), glow_last_error());
+        glow_tensor all[6] = {l, u, ls, sg, pm, w};
+        for (int k = 0; k < 6; k++)
+            tu_tensor_free(all[k]);
+    }
+    free(lower);
+    free(log_s);
+    free(d.perm);
+    free(d.sign);
+}
+
 /* ---- convolution --------------------------------------------------------------------- */
 
 typedef struct {
@@ -789,12 +902,18 @@ static void test_optim(void **state)
             for (int clip = 0; clip <= 1; clip++) {
                 glow_adam_params hp = {kind ? GLOW_OPT_ADAMAX : GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 7,
                                        clip ? 1.5f : 0.0f};
-                /* sumsq is an input here: the same value on both backends. */
+                /* sumsq is an input here: the same value on both backends.
+                 * params, m and v are compared by their increments (new - old): an Adam
+                 * step moves a parameter by ~1e-4, far below the parameter itself, so
+                 * comparing values could not see a missing update. The starting values
+                 * are small enough that float32 resolves each increment to ~1e-4 of
+                 * itself: |p| <= 0.05 (ulp <= 3.7e-9 against steps ~1e-4), |m| <= 0.01
+                 * (steps ~1e-2), v <= 1e-4 (ulp <= 7.3e-12 against steps ~1e-6..1e-5). */
                 float sumsq = 41.0f;
-                operand ops[] = {{"params", 1, 1, 1, sizes[s], OUT, -1, 1, NULL, TOL_F32},
+                operand ops[] = {{"params", 1, 1, 1, sizes[s], ACC, -0.05f, 0.05f, NULL, TOL_F32},
                                  {"grads", 1, 1, 1, sizes[s], IN, -0.1f, 0.1f, NULL, 0},
-                                 {"m", 1, 1, 1, sizes[s], OUT, -0.01f, 0.01f, NULL, TOL_F32},
-                                 {"v", 1, 1, 1, sizes[s], OUT, 0, 1e-3f, NULL, TOL_F32},
+                                 {"m", 1, 1, 1, sizes[s], ACC, -0.01f, 0.01f, NULL, TOL_F32},
+                                 {"v", 1, 1, 1, sizes[s], ACC, 0, 1e-4f, NULL, TOL_F32},
                                  {"sumsq", 1, 1, 1, 1, IN, 0, 0, &sumsq, 0}};
                 char name[64];
                 snprintf(name, sizeof name, "optimizer_step(%s%s)", kind ? "adamax" : "adam", clip ? ", clip" : "");
@@ -820,13 +939,31 @@ static glow_status run_chain(glow_backend *be, glow_tensor *t, const void *arg)
     return GLOW_OK;
 }
 
-/* More dispatches than one descriptor pool holds (1024 sets): recording must go on in
- * the next pool of the chain without losing or reordering work. */
+/* More dispatches than one descriptor pool holds (1024 sets), in one recording: the
+ * recorder must go on in the next pool of the chain without losing, reordering or
+ * mis-binding any dispatch. Four buffers t0..t3 in a ring; iteration i (of 500, 3
+ * dispatches each) with a = i mod 4, b = (i + 1) mod 4:
+ *   t_b = t_a                              (copy_channels: a data path from buffer to buffer)
+ *   t_b += c_i,  c_i = 0.01 * ((7 i) mod 13 - 6)   (add_scalar, the constant varies)
+ *   t_b = (t_b + bias) * exp(logs_{i mod 2})        (actnorm_forward in place; logs_0 in
+ *                                                    [0.25, 0.35] per channel and logs_1 = -logs_0,
+ *                                                    so the values stay O(1))
+ * The final t3 is the composition of all 1500 affine maps along the ring, which do not
+ * commute (adding then scaling differs from scaling then adding), so any dispatch that
+ * is lost (|c_i| >= 0.01 missing), reordered (an error of c_i (e^0.3 - 1)) or bound to the
+ * wrong buffer changes it by far more than float32 rounding of 1500 ops (~1e-5). */
+enum { RING = 4, RING_ITERATIONS = 500 };
+
 static glow_status run_many_dispatches(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
-    for (int i = 0; i < 1500; i++)
-        GLOW_TRY(glow_add_scalar(be, t[0], 0.25f));
+    const glow_tensor bias = t[RING], logs[2] = {t[RING + 1], t[RING + 2]};
+    for (int i = 0; i < RING_ITERATIONS; i++) {
+        glow_tensor a = t[i % RING], b = t[(i + 1) % RING];
+        GLOW_TRY(glow_copy_channels(be, a, 0, b, 0, a.c, 0));
+        GLOW_TRY(glow_add_scalar(be, b, 0.01f * (float)((7 * i) % 13 - 6)));
+        GLOW_TRY(glow_actnorm_forward(be, b, bias, logs[i % 2], b));
+    }
     return GLOW_OK;
 }
 
@@ -839,8 +976,23 @@ static void test_recorded_chain(void **state)
                      {"bias", 1, 1, 1, 13, IN, -0.1f, 0.1f, NULL, 0},
                      {"logs", 1, 1, 1, 13, IN, -0.1f, 0.1f, NULL, 0}};
     run_case("chain of dependent ops", ops, 4, run_chain, NULL, 110);
-    operand many[] = {{"t", 1, 1, 1, 3, OUT, -1, 1, NULL, TOL_F32}};
-    run_case("1500 dependent dispatches", many, 1, run_many_dispatches, NULL, 111);
+    float logs_up[37], logs_down[37];
+    tu_fill_uniform(logs_up, 37, 112, 0.25f, 0.35f);
+    for (int k = 0; k < 37; k++)
+        logs_down[k] = -logs_up[k];
+    operand many[] = {{"t0", 1, 1, 1, 37, OUT, -1, 1, NULL, TOL_F32},
+                      {"t1", 1, 1, 1, 37, OUT, -1, 1, NULL, TOL_F32},
+                      {"t2", 1, 1, 1, 37, OUT, -1, 1, NULL, TOL_F32},
+                      {"t3", 1, 1, 1, 37, OUT, -1, 1, NULL, TOL_F32},
+                      {"bias", 1, 1, 1, 37, IN, -0.002f, 0.002f, NULL, 0},
+                      {"logs+", 1, 1, 1, 37, IN, 0, 0, logs_up, 0},
+                      {"logs-", 1, 1, 1, 37, IN, 0, 0, logs_down, 0}};
+    /* 250 products exp(l) * exp(-l) that are 1 only up to the exp's few-ulp error
+     * compound to 4.7e-5 of the scale on lavapipe: bound 3e-4, still 5x below the
+     * smallest injected fault (a reordered add of 0.01: ~1.7e-3 of the scale). */
+    g_worst_override = 3e-4;
+    run_case("1500 dependent dispatches over 4 buffers", many, 7, run_many_dispatches, NULL, 111);
+    g_worst_override = 0.0;
 }
 
 /* ---- memory: sub-allocation, partial transfers, staging ---------------------------- */
@@ -936,7 +1088,7 @@ static void test_memory(void **state)
     const glow_backend_factory *f[8];
     int n = glow_backend_factories(f, 8);
     for (int i = 0; i < n; i++) {
-        if (strcmp(f[i]->name, "vulkan") != 0)
+        if (strcmp(f[i]->name, "vulkan") != 0 || !backend_selected("vulkan"))
             continue;
         glow_device_info info;
         int count = 0;
@@ -963,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_channel_scale),
         cmocka_unit_test(test_actnorm),
         cmocka_unit_test(test_lu),
+        cmocka_unit_test(test_lu_singular),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_coupling),
         cmocka_unit_test(test_prior),
@@ -974,5 +1127,5 @@ int main(void)
     const char *filter = getenv("GLOW_TEST_FILTER");
     if (filter && *filter)
         cmocka_set_test_filter(filter);
-    return cmocka_run_group_tests(tests, setup_targets, teardown_targets);
+    return tu_exit_status(cmocka_run_group_tests(tests, setup_targets, teardown_targets));
 }

@@ -557,5 +557,5 @@ int main(void)
         cmocka_unit_test(test_cifar_tar_gz),
         cmocka_unit_test(test_real_fashion_mnist),
     };
-    return cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir);
+    return tu_exit_status(cmocka_run_group_tests(tests, tu_make_temp_dir, tu_remove_temp_dir));
 }

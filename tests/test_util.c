@@ -24,6 +24,8 @@ int tu_teardown_backend(void **state)
     return 0;
 }
 
+static int g_skipped; /* a tu_require skipped: the suite exits 77 */
+
 void tu_require(int available, const char *what)
 {
     if (available)
@@ -32,7 +34,60 @@ void tu_require(int available, const char *what)
     if (strict && strcmp(strict, "1") == 0)
         fail_msg("%s is required (GLOW_TEST_STRICT=1) but not available", what);
     print_message("[ skipped  ] %s is not available\n", what);
+    g_skipped = 1;
     skip();
+}
+
+int tu_name_in_list(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, name, len) == 0)
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+int tu_backend_required(const char *backend)
+{
+    return tu_name_in_list(getenv("GLOW_TEST_REQUIRE"), backend);
+}
+
+void tu_backend_unavailable(const char *backend, glow_status st, const char *reason)
+{
+    if (tu_backend_required(backend))
+        fail_msg("%s is required (GLOW_TEST_REQUIRE=%s) but did not open: %s: %s", backend,
+                 getenv("GLOW_TEST_REQUIRE"), glow_status_name(st), reason);
+    if (st != GLOW_ERR_UNAVAILABLE)
+        fail_msg("%s is present but failed (%s, not unavailable): %s", backend, glow_status_name(st), reason);
+    print_message("[ skipped  ] %s: %s\n", backend, reason);
+}
+
+void tu_require_factories(void)
+{
+    const char *list = getenv("GLOW_TEST_REQUIRE");
+    const glow_backend_factory *f[16];
+    int n = glow_backend_factories(f, 16);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        int found = 0;
+        for (int i = 0; i < n; i++)
+            found |= strlen(f[i]->name) == len && strncmp(f[i]->name, p, len) == 0;
+        if (!found && len > 0 && memchr(p, '-', len) == NULL) /* "vulkan-validation" is no backend */
+            fail_msg("GLOW_TEST_REQUIRE=%s names '%.*s', which this build has no backend for", list, (int)len, p);
+        p = end ? end + 1 : NULL;
+    }
+}
+
+int tu_exit_status(int failures)
+{
+    if (failures != 0)
+        return failures;
+    return g_skipped ? 77 : 0;
 }
 
 char tu_temp_dir[256];
@@ -114,6 +169,25 @@ double tu_nmse(const float *got, const float *ref, size_t n)
         den += (double)ref[i] * (double)ref[i];
     }
     return den > 0.0 ? num / den : num;
+}
+
+void tu_worst_error(const float *got, const float *ref, const float *init, size_t n, double *err, double *scale)
+{
+    double e = 0.0, s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double g = got[i], r = ref[i];
+        if (init) {
+            g -= (double)init[i];
+            r -= (double)init[i];
+        }
+        double d = fabs(g - r);
+        if (!(d <= e))
+            e = isnan(d) ? INFINITY : d;
+        if (fabs(r) > s)
+            s = fabs(r);
+    }
+    *err = e;
+    *scale = s;
 }
 
 void tu_assert_finite(const char *what, const float *x, size_t n)

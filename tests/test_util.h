@@ -33,8 +33,32 @@ int tu_remove_temp_dir(void **state);
 
 /* Skips the current test because `what` is not available here, or, when
  * $GLOW_TEST_STRICT=1 (CI sets it: lavapipe and the data are installed there),
- * fails it, so that a test meant to run can never pass by skipping. */
+ * fails it, so that a test meant to run can never pass by skipping. A skip is
+ * remembered: tu_exit_status then makes the suite exit 77, meson's SKIP. */
 void tu_require(int available, const char *what);
+
+/* Whether the comma-separated `list` (may be NULL) holds `name`. */
+int tu_name_in_list(const char *list, const char *name);
+
+/* Whether $GLOW_TEST_REQUIRE (a comma-separated list of backend names, e.g.
+ * "cuda,vulkan" on a GPU machine, plus "vulkan-validation": the validation layer
+ * must be on) names `backend`. */
+int tu_backend_required(const char *backend);
+
+/* A backend that a suite tried and could not use: `st` and `reason` are what its
+ * list_devices or open answered. Fails the current test when the backend is
+ * required ($GLOW_TEST_REQUIRE) or when st is not GLOW_ERR_UNAVAILABLE (present
+ * but broken: e.g. a driver that lists no device properties); otherwise prints
+ * "[ skipped  ] <backend>: <reason>" and carries on with the other backends. */
+void tu_backend_unavailable(const char *backend, glow_status st, const char *reason);
+
+/* Fails the current test when $GLOW_TEST_REQUIRE names a backend this build has
+ * no factory for (e.g. cuda without the loader); names with a '-' are features. */
+void tu_require_factories(void);
+
+/* What a suite's main returns: cmocka's failure count when non-zero, else 77
+ * (meson: SKIP) when any tu_require skipped, else 0. */
+int tu_exit_status(int failures);
 
 /* A tensor in a buffer of its own, filled from `host` when non-NULL, else zeros. */
 glow_tensor tu_tensor(glow_backend *be, int n, int h, int w, int c, const float *host);
@@ -49,6 +73,10 @@ float *tu_random(size_t n, uint32_t seed, float lo, float hi); /* malloc'ed */
 double tu_max_abs_diff(const float *a, const float *b, size_t n);
 /* Normalised mean squared error sum (a-b)^2 / sum b^2 (b the reference). */
 double tu_nmse(const float *got, const float *ref, size_t n);
+/* *err = max_i |got_i - ref_i| and *scale = max_i |ref_i|, of the increments (value -
+ * init_i) when init != NULL, in double; a NaN difference counts as infinite. The
+ * worst-element check of the backend comparisons: *err <= bound * *scale. */
+void tu_worst_error(const float *got, const float *ref, const float *init, size_t n, double *err, double *scale);
 /* Fails if any element is NaN or Inf. */
 void tu_assert_finite(const char *what, const float *x, size_t n);
 /* Fails unless |got[i] - want[i]| <= tol for every i, naming the first bad index. */

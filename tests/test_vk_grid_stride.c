@@ -63,9 +63,14 @@ static void check_pair(const char *what, pair p, double tol)
     float *want = tu_download(p.cpu);
     float *got = tu_download(p.vk);
     tu_assert_finite(what, got, count);
-    double nmse = tu_nmse(got, want, count);
+    double nmse = tu_nmse(got, want, count), worst, scale;
     if (!(nmse <= tol))
         fail_msg("%s: vulkan vs cpu NMSE %.3g > %.3g over %zu elements", what, nmse, tol, count);
+    /* and the worst element: exact for data movement, else 2e-5 of the largest |value|
+     * (these elementwise ops differ by a few ulp at most; test_backend_ops.c, WORST_F32) */
+    tu_worst_error(got, want, NULL, count, &worst, &scale);
+    if (!(worst <= (tol == TOL_MOVE ? 0.0 : 2e-5 * scale)))
+        fail_msg("%s: vulkan vs cpu worst element off by %.3g (largest |value| %.3g)", what, worst, scale);
     free(want);
     free(got);
 }
@@ -203,5 +208,5 @@ int main(void)
         cmocka_unit_test(test_coupling_prior),
         cmocka_unit_test(test_no_validation_messages),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return tu_exit_status(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -1,83 +1,238 @@
 #!/usr/bin/env bash
-# One prepared check for a machine with an NVIDIA GPU: builds glow-vk with the
-# CUDA module, then runs, each against the CPU reference,
-#   test_cuda_loader, test_backend_ops and test_backend_model (every non-CPU
-#   backend that opens: CUDA and Vulkan),
-# and `glow-vk bench` on cuda and vulkan. Everything lands under $OUT
-# (default ./gpu-check-out), at most 8 files:
-#   env.txt      nvidia-smi, nvcc, compilers, Vulkan loader
-#   build.log    meson setup + compile
-#   devices.txt  glow-vk devices
-#   tests.log    the three suites (meson's test log, with every suite's output)
-#   bench.txt    glow-vk bench --backend cuda,vulkan (and bench.json)
-#   summary.txt  one line per step: ok / FAILED (exit code) and the wall time
-# Exit status: 0 when every step passed.
+# The conclusive check of a machine with an NVIDIA GPU, in one run of at most 8
+# minutes (16 cores). Every step has a timeout of its own (below) and none runs past
+# the run's deadline, 440 s after the start (the one-page summary takes <= 30 s more): a step is cut to the time left, and one
+# that would have under 5 s is not started (both TIMEOUT, a failure):
 #
-# Usage: tools/gpu-check.sh [BUILD_DIR]   (default build-gpu; reused when it exists)
-# Environment: OUT, GPU_CHECK_BENCH_ARGS (extra bench flags, default "--reps 5").
+#   1. preflight (<= 30 s; ~1 s when nothing hangs): an NVIDIA driver with a GPU (nvidia-smi, libcuda.so.1),
+#      nvcc and compute-sanitizer (/usr/local/cuda or PATH), NVIDIA's Vulkan driver
+#      (nvidia_icd.json), and apt-get as root or through sudo. Anything missing ends
+#      the run here, every missing item named, before anything is installed;
+#   2. tools/install-deps (150 s; the Debian packages, including Fashion-MNIST from
+#      dataset-fashion-mnist), then a check that the data the tests read is there;
+#   3. build with the CUDA module (-Dcuda=enabled; setup 20 s, compile 120 s);
+#   4. glow-vk devices (15 s);
+#   5. three runs at once (150 s):
+#      - the GPU suites with GLOW_TEST_STRICT=1 GLOW_TEST_REQUIRE=cuda,vulkan,
+#        vulkan-validation: test_cuda_loader, test_cuda_host, cuda_source_check,
+#        test_backend_ops, test_backend_model, test_train_submit, test_vk_grid_stride
+#        against the CPU reference, Vulkan on the GPU only (VK_DRIVER_FILES names
+#        NVIDIA's driver) with the validation layer; a suite that could not open CUDA
+#        or Vulkan fails, and any skipped suite fails the step;
+#      - compute-sanitizer memcheck over the op suite (test_backend_ops, CUDA only);
+#      - compute-sanitizer racecheck over the op suite;
+#   6. glow-vk bench --backend cuda,vulkan for the small (60 s) and the report (90 s)
+#      configuration, alone on the GPU, JSON written;
+#   7. summary.txt: one page with every step's result and time, the devices, the
+#      sanitizers' verdicts and the bench's images/s.
+#
+# Everything lands in $OUT (default ./gpu-check-out): summary.txt, preflight.txt,
+# env.txt, install.log, build.log, devices.txt, tests.log, memcheck.log,
+# racecheck.log, bench-small.json/.txt, bench-report.json/.txt.
+# Exit status: 0 only when every step passed.
+#
+# Usage: tools/gpu-check.sh [BUILD_DIR]   (default build-gpu, set up afresh)
+# Environment: OUT; GPU_CHECK_BENCH_ARGS (extra bench flags, default "--reps 3").
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 OUT=${OUT:-$ROOT/gpu-check-out}
 BUILD=${1:-build-gpu}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 mkdir -p "$OUT"
-export PATH="/usr/local/cuda/bin:$PATH"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
+START=$SECONDS
 failed=0
+JOBS=$(nproc 2>/dev/null || echo 4)
 
-# Runs "$@" with its output appended to $log; records ok/FAILED and seconds.
+note() { echo "$*" | tee -a "$SUMMARY"; }
+
+DEADLINE=440 # s after the start: 8 minutes less 5 s for a killed step to go and 30 s for the summary
+
+# step NAME LOG TIMEOUT_S CMD...: runs CMD under `timeout` (cut to the time left before
+# the deadline), output appended to LOG; records "ok", "FAILED (exit N)" or "TIMEOUT"
+# with the wall time.
 step() {
-    local name=$1 log=$2
-    shift 2
-    local t0=$SECONDS
-    echo "== $name: $*" >>"$log"
-    "$@" >>"$log" 2>&1
-    local rc=$?
+    local name=$1 log=$2 limit=$3
+    shift 3
+    local t0=$SECONDS rc left=$((DEADLINE - (SECONDS - START)))
+    if [ "$left" -lt 5 ]; then
+        note "TIMEOUT  $name (not started: the 8 minutes are spent)"
+        failed=1
+        return 124
+    fi
+    [ "$limit" -le "$left" ] || limit=$left
+    echo "== $name (timeout ${limit}s): $*" >>"$log"
+    timeout --kill-after=5 "$limit" "$@" >>"$log" 2>&1
+    rc=$?
     if [ $rc -eq 0 ]; then
-        echo "ok      $name ($((SECONDS - t0)) s)" >>"$SUMMARY"
+        note "ok       $name ($((SECONDS - t0)) s)"
+    elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        note "TIMEOUT  $name (limit $limit s; see $(basename "$log"))"
+        failed=1
     else
-        echo "FAILED  $name (exit $rc, $((SECONDS - t0)) s; see $(basename "$log"))" >>"$SUMMARY"
+        note "FAILED   $name (exit $rc, $((SECONDS - t0)) s; see $(basename "$log"))"
         failed=1
     fi
     return $rc
 }
 
-# Vulkan on a headless NVIDIA machine: use the driver's ICD when the loader
-# finds none by itself.
-if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
-    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-fi
+finish() {
+    note "total    $((SECONDS - START)) s; $([ $failed -eq 0 ] && echo "PASSED: every step" || echo "FAILED")"
+    exit $failed
+}
 
+# ---- 1. preflight: what this machine must already have (<= 30 s) ---------------------
+export PATH="/usr/local/cuda/bin:$PATH"
+missing=()
 {
     date -u
-    nvidia-smi || echo "nvidia-smi: not available"
-    nvcc --version || echo "nvcc: not found"
+    echo "-- nvidia-smi"
+    if ! command -v nvidia-smi >/dev/null; then
+        echo "nvidia-smi: not found"
+        missing+=("the NVIDIA driver (nvidia-smi not found)")
+    elif ! timeout 8 nvidia-smi -L | grep -q '^GPU '; then
+        timeout 8 nvidia-smi
+        missing+=("an NVIDIA GPU (nvidia-smi -L lists none)")
+    else
+        timeout 8 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    fi
+    echo "-- libcuda.so.1"
+    if ! { ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; } && ! compgen -G "/usr/lib*/*/libcuda.so.1" >/dev/null &&
+        ! compgen -G "/usr/local/nvidia/lib*/libcuda.so.1" >/dev/null; then
+        echo "not found"
+        missing+=("the CUDA driver library libcuda.so.1")
+    fi
+    echo "-- nvcc"
+    if command -v nvcc >/dev/null; then nvcc --version | tail -2; else
+        echo "not found"
+        missing+=("nvcc (the CUDA toolkit, expected under /usr/local/cuda/bin)")
+    fi
+    echo "-- compute-sanitizer"
+    if command -v compute-sanitizer >/dev/null; then command -v compute-sanitizer; else
+        echo "not found"
+        missing+=("compute-sanitizer (NVIDIA's, from the CUDA toolkit under /usr/local/cuda/bin)")
+    fi
+    echo "-- NVIDIA Vulkan driver"
+    icd=""
+    for f in "${VK_DRIVER_FILES:-}" /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json \
+        /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+        /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json; do
+        if [ -n "$f" ] && [ -f "$f" ]; then icd=$f; break; fi
+    done
+    if [ -n "$icd" ]; then echo "$icd"; else
+        echo "not found"
+        missing+=("NVIDIA's Vulkan driver (nvidia_icd.json under /usr/share/vulkan/icd.d or /etc/vulkan/icd.d)")
+    fi
+    echo "-- apt-get as root or with sudo"
+    if ! command -v apt-get >/dev/null; then
+        missing+=("apt-get (a Debian-based system)")
+    elif [ "$(id -u)" -ne 0 ] && ! timeout 5 sudo -n true 2>/dev/null; then
+        missing+=("root or password-less sudo (tools/install-deps runs apt-get)")
+    else
+        echo "ok"
+    fi
+} >"$OUT/preflight.txt" 2>&1
+if [ ${#missing[@]} -gt 0 ]; then
+    note "FAILED   preflight ($((SECONDS - START)) s): this machine lacks:"
+    for m in "${missing[@]}"; do note "           - $m"; done
+    note "         nothing was installed or built; see preflight.txt"
+    failed=1
+    finish
+fi
+note "ok       preflight ($((SECONDS - START)) s)"
+# Vulkan on the GPU only: lavapipe stays out of the suites and the bench.
+export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
+
+# ---- 2. packages and data ---------------------------------------------------------------
+step "install-deps" "$OUT/install.log" 150 tools/install-deps || finish
+FMNIST=/usr/share/datasets/fashion-mnist
+step "data: Fashion-MNIST" "$OUT/install.log" 5 \
+    test -r "$FMNIST/train-images-idx3-ubyte.gz" -a -r "$FMNIST/t10k-images-idx3-ubyte.gz" || finish
+{
+    date -u
+    timeout 5 nvidia-smi
+    timeout 5 nvcc --version
     cc --version | head -1
     meson --version
-    ldconfig -p | grep -E 'libcuda\.so|libvulkan\.so' || echo "no libcuda/libvulkan in ldconfig"
-    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
-} >"$OUT/env.txt" 2>&1
+    echo "VK_DRIVER_FILES=$VK_DRIVER_FILES"
+    command -v vulkaninfo >/dev/null && timeout 10 vulkaninfo --summary
+} >"$OUT/env.txt" 2>&1 # (at most 10 s: every command here answers at once, but vulkaninfo)
 
-if [ ! -d "$BUILD" ]; then
-    step "meson setup" "$OUT/build.log" meson setup "$BUILD" -Dcuda=enabled || { cat "$SUMMARY"; exit 1; }
-fi
-step "compile" "$OUT/build.log" meson compile -C "$BUILD" || { cat "$SUMMARY"; exit 1; }
+# ---- 3. build ------------------------------------------------------------------------------
+rm -rf "$BUILD"
+step "meson setup" "$OUT/build.log" 20 meson setup "$BUILD" -Dcuda=enabled || finish
+step "compile" "$OUT/build.log" 120 meson compile -C "$BUILD" -j "$JOBS" || finish
 
-step "devices" "$OUT/devices.txt" "$BUILD/glow-vk" devices
-
-# The suites compare every backend that opens against the CPU reference; they
-# print "[ skipped  ] <backend>: <reason>" for a backend that does not open.
-step "tests" "$OUT/tests.log" meson test -C "$BUILD" --print-errorlogs --num-processes 1 \
-    test_cuda_loader test_backend_ops test_backend_model
-cat "$BUILD/meson-logs/testlog.txt" >>"$OUT/tests.log" 2>/dev/null
-if grep -q "skipped  \] cuda" "$OUT/tests.log"; then
-    echo "NOTE    cuda was skipped by a suite (no driver or device?): see tests.log" >>"$SUMMARY"
+# ---- 4. devices -----------------------------------------------------------------------------
+step "devices" "$OUT/devices.txt" 15 "$BUILD/glow-vk" devices
+if grep -q "unavailable" "$OUT/devices.txt"; then
+    note "         $(grep "unavailable" "$OUT/devices.txt" | head -3 | tr '\n' ' ')"
 fi
 
-# shellcheck disable=SC2086
-step "bench" "$OUT/bench.txt" "$BUILD/glow-vk" bench --backend cuda,vulkan --json "$OUT/bench.json" \
-    ${GPU_CHECK_BENCH_ARGS:---reps 5}
+# ---- 5. GPU suites and the sanitizers, at once -----------------------------------------------
+# (functions run under `timeout` through bash -c: exported with what they read)
+export ROOT BUILD
+# shellcheck disable=SC2317 # (run through bash -c)
+run_suites() {
+    GLOW_TEST_STRICT=1 GLOW_TEST_REQUIRE=cuda,vulkan,vulkan-validation \
+        meson test -C "$BUILD" --print-errorlogs --num-processes 4 --no-rebuild test_cuda_loader test_cuda_host \
+        cuda_source_check test_backend_ops test_backend_model test_train_submit test_vk_grid_stride || return $?
+    # a skipped suite could not run what it exists for
+    if grep -Eq '^Skipped: *[1-9]' "$BUILD/meson-logs/testlog.txt"; then
+        echo "gpu-check: a suite was skipped (exit 77): see above"
+        return 1
+    fi
+}
+# Runs test_backend_ops on the CUDA targets only under compute-sanitizer TOOL.
+# shellcheck disable=SC2317 # (run through bash -c)
+sanitize() {
+    local tool=$1
+    GLOW_TEST_BACKENDS=cuda GLOW_TEST_REQUIRE=cuda GLOW_CUDA_MODULE="$BUILD/backends/cuda/libglow-cuda.so" \
+        compute-sanitizer --tool "$tool" --error-exitcode 3 "$BUILD/tests/test_backend_ops"
+}
+export -f run_suites sanitize
+step "GPU suites (CUDA and Vulkan against ref, validation on)" "$OUT/tests.log" 150 bash -c run_suites &
+p1=$!
+step "compute-sanitizer memcheck (test_backend_ops, cuda)" "$OUT/memcheck.log" 150 bash -c "sanitize memcheck" &
+p2=$!
+step "compute-sanitizer racecheck (test_backend_ops, cuda)" "$OUT/racecheck.log" 150 bash -c "sanitize racecheck" &
+p3=$!
+for p in $p1 $p2 $p3; do wait "$p" || failed=1; done
 
-cat "$SUMMARY"
-exit $failed
+# ---- 6. bench, alone on the GPU ---------------------------------------------------------------
+for config in small:60 report:90; do
+    # shellcheck disable=SC2086
+    step "bench ${config%:*} (cuda, vulkan)" "$OUT/bench-${config%:*}.txt" "${config#*:}" "$BUILD/glow-vk" bench \
+        --backend cuda,vulkan --config "${config%:*}" --json "$OUT/bench-${config%:*}.json" \
+        ${GPU_CHECK_BENCH_ARGS:---reps 3}
+done
+
+# ---- 7. one page -------------------------------------------------------------------------------
+{
+    echo
+    echo "-- GPU and driver"
+    timeout 10 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -4
+    echo "-- devices"
+    grep -E '^(cuda|vulkan|ref)' "$OUT/devices.txt" 2>/dev/null | head -8
+    echo "-- suites"
+    awk '/^Summary of Failures/ {exit} /^ *[0-9]+\/[0-9]+ /' "$OUT/tests.log" 2>/dev/null | sed 's/  */ /g' | head -10
+    grep -E '^(Ok|Fail|Skipped|Timeout): ' "$OUT/tests.log" 2>/dev/null | tr -s ' ' | paste -sd ' ' -
+    echo "-- sanitizers"
+    for t in memcheck racecheck; do
+        echo "$t: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$t.log" 2>/dev/null | tail -1)"
+    done
+    echo "-- bench (images/s of a training step)"
+    for config in small report; do
+        [ -f "$OUT/bench-$config.json" ] || { echo "$config: no JSON"; continue; }
+        timeout 10 python3 - "$OUT/bench-$config.json" "$config" <<'PY' || echo "$config: JSON unreadable"
+import json, sys
+for r in json.load(open(sys.argv[1]))["records"]:
+    d = r["device"]
+    train = ", ".join(f'{t["memory"]} {t["images_per_s"]:.0f} img/s' for t in r["train"])
+    print(f'{sys.argv[2]}: {d["backend"]}[{d["index"]}] {d["name"]}: {train or r["error"]}')
+PY
+    done
+} >>"$SUMMARY" 2>&1
+finish

@@ -4,8 +4,9 @@
  * One backend = one device and one non-blocking stream; every op is queued on
  * that stream in program order. upload queues a copy (the source may be reused
  * as soon as it returns: pageable host memory is staged by the runtime before
- * the call returns), download queues a copy and waits for the stream. */
-#include "cuda_internal.h"
+ * the call returns), download queues a copy and waits for the stream. Every
+ * entry of the op table makes the backend's device current first (cuda_host.h). */
+#include "cuda_host.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,10 +36,31 @@ glow_status cu_launched(const char *op)
     return GLOW_OK;
 }
 
-static glow_status cuda_failed(const char *what, cudaError_t e)
+glow_status cu_runtime_failed(const char *what, cudaError_t e)
 {
+    (void)cudaGetLastError(); /* reported here: not again by the next op's launch check */
     glow_status code = e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
     return cu_error(code, "cuda %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+static glow_status cuda_failed(const char *what, cudaError_t e)
+{
+    return cu_runtime_failed(what, e);
+}
+
+glow_status cu_make_current(glow_backend *be)
+{
+    int device = cu_state(be)->device;
+    cudaError_t e = cudaSetDevice(device);
+    if (e != cudaSuccess) {
+        char what[48];
+        snprintf(what, sizeof what, "cudaSetDevice(%d)", device);
+        return cu_runtime_failed(what, e);
+    }
+    /* A stale error of an earlier call that was reported (or ignored) there. Sticky
+     * errors (a kernel fault) are not cleared by this and fail the op's own calls. */
+    (void)cudaGetLastError();
+    return GLOW_OK;
 }
 
 /* ---- device info ----------------------------------------------------------------- */
@@ -159,9 +181,9 @@ glow_status cu_scratch(glow_backend *be, size_t bytes, const char *op, void **ou
         cudaError_t e = cudaMalloc(&st->scratch, grown);
         if (e != cudaSuccess) {
             st->scratch = NULL;
-            cu_error(e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND,
-                     "cuda %s: %zu bytes of scratch: %s", op, grown, cudaGetErrorString(e));
-            return e == cudaErrorMemoryAllocation ? GLOW_ERR_OUT_OF_MEMORY : GLOW_ERR_BACKEND;
+            char what[96];
+            snprintf(what, sizeof what, "%s: %zu bytes of scratch", op, grown);
+            return cu_runtime_failed(what, e);
         }
         st->scratch_bytes = grown;
         count_alloc(st, grown);
@@ -212,6 +234,7 @@ static void cuda_destroy(glow_backend *be)
 {
     cuda_state *st = cu_state(be);
     if (st) {
+        (void)cu_make_current(be);
         cudaStreamSynchronize(st->stream);
         if (st->scratch)
             cudaFree(st->scratch);
@@ -224,10 +247,22 @@ static void cuda_destroy(glow_backend *be)
 /* ---- op table and factory entries --------------------------------------------------- */
 
 /* In the order of glow/ops.def (C++17 has no designated initialisers; the
- * struct's fields come from the same list, so the order cannot differ). */
+ * struct's fields come from the same list, so the order cannot differ). Every
+ * entry that touches the device goes through cu_on_device (cuda_host.h): all
+ * ops, and the core entries below except destroy (which makes the device
+ * current itself) and memory_usage (host counters). tests/cuda_source_check.py
+ * checks that none is assigned without it. */
+#define CU_ENTRY(f) cu_on_device<f>::entry
+#define CU_CORE_destroy cuda_destroy
+#define CU_CORE_buffer_alloc CU_ENTRY(cuda_buffer_alloc)
+#define CU_CORE_buffer_free CU_ENTRY(cuda_buffer_free)
+#define CU_CORE_upload CU_ENTRY(cuda_upload)
+#define CU_CORE_download CU_ENTRY(cuda_download)
+#define CU_CORE_sync CU_ENTRY(cuda_sync)
+#define CU_CORE_memory_usage cuda_memory_usage
 static const glow_backend_ops cuda_ops = {
-#define GLOW_CORE(name, ret, params) cuda_##name,
-#define GLOW_OP(name, ret, params) cu_##name,
+#define GLOW_CORE(name, ret, params) CU_CORE_##name,
+#define GLOW_OP(name, ret, params) CU_ENTRY(cu_##name),
 #include "glow/ops.def"
 };
 

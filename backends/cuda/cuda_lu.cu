@@ -6,9 +6,14 @@
  *   U = strictly_upper(upper) + diag(sign * exp(log_s))
  *   W = perm L U,   W^-1 = U^-1 L^-1 perm^T.
  * C is at most a few hundred, so one thread per matrix entry (products) or per
- * column (triangular inverses) is plenty. A zero on U's diagonal makes W^-1
- * non-finite (1/0), as on the Vulkan backend; the model keeps log_s finite. */
-#include "cuda_internal.h"
+ * column (triangular inverses) is plenty. The inverse of a singular weight (a
+ * zero on U's diagonal: sign 0, or exp(log_s) = 0) is refused with the
+ * reference's error, GLOW_ERR_NONFINITE; that check reads sign and log_s (2C
+ * floats) back and so waits for the stream once per inverse. */
+#include <stdlib.h>
+
+#include "cuda_host.h"
+#include "cuda_lu_pivot.h"
 
 /* P, L, U (double, C x C each) from the parameters; one thread per entry. */
 __global__ void lu_expand_kernel(const float *lower, const float *upper, const float *log_s, const float *sign,
@@ -86,6 +91,30 @@ __global__ void lu_store_kernel(const double *w, float *out, size_t cc)
     out[k] = (float)w[k];
 }
 
+/* GLOW_ERR_NONFINITE, as the reference, when U = strictly_upper(upper) + diag(sign *
+ * exp(log_s)) has a zero on its diagonal (cu_lu_zero_pivot). */
+static glow_status lu_check_invertible(glow_backend *be, glow_tensor log_s, glow_tensor sign, const char *op)
+{
+    const int c = sign.c;
+    float *host = (float *)malloc(2 * (size_t)c * sizeof(float));
+    if (host == NULL)
+        return cu_error(GLOW_ERR_OUT_OF_MEMORY, "cuda %s: out of host memory", op);
+    cudaError_t e = cudaMemcpyAsync(host, cu_data(sign), (size_t)c * sizeof(float), cudaMemcpyDeviceToHost,
+                                    cu_stream(be));
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(host + c, cu_data(log_s), (size_t)c * sizeof(float), cudaMemcpyDeviceToHost,
+                            cu_stream(be));
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cu_stream(be));
+    int pivot = e == cudaSuccess ? cu_lu_zero_pivot(host, host + c, c) : -1;
+    free(host);
+    if (e != cudaSuccess)
+        return cu_runtime_failed("lu_weight: reading sign and log_s (or an earlier op on the stream)", e);
+    if (pivot >= 0)
+        return cu_error(GLOW_ERR_NONFINITE, "cuda %s: U[%d][%d] = 0, the weight is singular", op, pivot, pivot);
+    return GLOW_OK;
+}
+
 /* Scratch layout: 7 C x C double matrices. */
 static glow_status lu_scratch(glow_backend *be, int c, const char *op, double *m[7])
 {
@@ -103,6 +132,8 @@ glow_status cu_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper,
     const char *op = "lu_weight";
     const int c = lower.c;
     const size_t cc = (size_t)c * c;
+    if (inverse)
+        GLOW_TRY(lu_check_invertible(be, log_s, sign, op));
     double *m[7];
     GLOW_TRY(lu_scratch(be, c, op, m));
     double *P = m[0], *L = m[1], *U = m[2], *T = m[3], *W = m[4], *Linv = m[5], *Uinv = m[6];

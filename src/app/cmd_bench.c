@@ -183,6 +183,12 @@ static int run_bench(const bench_options *o, const glow_model_config *cfg, const
         st = factories[i]->list_devices(info, BENCH_MAX_DEVICES, &ndev);
         if (st != GLOW_OK || ndev == 0) {
             printf("%s: unavailable: %s\n", factories[i]->name, st != GLOW_OK ? glow_last_error() : "no devices");
+            /* A backend named in --backend (not "all") that cannot run is a failed bench. */
+            if (strcmp(o->backends, "all") != 0) {
+                fprintf(stderr, "glow-vk bench: %s was selected (--backend %s) but is unavailable\n",
+                        factories[i]->name, o->backends);
+                failures++;
+            }
             continue;
         }
         for (int d = 0; d < ndev && d < BENCH_MAX_DEVICES && count < BENCH_MAX_RECORDS; d++) {
