@@ -235,7 +235,7 @@ static void check_step_values(glow_backend *be, const char *name)
     float *g = malloc(t->total * sizeof *g), *want = malloc(t->total * sizeof *want);
     assert_non_null(g);
     assert_non_null(want);
-    glow_rng rng = {31, GLOW_STREAM_DEQUANT, 9};
+    glow_rng rng = {31, GLOW_STREAM_DEQUANT, 9, 0};
     float bpd = NAN, want_bpd = NAN;
     glow_vulkan_counts before, after;
     int is_vulkan = glow_vulkan_command_counts(be, &before) == 0;
