@@ -3,6 +3,7 @@
 # runs on every available backend and writes a well-formed, self-consistent JSON file).
 # usage: bench_smoke.sh /path/to/glow-vk
 # Tiny configuration: 1x8x8 input, L=2, K=1, F=8, batch 2, one repetition, sampling batch 4.
+# A second run selects stages (train only, store mode, 1 thread, no peak) and checks what is left out.
 set -euo pipefail
 GLOW_VK="$1"
 SRC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +14,13 @@ trap 'rm -rf "$WORK"' EXIT
 "$GLOW_VK" bench --backend all --config 2,1,8,1,8,8 --batch 2 --reps 1 --sample-batch 4 \
     --json "$WORK/bench.json" > "$WORK/stdout.txt"
 grep -q "GEMM ceiling probe" "$WORK/stdout.txt"
+grep -q "^fp32 peak of this machine: " "$WORK/stdout.txt"
+"$GLOW_VK" bench --backend ref --config 2,1,8,1,8,8 --batch 2 --reps 1 --threads 1 --stages train \
+    --memory store --json "$WORK/train_only.json" > "$WORK/train_only.txt"
+"$GLOW_VK" bench --backend ref --config small --stages peak --json "$WORK/small.json" > /dev/null
+if grep -q -e "GEMM ceiling probe" -e "^fp32 peak of this machine" -e "^sampling" "$WORK/train_only.txt"; then
+    echo "bench --stages train ran other stages:"; cat "$WORK/train_only.txt"; exit 1
+fi
 
 # A bad flag value is a usage error (exit 2) naming the flag.
 set +e
@@ -21,8 +29,23 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] || { echo "bench --config 3,8 exited $rc, expected 2"; exit 1; }
 grep -q -- "--config" "$WORK/usage.txt"
+for bad in "--stages peak,bogus" "--memory none"; do
+    set +e
+    # shellcheck disable=SC2086
+    "$GLOW_VK" bench $bad > /dev/null 2> "$WORK/usage.txt"
+    rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || { echo "bench $bad exited $rc, expected 2"; exit 1; }
+    grep -q -- "${bad%% *}" "$WORK/usage.txt"
+done
+set +e
+GLOW_THREADS=two "$GLOW_VK" bench --stages peak > /dev/null 2> "$WORK/usage.txt"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "GLOW_THREADS=two exited $rc, expected 2"; exit 1; }
+grep -q "GLOW_THREADS" "$WORK/usage.txt"
 
-"$PYTHON" - "$WORK/bench.json" <<'PY'
+"$PYTHON" - "$WORK/bench.json" "$WORK/train_only.json" "$WORK/small.json" <<'PY'
 import json, math, sys
 
 doc = json.load(open(sys.argv[1]))
@@ -71,12 +94,45 @@ for r in records:
         assert math.isfinite(t["bpd"]) and 0 < t["bpd"] < 50, t
     # the same seed and input give the same loss in both memory modes (within float rounding)
     assert abs(modes["store"]["bpd"] - modes["reversible"]["bpd"]) < 1e-3, modes
+    # the fp32 peak: measured once per run, the best of its SIMD variants; fractions of it only for
+    # devices of type CPU, and consistent with the step's GFLOP/s
+    peak = r["fp32_peak"]
+    positive(peak["gflops"], f"{who} fp32 peak")
+    assert peak["isa"] in ("avx512", "avx2", "scalar") and peak["chains"] == 12, peak
+    assert peak["threads"] == r["threads"] and r["threads"] >= 1, (peak, r["threads"])
+    assert peak["gflops"] == max(v["gflops"] for v in peak["variants"]), peak
+    assert peak == records[0]["fp32_peak"], "one peak per run"
+    for t in modes.values():
+        if d["type"] == "cpu":
+            assert abs(t["peak_fraction"] * peak["gflops"] - t["gflops"]) <= 1e-4 * t["gflops"], (t, peak)
+            assert 0 < t["peak_fraction"] < 1, t
+        else:
+            assert t["peak_fraction"] is None, t
     assert r["sample"]["batch"] == 4
     positive(r["sample"]["images_per_s"], f"{who} sample images/s")
 print(f"bench JSON ok: {len(records)} record(s):", ", ".join(r["device"]["backend"] for r in records))
+
+# --stages train --memory store --threads 1: no peak, no probe (no ceiling), store mode only
+only = json.load(open(sys.argv[2]))["records"]
+assert len(only) == 1 and only[0]["device"]["backend"] == "ref", only
+r = only[0]
+assert r["error"] == "" and r["threads"] == 1, r
+assert r["fp32_peak"] is None and r["gemm_ceiling"] is None and r["gemm_probe"] == [] and r["ops"] == [], r
+assert [t["memory"] for t in r["train"]] == ["store"], r["train"]
+assert r["train"][0]["ceiling_fraction"] is None and r["train"][0]["peak_fraction"] is None, r["train"]
+assert r["sample"] is None, r["sample"]
+print("bench --stages ok")
+
+# FLOP counts are written exactly (tools/bench-vs-pytorch compares them with PyTorch's for equality):
+# the small configuration's 13,247,447,040 FLOPs per step do not fit 6 significant digits
+(r,) = json.load(open(sys.argv[3]))["records"]
+f = r["flops_per_step"]
+assert (f["forward"], f["backward"], f["step"]) == (4417388544, 8830058496, 13247447040), f
+print("bench FLOP counts exact")
 PY
 
 "$PYTHON" "$SRC_DIR/tools/bench-report" "$WORK/bench.json" -o "$WORK/report.md"
 grep -q "^| ref | " "$WORK/report.md"
 grep -q "^## Per-op times at level 0" "$WORK/report.md"
+grep -q "| fp32 peak GFLOP/s |.*| store % peak |" "$WORK/report.md"
 echo "bench-report ok"

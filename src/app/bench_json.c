@@ -29,6 +29,16 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
+/* Counts (FLOPs: integers far beyond 6 digits) exactly: %.17g prints every double that holds an
+ * integer below 2^53 digit for digit. */
+static void json_count(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.17g", v);
+    else
+        fputs("null", f);
+}
+
 static void key(FILE *f, const char *name)
 {
     json_string(f, name);
@@ -49,6 +59,13 @@ static void kv_number(FILE *f, const char *name, double value, int last)
     fputs(last ? "" : ", ", f);
 }
 
+static void kv_count(FILE *f, const char *name, double value, int last)
+{
+    key(f, name);
+    json_count(f, value);
+    fputs(last ? "" : ", ", f);
+}
+
 static double rate(double work, double seconds)
 {
     return seconds > 0 ? work / seconds * 1e-9 : NAN;
@@ -65,7 +82,7 @@ static void write_record(FILE *f, const bench_record *r)
     kv_string(f, "driver", d->driver, 0);
     kv_string(f, "api_version", d->api_version, 0);
     kv_string(f, "type", glow_device_type_name(d->type), 0);
-    kv_number(f, "memory_bytes", (double)d->memory_bytes, 1);
+    kv_count(f, "memory_bytes", (double)d->memory_bytes, 1);
     fputs("},\n      \"config\": {", f);
     kv_string(f, "name", r->config_name, 0);
     kv_number(f, "in_c", r->cfg.in_c, 0);
@@ -76,15 +93,36 @@ static void write_record(FILE *f, const bench_record *r)
     kv_number(f, "hidden", r->cfg.hidden, 0);
     kv_number(f, "n_bits", r->cfg.n_bits, 0);
     kv_number(f, "batch", r->batch, 0);
-    kv_number(f, "parameters", (double)r->param_count, 1);
+    kv_count(f, "parameters", (double)r->param_count, 1);
     fputs("},\n      ", f);
     kv_number(f, "reps", r->reps, 0);
     kv_number(f, "warmup", r->warmup, 0);
+    kv_number(f, "threads", r->threads, 0);
+    fputs("\n      \"fp32_peak\": ", f);
+    if (r->peak.gflops > 0) {
+        fputc('{', f);
+        kv_number(f, "gflops", r->peak.gflops, 0);
+        kv_string(f, "isa", r->peak.isa, 0);
+        kv_number(f, "threads", r->peak.threads, 0);
+        kv_number(f, "chains", BENCH_PEAK_CHAINS, 0);
+        kv_number(f, "trials", r->peak.trials, 0);
+        fputs("\"variants\": [", f);
+        for (int i = 0; i < r->peak.variant_count; i++) {
+            fputs(i ? ", {" : "{", f);
+            kv_string(f, "isa", r->peak.variants[i].isa, 0);
+            kv_number(f, "gflops", r->peak.variants[i].gflops, 1);
+            fputc('}', f);
+        }
+        fputs("]}", f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",", f);
     fputs("\n      \"flops_per_step\": {", f);
-    kv_number(f, "forward", r->flops.forward, 0);
-    kv_number(f, "backward", r->flops.backward, 0);
-    kv_number(f, "step", r->flops.step, 0);
-    kv_number(f, "reversible_recompute", r->flops.reversible_recompute, 1);
+    kv_count(f, "forward", r->flops.forward, 0);
+    kv_count(f, "backward", r->flops.backward, 0);
+    kv_count(f, "step", r->flops.step, 0);
+    kv_count(f, "reversible_recompute", r->flops.reversible_recompute, 1);
     fputs("},\n      \"gemm_ceiling\": ", f);
     if (r->ceiling_index >= 0) {
         const bench_gemm_entry *c = &r->gemm[r->ceiling_index];
@@ -109,7 +147,7 @@ static void write_record(FILE *f, const bench_record *r)
         kv_number(f, "m", e->m, 0);
         kv_number(f, "n", e->n, 0);
         kv_number(f, "k_dim", e->kdim, 0);
-        kv_number(f, "flops", e->flops, 0);
+        kv_count(f, "flops", e->flops, 0);
         kv_number(f, "ms", e->seconds * 1e3, 0);
         kv_number(f, "gflops", bench_gemm_gflops(e), 1);
         fputc('}', f);
@@ -136,8 +174,9 @@ static void write_record(FILE *f, const bench_record *r)
         kv_number(f, "step_ms", e->step_s * 1e3, 0);
         kv_number(f, "images_per_s", e->images_per_s, 0);
         kv_number(f, "gflops", e->gflops, 0);
-        kv_number(f, "ceiling_fraction", e->ceiling_fraction, 0);
-        kv_number(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
+        kv_number(f, "ceiling_fraction", r->ceiling_gflops > 0 ? e->ceiling_fraction : NAN, 0);
+        kv_number(f, "peak_fraction", e->peak_fraction >= 0 ? e->peak_fraction : NAN, 0);
+        kv_count(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
         kv_number(f, "bpd", e->bpd, 1);
         fputc('}', f);
     }

@@ -81,6 +81,7 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
         e->images_per_s = rec->batch / e->step_s;
         e->gflops = rec->flops.step / e->step_s * 1e-9;
         e->ceiling_fraction = rec->ceiling_gflops > 0 ? e->gflops / rec->ceiling_gflops : 0.0;
+        e->peak_fraction = bench_peak_applies(rec) ? e->gflops / rec->peak.gflops : -1.0;
         size_t current = 0, peak = 0;
         if (be->ops->memory_usage)
             be->ops->memory_usage(be, &current, &peak);

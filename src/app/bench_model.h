@@ -14,7 +14,7 @@ glow_status bench_param_count(glow_backend *be, bench_record *rec);
 /* Training steps on random pixels at rec->batch in `memory` mode: rec->warmup steps untimed
  * (the first step also runs the data-dependent actnorm init; with warmup 0 it is timed),
  * then rec->reps timed.
- * Appends to rec->train; the ceiling fraction uses rec->ceiling_gflops. */
+ * Appends to rec->train; the fractions use rec->ceiling_gflops and rec->peak (0 / -1 when unknown). */
 glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, glow_memory_mode memory);
 
 /* Sampling at temperature 0.7 in batches of rec->sample_batch: images/s of the median batch. */

@@ -8,13 +8,23 @@ void bench_print_header(const bench_record *r)
     const glow_device_info *d = &r->info;
     printf("\n== %s [%d] %s (%s; %s; API %s)\n", d->backend, r->device_index, d->name, d->vendor, d->driver,
            d->api_version);
-    printf("config %s: %dx%dx%d, L=%d K=%d F=%d, n_bits %d, batch %d, %zu parameters; reps %d, warm-up %d\n",
+    printf("config %s: %dx%dx%d, L=%d K=%d F=%d, n_bits %d, batch %d, %zu parameters; reps %d, warm-up %d;"
+           " threads %d\n",
            r->config_name, r->cfg.in_c, r->cfg.in_h, r->cfg.in_w, r->cfg.levels, r->cfg.steps, r->cfg.hidden,
-           r->cfg.n_bits, r->batch, r->param_count, r->reps, r->warmup);
+           r->cfg.n_bits, r->batch, r->param_count, r->reps, r->warmup, r->threads);
     printf("FLOPs per training step (convolutions): %.6g GFLOP = forward %.6g + backward %.6g"
            " (reversible mode recomputes another %.6g)\n",
            r->flops.step * 1e-9, r->flops.forward * 1e-9, r->flops.backward * 1e-9,
            r->flops.reversible_recompute * 1e-9);
+}
+
+void bench_print_peak(const bench_peak *p)
+{
+    printf("fp32 peak of this machine: %.2f GFLOP/s (%s FMA loop, %d chains, %d thread%s; best of %d trials",
+           p->gflops, p->isa, BENCH_PEAK_CHAINS, p->threads, p->threads == 1 ? "" : "s", p->trials);
+    for (int i = 0; i < p->variant_count; i++)
+        printf("; %s %.2f", p->variants[i].isa, p->variants[i].gflops);
+    printf(")\n");
 }
 
 void bench_print_gemm(const bench_record *r)
@@ -63,14 +73,22 @@ void bench_print_ops(const bench_record *r)
 void bench_print_train(const bench_record *r)
 {
     printf("\ntraining step (glow_model_train_step, batch %d):\n", r->batch);
-    printf("  %-10s %10s %10s %9s %12s %10s %8s\n", "memory", "step ms", "images/s", "GFLOP/s", "of ceiling",
-           "peak MiB", "bpd");
+    printf("  %-10s %10s %10s %9s %12s %12s %10s %8s\n", "memory", "step ms", "images/s", "GFLOP/s", "of ceiling",
+           "of fp32 peak", "peak MiB", "bpd");
     for (int i = 0; i < r->train_count; i++) {
         const bench_train_entry *e = &r->train[i];
-        printf("  %-10s %10.2f %10.2f %9.2f %11.1f%% %10.1f %8.3f\n",
+        char ceiling[16] = "-", peak[16] = "-";
+        if (r->ceiling_gflops > 0)
+            snprintf(ceiling, sizeof ceiling, "%.1f%%", 100.0 * e->ceiling_fraction);
+        if (e->peak_fraction >= 0)
+            snprintf(peak, sizeof peak, "%.1f%%", 100.0 * e->peak_fraction);
+        printf("  %-10s %10.2f %10.2f %9.2f %12s %12s %10.1f %8.3f\n",
                e->memory == GLOW_MEMORY_STORE ? "store" : "reversible", e->step_s * 1e3, e->images_per_s, e->gflops,
-               100.0 * e->ceiling_fraction, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd);
+               ceiling, peak, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd);
     }
+    if (r->train_count > 0 && r->ceiling_gflops > 0 && r->peak.gflops > 0 && bench_peak_applies(r))
+        printf("  GEMM ceiling %.2f GFLOP/s = %.1f%% of the fp32 peak %.2f GFLOP/s\n", r->ceiling_gflops,
+               100.0 * r->ceiling_gflops / r->peak.gflops, r->peak.gflops);
 }
 
 void bench_print_sample(const bench_record *r)

@@ -4,6 +4,7 @@
 
 #include "bench_result.h"
 
+void bench_print_peak(const bench_peak *p);
 void bench_print_header(const bench_record *r);
 void bench_print_gemm(const bench_record *r);
 void bench_print_ops(const bench_record *r);

@@ -8,6 +8,8 @@
 #include "glow/model.h"
 #include "glow/model_flops.h"
 
+#include "bench_peak.h"
+
 /* One conv kernel at one of the model's GEMM shapes (the GEMM ceiling probe).
  * GEMM view (glow/backend.h): forward and backward_data M = pixels, N = Co (resp. Ci), K = k*k*Ci
  * (resp. k*k*Co); backward_weight M = Co, N = k*k*Ci, K = pixels. FLOPs = 2 * pixels * Co * k*k * Ci. */
@@ -37,7 +39,8 @@ typedef struct {
     double step_s;          /* median seconds per glow_model_train_step */
     double images_per_s;    /* batch / step_s */
     double gflops;          /* counted step FLOPs (glow/model_flops.h) / step_s / 1e9 */
-    double ceiling_fraction; /* gflops / the GEMM ceiling */
+    double ceiling_fraction; /* gflops / the GEMM ceiling; 0 when the probe did not run */
+    double peak_fraction;   /* gflops / the machine's fp32 peak; < 0 when not meaningful (see bench_record) */
     size_t peak_bytes;      /* be->ops->memory_usage peak of a backend opened for this measurement */
     float bpd;              /* batch-mean bpd of the last timed step (a sanity figure) */
 } bench_train_entry;
@@ -48,6 +51,7 @@ typedef struct {
     char config_name[16];
     glow_model_config cfg;
     int batch, reps, warmup;
+    int threads; /* --threads / GLOW_THREADS / online cores: the thread count given to the backends */
     size_t param_count;
     glow_model_flops flops;
 
@@ -55,6 +59,11 @@ typedef struct {
     int gemm_count;
     double ceiling_gflops;
     int ceiling_index; /* into gemm, -1 when none */
+
+    /* The host CPU's fp32 FMA peak (bench_peak.h), measured once per run; peak.gflops 0 when not
+     * measured. Fractions of it are given for devices of type CPU only (the ref and cpu backends,
+     * Vulkan on lavapipe): a GPU's work is not bounded by the host's FMA units. */
+    bench_peak peak;
 
     bench_op_entry *ops;
     int op_count;
@@ -71,6 +80,12 @@ typedef struct {
 static inline double bench_gemm_gflops(const bench_gemm_entry *e)
 {
     return e->seconds > 0 ? e->flops / e->seconds * 1e-9 : 0.0;
+}
+
+/* Whether fractions of the host's fp32 peak are meaningful for this record's device. */
+static inline int bench_peak_applies(const bench_record *r)
+{
+    return r->peak.gflops > 0 && r->info.type == GLOW_DEVICE_CPU;
 }
 
 static inline const char *bench_conv_kernel_name(bench_conv_kernel k)

@@ -43,8 +43,6 @@ CFG = dict(in_c=3, in_h=8, in_w=8, levels=2, steps=2, hidden=8, n_bits=5, batch=
 LR = 1e-3
 SEED = 1234
 
-torch.set_default_dtype(torch.float64)
-
 
 def squeeze(x):
     """(N,H,W,C) -> (N,H/2,W/2,4C), out[n][i][j][c*4 + dy*2 + dx] = x[n][2i+dy][2j+dx][c]."""
@@ -74,7 +72,7 @@ def gaussian_logp(z, h):
 def lu_weight(p, pre):
     lower, upper = p[pre + ".lower"], p[pre + ".upper"]
     c = lower.shape[0]
-    eye = torch.eye(c)
+    eye = torch.eye(c, dtype=lower.dtype)
     lo = torch.tril(lower, -1) + eye
     up = torch.triu(upper, 1) + torch.diag(p[pre + ".sign"] * torch.exp(p[pre + ".log_s"]))
     return p[pre + ".perm"] @ lo @ up
@@ -89,17 +87,30 @@ def levels_shapes(cfg):
     return out
 
 
-def forward(cfg, p, x):
-    """Returns per-sample logp (log p(z) + log-det), and the list of per-level latents."""
+def actnorm_init(h, bias, logs):
+    """Data-dependent actnorm init (the engine's actnorm_init): per channel of h (N,H,W,C),
+    bias = -mean, logs = -log(std + 1e-6), std the population standard deviation."""
+    with torch.no_grad():
+        mean = h.mean(dim=(0, 1, 2))
+        std = ((h - mean) ** 2).mean(dim=(0, 1, 2)).sqrt()
+        bias.copy_(-mean)
+        logs.copy_(-torch.log(std + 1e-6))
+
+
+def forward(cfg, p, x, init_actnorm=False):
+    """Returns per-sample logp (log p(z) + log-det), and the list of per-level latents.
+    init_actnorm: first set every actnorm's parameters from its input (a model's first step)."""
     n = x.shape[0]
     levels = levels_shapes(cfg)
-    logp = torch.zeros(n)
-    ld = torch.zeros(n)
+    logp = torch.zeros(n, dtype=x.dtype)
+    ld = torch.zeros(n, dtype=x.dtype)
     zs = []
     h = squeeze(x)
     for l, (hh, ww, c) in enumerate(levels):
         for k in range(cfg["steps"]):
             pre = "l%d.s%d" % (l, k)
+            if init_actnorm:
+                actnorm_init(h, p[pre + ".actnorm.bias"], p[pre + ".actnorm.logs"])
             h = (h + p[pre + ".actnorm.bias"]) * torch.exp(p[pre + ".actnorm.logs"])
             ld = ld + hh * ww * p[pre + ".actnorm.logs"].sum()
             wmat = lu_weight(p, pre + ".invconv")
@@ -198,6 +209,7 @@ def write_fixture(path, cfg, tensors):
 
 
 def main():
+    torch.set_default_dtype(torch.float64)
     path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/glow_golden.bin"
     cfg = CFG
     gen = torch.Generator().manual_seed(SEED)
