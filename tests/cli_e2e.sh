@@ -11,14 +11,9 @@ if [ ! -x "$GLOW" ]; then
     echo "cli_e2e.sh: $1 is not an executable"; echo "0 passed, 1 failed"; exit 1
 fi
 DATA=/usr/share/datasets/fashion-mnist
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/glow-cli-e2e.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
-cd "$TMP" || exit 1
+. "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
+e2e_enter_tmp glow-cli-e2e
 
-PASSED=0
-FAILED=0
-pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
 check() { # check NAME COMMAND...: passes when the command succeeds
     local name="$1"; shift
     if "$@"; then pass "$name"; else fail "$name"; fi
@@ -35,7 +30,6 @@ expect_rc() {
         sed 's/^/    /' "$log" | tail -n 15
     fi
 }
-contains() { grep -qF -- "$2" "$1"; } # contains FILE TEXT
 
 # png_size FILE: "W H" after checking the signature, the IHDR and that the
 # zlib stream of the IDAT chunks inflates to height * (1 + width * channels) bytes.
@@ -259,5 +253,4 @@ for cmd in sample eval interpolate; do
         bash -c "grep -qF no-such.glow missing_$cmd.log && ! grep -qF 'backend:' missing_$cmd.log"
 done
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+e2e_summary

@@ -29,7 +29,7 @@ static void train_losses_at(glow_backend *be, const glow_dataset *ds, int batch,
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 50.0f}, GLOW_MEMORY_REVERSIBLE};
     const size_t image = (size_t)ds->h * ds->w * ds->c;
     for (int s = 0; s < TRAIN_STEPS; s++) {
-        glow_rng rng = {77, GLOW_STREAM_DEQUANT, (uint32_t)s};
+        glow_rng rng = {77, GLOW_STREAM_DEQUANT, (uint32_t)s, 0};
         opt.adam.step = s + 1;
         TU_OK(glow_model_train_step(m, ds->pixels + (size_t)s * batch * image, batch, rng, &opt, &bpd[s]));
     }

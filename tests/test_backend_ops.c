@@ -790,7 +790,7 @@ static glow_status run_gaussian_logp_backward(glow_backend *be, glow_tensor *t, 
 static glow_status run_gaussian_sample(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
-    glow_rng rng = {0x1234567890abcdefull, GLOW_STREAM_SAMPLE, 3};
+    glow_rng rng = {0x1234567890abcdefull, GLOW_STREAM_SAMPLE, 3, 1000}; /* first_block != 0: honoured */
     return glow_gaussian_sample(be, t[0], 0.7f, rng, t[1]);
 }
 
@@ -826,14 +826,14 @@ static void test_prior(void **state)
 static glow_status run_rng_uniform(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
-    glow_rng rng = {0xfeedfacecafebeefull, GLOW_STREAM_TEST, 17};
+    glow_rng rng = {0xfeedfacecafebeefull, GLOW_STREAM_TEST, 17, 5}; /* first_block != 0: honoured */
     return glow_rng_fill_uniform(be, rng, t[0]);
 }
 
 static glow_status run_rng_normal(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
-    glow_rng rng = {42, GLOW_STREAM_TEST, 0xffffffffu};
+    glow_rng rng = {42, GLOW_STREAM_TEST, 0xffffffffu, 0};
     return glow_rng_fill_normal(be, rng, t[0]);
 }
 
@@ -844,7 +844,7 @@ typedef struct {
 static glow_status run_dequantize(glow_backend *be, glow_tensor *t, const void *arg)
 {
     const dequant_args *a = arg;
-    glow_rng rng = {7, GLOW_STREAM_DEQUANT, 12345};
+    glow_rng rng = {7, GLOW_STREAM_DEQUANT, 12345, 0x10000u}; /* a data-parallel rank's offset */
     /* t[0] holds the pixel bytes (4 per float); its byte offset is a multiple of 4. */
     return glow_dequantize(be, t[0].buf, t[0].off * sizeof(float), a->n_bits, rng, t[1]);
 }
@@ -866,7 +866,7 @@ static void test_random(void **state)
         size_t count = (size_t)n * h * w * c, words = (count + 3) / 4;
         uint8_t *bytes = calloc(words * 4, 1);
         assert_non_null(bytes);
-        glow_rng r = {99, GLOW_STREAM_TEST, (uint32_t)s};
+        glow_rng r = {99, GLOW_STREAM_TEST, (uint32_t)s, 0};
         for (size_t i = 0; i < count; i++)
             bytes[i] = (uint8_t)(glow_rng_bits(r, i) & 0xff);
         bytes[0] = 0;
@@ -1022,7 +1022,7 @@ static void exercise_memory(const char *label, glow_backend *be)
         live += buf[i]->bytes;
         host[i] = malloc(sizes[i]);
         assert_non_null(host[i]);
-        glow_rng r = {(uint64_t)i, GLOW_STREAM_TEST, 77};
+        glow_rng r = {(uint64_t)i, GLOW_STREAM_TEST, 77, 0};
         for (size_t k = 0; k < sizes[i]; k++)
             host[i][k] = (uint8_t)glow_rng_bits(r, k);
         TU_OK(glow_upload(buf[i], 0, host[i], sizes[i]));

@@ -272,7 +272,7 @@ static void test_orthogonal_init(void **state)
         size_t cc = (size_t)c * c;
         lu_host h = {c, malloc(cc * sizeof(float)), malloc(cc * sizeof(float)), malloc(c * sizeof(float)),
                      malloc(c * sizeof(float)), malloc(cc * sizeof(float))};
-        glow_rng rng = {1234 + (uint64_t)c, GLOW_STREAM_INIT, 0};
+        glow_rng rng = {1234 + (uint64_t)c, GLOW_STREAM_INIT, 0, 0};
         TU_OK(glow_lu_init_orthogonal(c, rng, h.lower, h.upper, h.log_s, h.sign, h.perm));
         double sum_log_s = 0.0;
         for (int i = 0; i < c; i++) {
@@ -324,7 +324,7 @@ static void test_orthogonal_init_is_deterministic(void **state)
     (void)state;
     enum { c = 5 };
     float a[5][c * c] = {{0}}, b[5][c * c] = {{0}}; /* log_s, sign use the first c entries */
-    glow_rng rng = {77, GLOW_STREAM_INIT, 3};
+    glow_rng rng = {77, GLOW_STREAM_INIT, 3, 0};
     TU_OK(glow_lu_init_orthogonal(c, rng, a[0], a[1], a[2], a[3], a[4]));
     TU_OK(glow_lu_init_orthogonal(c, rng, b[0], b[1], b[2], b[3], b[4]));
     assert_memory_equal(a, b, sizeof a);

@@ -70,7 +70,7 @@ static void test_sample(void **state)
     mt_perturb_params(m, 300, 1);
     const size_t d = glow_model_latent_size(m);
     float *a = malloc(BATCH * d * sizeof *a), *b = malloc(BATCH * d * sizeof *b);
-    glow_rng r0 = {5, GLOW_STREAM_SAMPLE, 0}, r1 = {5, GLOW_STREAM_SAMPLE, 1};
+    glow_rng r0 = {5, GLOW_STREAM_SAMPLE, 0, 0}, r1 = {5, GLOW_STREAM_SAMPLE, 1, 0};
     TU_OK(glow_model_sample(m, BATCH, 1.0f, r0, a));
     TU_OK(glow_model_sample(m, BATCH, 1.0f, r0, b));
     tu_assert_finite("sample", a, BATCH * d);

@@ -20,7 +20,7 @@ static size_t trained_peak(const glow_model_config *cfg, int batch, glow_memory_
         pixels[i] = (uint8_t)(i * 37u);
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, mode};
     float bpd;
-    TU_OK(glow_model_train_step(m, pixels, batch, (glow_rng){1, GLOW_STREAM_DEQUANT, 1}, &opt, &bpd));
+    TU_OK(glow_model_train_step(m, pixels, batch, (glow_rng){1, GLOW_STREAM_DEQUANT, 1, 0}, &opt, &bpd));
     size_t current = 0, peak = 0;
     be->ops->memory_usage(be, &current, &peak);
     free(pixels);

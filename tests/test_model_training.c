@@ -28,7 +28,7 @@ static void test_fashion_mnist_training(void **state)
     const size_t image = (size_t)ds.h * ds.w * ds.c;
     float bpd[STEPS];
     for (int s = 0; s < STEPS; s++) {
-        glow_rng rng = {2024, GLOW_STREAM_DEQUANT, (uint32_t)s};
+        glow_rng rng = {2024, GLOW_STREAM_DEQUANT, (uint32_t)s, 0};
         opt.adam.step = s + 1;
         TU_OK(glow_model_train_step(m, ds.pixels + (size_t)s * BATCH * image, BATCH, rng, &opt, &bpd[s]));
         assert_true(isfinite(bpd[s]));

@@ -340,7 +340,7 @@ static void test_prior_h_wrong_channels(void **state)
     glow_tensor z = at(f, 0, 1, 2, 2, 3), h = at(f, 12, 1, 2, 2, 5), logp = at(f, 40, 1, 1, 1, 1);
     expect_refusal(f, glow_gaussian_logp(f->be, z, h, logp), GLOW_ERR_SHAPE, "gaussian_logp", "C=3", "6 channels",
                    "got 5", NULL);
-    glow_rng rng = {1, GLOW_STREAM_SAMPLE, 0};
+    glow_rng rng = {1, GLOW_STREAM_SAMPLE, 0, 0};
     expect_refusal(f, glow_gaussian_sample(f->be, h, 1.0f, rng, z), GLOW_ERR_SHAPE, "gaussian_sample", "got 5", NULL);
     glow_tensor dz = at(f, 60, 1, 2, 2, 3), dh = at(f, 80, 1, 2, 2, 5);
     expect_refusal(f, glow_gaussian_logp_backward(f->be, z, h, 1.0f, dz, dh), GLOW_ERR_SHAPE,
@@ -361,7 +361,7 @@ static void test_dequantize_bits_out_of_range(void **state)
 {
     fixture *f = *state;
     glow_tensor x = at(f, 0, 1, 2, 2, 3);
-    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0};
+    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0, 0};
     /* the arena doubles as the pixel buffer (its bytes are never read on refusal) */
     expect_refusal(f, glow_dequantize(f->be, f->arena, 64, 0, rng, x), GLOW_ERR_INVALID_ARG, "dequantize",
                    "n_bits=0", NULL);
@@ -373,7 +373,7 @@ static void test_dequantize_unaligned_pixel_offset(void **state)
 {
     fixture *f = *state;
     glow_tensor x = at(f, 0, 1, 2, 2, 3);
-    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0};
+    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0, 0};
     expect_refusal(f, glow_dequantize(f->be, f->arena, 66, 8, rng, x), GLOW_ERR_INVALID_ARG, "dequantize",
                    "offset 66", NULL);
 }
@@ -383,7 +383,7 @@ static void test_dequantize_pixels_past_buffer(void **state)
     fixture *f = *state;
     glow_buffer *pixels = NULL;
     TU_OK(glow_buffer_create(f->be, 64, &pixels));
-    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0};
+    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0, 0};
     glow_tensor x = at(f, 0, 1, 1, 1, 8);
     /* 8 pixels from byte 60 end at byte 68 > 64 */
     expect_refusal(f, glow_dequantize(f->be, pixels, 60, 8, rng, x), GLOW_ERR_SHAPE, "dequantize", "8 pixels",

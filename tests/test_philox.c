@@ -31,7 +31,7 @@ static void test_known_answers(void **state)
 static void test_element_mapping(void **state)
 {
     (void)state;
-    glow_rng r = {0x0000000200000001ull, 7, 9};
+    glow_rng r = {0x0000000200000001ull, 7, 9, 0};
     for (uint64_t i = 0; i < 64; i++) {
         uint32_t ctr[4] = {(uint32_t)(i / 4), 0, 7, 9}, key[2] = {1, 2}, out[4];
         glow_philox4x32_10(ctr, key, out);
@@ -47,7 +47,7 @@ static void test_element_mapping(void **state)
 static void test_normal_moments(void **state)
 {
     (void)state;
-    glow_rng r = {12345, GLOW_STREAM_TEST, 3};
+    glow_rng r = {12345, GLOW_STREAM_TEST, 3, 0};
     const int n = 200000;
     double s = 0, s2 = 0;
     for (int i = 0; i < n; i++) {
@@ -65,7 +65,7 @@ static void test_normal_moments(void **state)
 static void test_streams_differ(void **state)
 {
     (void)state;
-    glow_rng a = {1, 1, 0}, b = {1, 2, 0}, c = {1, 1, 1};
+    glow_rng a = {1, 1, 0, 0}, b = {1, 2, 0, 0}, c = {1, 1, 1, 0};
     int same_ab = 0, same_ac = 0;
     for (uint64_t i = 0; i < 256; i++) {
         same_ab += glow_rng_bits(a, i) == glow_rng_bits(b, i);

@@ -160,7 +160,7 @@ static void test_sample_follows_formula(void **state)
     glow_buffer *zbuf = NULL;
     TU_OK(glow_buffer_create(be, (nz + 7) * sizeof(float), &zbuf));
     glow_tensor tz = glow_tensor_make(zbuf, 7, n, hh, ww, c);
-    glow_rng rng = {0x1234567890ull, GLOW_STREAM_SAMPLE, 3};
+    glow_rng rng = {0x1234567890ull, GLOW_STREAM_SAMPLE, 3, 0};
     TU_OK(glow_gaussian_sample(be, th, temperature, rng, tz));
     float *z = tu_download(tz);
     for (size_t i = 0; i < nz; i++) {
@@ -188,7 +188,7 @@ static void test_sample_at_zero_temperature_is_mean(void **state)
     size_t nz = count_of(n, hh, ww, c), nh = count_of(n, hh, ww, 2 * c);
     float *h = tu_random(nh, 111, 0.25f, 2.0f); /* positive means: no signed-zero subtlety */
     glow_tensor th = tu_tensor(be, n, hh, ww, 2 * c, h), tz = tu_tensor(be, n, hh, ww, c, NULL);
-    glow_rng rng = {99, GLOW_STREAM_SAMPLE, 0};
+    glow_rng rng = {99, GLOW_STREAM_SAMPLE, 0, 0};
     TU_OK(glow_gaussian_sample(be, th, 0.0f, rng, tz));
     float *z = tu_download(tz);
     for (size_t i = 0; i < nz; i++) {

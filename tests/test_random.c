@@ -21,7 +21,7 @@ static void check_fill(glow_backend *be, int normal)
         all[i] = FILL_SENTINEL;
     TU_OK(glow_upload(buf, 0, all, sizeof all));
     glow_tensor out = glow_tensor_make(buf, FILL_OFF, 1, 1, 1, FILL_COUNT);
-    glow_rng rng = {0xfedcba9876543210ull, GLOW_STREAM_DEQUANT, 17};
+    glow_rng rng = {0xfedcba9876543210ull, GLOW_STREAM_DEQUANT, 17, 0};
     TU_OK(normal ? glow_rng_fill_normal(be, rng, out) : glow_rng_fill_uniform(be, rng, out));
     TU_OK(glow_download(buf, 0, all, sizeof all));
     for (int i = 0; i < FILL_BUFFER; i++) {
@@ -66,7 +66,7 @@ static void check_dequantize(glow_backend *be, int n_bits)
     TU_OK(glow_buffer_create(be, sizeof bytes, &pixels));
     TU_OK(glow_upload(pixels, 0, bytes, sizeof bytes));
     glow_tensor x = tu_tensor(be, 2, 4, 4, 8, NULL);
-    glow_rng rng = {2024, GLOW_STREAM_DEQUANT, (uint32_t)n_bits};
+    glow_rng rng = {2024, GLOW_STREAM_DEQUANT, (uint32_t)n_bits, 0};
     TU_OK(glow_dequantize(be, pixels, PIXEL_OFF, n_bits, rng, x));
     float *got = tu_download(x);
     const double bins = ldexp(1.0, n_bits);
@@ -104,6 +104,49 @@ static void test_dequantize_1_bit(void **state)
     check_dequantize(*state, 1);
 }
 
+/* A draw with first_block = k is the tail of the draw with first_block = 0 from element 4k:
+ * how a data-parallel rank draws the noise of its slice of the global batch. */
+static void test_first_block_is_an_element_offset(void **state)
+{
+    glow_backend *be = *state;
+    const uint32_t k = 37;
+    glow_rng whole = {0x5eedull, GLOW_STREAM_DEQUANT, 9, 0};
+    glow_rng tail = {0x5eedull, GLOW_STREAM_DEQUANT, 9, k};
+    for (uint64_t i = 0; i < 64; i++) {
+        assert_int_equal(glow_rng_bits(tail, i), glow_rng_bits(whole, 4 * k + i));
+        assert_true(glow_rng_normal(tail, i) == glow_rng_normal(whole, 4 * k + i));
+    }
+    /* dequantize of two halves (second with first_block = half/4) == dequantize of the whole */
+    uint8_t bytes[PIXEL_COUNT];
+    for (int i = 0; i < PIXEL_COUNT; i++)
+        bytes[i] = (uint8_t)((53 * i + 7) % 256);
+    glow_buffer *pixels = NULL;
+    TU_OK(glow_buffer_create(be, sizeof bytes, &pixels));
+    TU_OK(glow_upload(pixels, 0, bytes, sizeof bytes));
+    glow_tensor all = tu_tensor(be, 2, 4, 4, 8, NULL), lo = tu_tensor(be, 1, 4, 4, 8, NULL),
+                hi = tu_tensor(be, 1, 4, 4, 8, NULL);
+    const int half = PIXEL_COUNT / 2;
+    TU_OK(glow_dequantize(be, pixels, 0, 5, whole, all));
+    TU_OK(glow_dequantize(be, pixels, 0, 5, whole, lo));
+    glow_rng second = whole;
+    second.first_block = (uint32_t)(half / 4);
+    TU_OK(glow_dequantize(be, pixels, (size_t)half, 5, second, hi));
+    float *a = tu_download(all), *l = tu_download(lo), *h = tu_download(hi);
+    for (int i = 0; i < half; i++) {
+        assert_true(a[i] == l[i]);
+        if (a[half + i] != h[i])
+            fail_msg("x[%d]: whole draw %.9g, second half with first_block %d: %.9g", half + i, (double)a[half + i],
+                     half / 4, (double)h[i]);
+    }
+    free(a);
+    free(l);
+    free(h);
+    tu_tensor_free(all);
+    tu_tensor_free(lo);
+    tu_tensor_free(hi);
+    glow_buffer_destroy(pixels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +155,7 @@ int main(void)
         cmocka_unit_test(test_dequantize_8_bits),
         cmocka_unit_test(test_dequantize_5_bits),
         cmocka_unit_test(test_dequantize_1_bit),
+        cmocka_unit_test(test_first_block_is_an_element_offset),
     };
     return cmocka_run_group_tests_name("random", tests, tu_setup_cpu, tu_teardown_backend);
 }

@@ -142,7 +142,7 @@ static void check_steps(glow_backend *be, glow_memory_mode mode)
     uint8_t *pixels = test_pixels(bytes, 1);
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, mode};
     for (int s = 0; s < STEPS; s++) {
-        glow_rng rng = {31, GLOW_STREAM_DEQUANT, (uint32_t)s};
+        glow_rng rng = {31, GLOW_STREAM_DEQUANT, (uint32_t)s, 0};
         opt.adam.step = s + 1;
         glow_vulkan_counts before, after;
         assert_int_equal(glow_vulkan_command_counts(be, &before), 0);
@@ -176,7 +176,7 @@ static void check_nonfinite_step(glow_backend *be)
     const uint64_t upload_cost = upload_submits(be, bytes);
     uint8_t *pixels = test_pixels(bytes, 2);
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, GLOW_MEMORY_REVERSIBLE};
-    glow_rng rng = {32, GLOW_STREAM_DEQUANT, 0};
+    glow_rng rng = {32, GLOW_STREAM_DEQUANT, 0, 0};
     float bpd;
     TU_OK(glow_model_train_step(m, pixels, STEP_BATCH, rng, &opt, &bpd)); /* actnorm init, pipelines */
 
@@ -235,7 +235,7 @@ static void check_step_values(glow_backend *be, const char *name)
     float *g = malloc(t->total * sizeof *g), *want = malloc(t->total * sizeof *want);
     assert_non_null(g);
     assert_non_null(want);
-    glow_rng rng = {31, GLOW_STREAM_DEQUANT, 9};
+    glow_rng rng = {31, GLOW_STREAM_DEQUANT, 9, 0};
     float bpd = NAN, want_bpd = NAN;
     glow_vulkan_counts before, after;
     int is_vulkan = glow_vulkan_command_counts(be, &before) == 0;

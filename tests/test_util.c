@@ -136,7 +136,7 @@ float *tu_download(glow_tensor t)
 
 void tu_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi)
 {
-    glow_rng r = {seed, GLOW_STREAM_TEST, 0};
+    glow_rng r = {seed, GLOW_STREAM_TEST, 0, 0};
     for (size_t i = 0; i < n; i++)
         x[i] = lo + (hi - lo) * glow_rng_uniform(r, i);
 }

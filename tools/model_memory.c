@@ -28,13 +28,13 @@ static int measure(const char *backend, glow_model_config cfg, int batch, glow_m
     size_t d = (size_t)cfg.in_c * cfg.in_h * cfg.in_w;
     uint8_t *pixels = malloc((size_t)batch * d);
     for (size_t i = 0; pixels && i < (size_t)batch * d; i++)
-        pixels[i] = (uint8_t)glow_rng_bits((glow_rng){1, GLOW_STREAM_TEST, 0}, i);
+        pixels[i] = (uint8_t)glow_rng_bits((glow_rng){1, GLOW_STREAM_TEST, 0, 0}, i);
     st = pixels ? glow_model_create(be, &cfg, 1, batch, &m) : GLOW_ERR_OUT_OF_MEMORY;
     if (st == GLOW_OK) {
         glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, mode};
         float bpd;
         *arenas = 4 * glow_model_param_table(m)->total * sizeof(float);
-        st = glow_model_train_step(m, pixels, batch, (glow_rng){1, GLOW_STREAM_DEQUANT, 0}, &opt, &bpd);
+        st = glow_model_train_step(m, pixels, batch, (glow_rng){1, GLOW_STREAM_DEQUANT, 0, 0}, &opt, &bpd);
     }
     if (st == GLOW_OK) {
         size_t current;

@@ -1,6 +1,6 @@
 /* Philox4x32-10 on the device, bit-identical to src/engine/philox.c and the
  * mapping of glow/rng.h (CUDA side of shaders' rng in common.glsl):
- *   block j = i / 4, lane = i % 4,
+ *   block j = first_block + i / 4, lane = i % 4,
  *   ctr = { j lo, j hi, stream, counter }, key = { seed lo, seed hi },
  *   uniform = (word >> 8) * 2^-24,
  *   normal: Box-Muller on the lane pair (u1 = 1 - uniform(even word), u2 = uniform(odd word)),
@@ -15,18 +15,19 @@
 #include "glow/rng.h"
 
 struct cu_philox_key {
-    uint32_t k0, k1, stream, counter;
+    uint32_t k0, k1, stream, counter, first_block;
 };
 
 static inline cu_philox_key cu_philox_key_of(glow_rng r)
 {
-    cu_philox_key k = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter};
+    cu_philox_key k = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter, r.first_block};
     return k;
 }
 
-/* The four words of block j. */
+/* The four words of block first_block + j of the draw. */
 static __device__ __forceinline__ uint4 cu_philox_block(cu_philox_key key, uint64_t j)
 {
+    j += key.first_block;
     uint32_t c0 = (uint32_t)j, c1 = (uint32_t)(j >> 32), c2 = key.stream, c3 = key.counter;
     uint32_t k0 = key.k0, k1 = key.k1;
     for (int round = 0; round < 10; round++) {

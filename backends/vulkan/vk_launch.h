@@ -87,14 +87,14 @@ glow_status vk_scratch(vk_context *vk, vk_scratch_slot slot, size_t bytes, const
 /* Frees every scratch buffer; called by the backend's destroy before vk_memory_destroy. */
 void vk_scratch_release(vk_context *vk);
 
-/* The seed/stream/counter words of a Philox draw, as the shaders take them. */
+/* The seed/stream/counter/first_block words of a Philox draw, as the shaders take them. */
 typedef struct {
-    uint32_t seed_lo, seed_hi, stream, counter;
+    uint32_t seed_lo, seed_hi, stream, counter, first_block;
 } vk_rng_words;
 
 static inline vk_rng_words vk_rng_push(glow_rng r)
 {
-    vk_rng_words w = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter};
+    vk_rng_words w = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32), r.stream, r.counter, r.first_block};
     return w;
 }
 

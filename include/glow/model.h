@@ -31,6 +31,20 @@ typedef struct {
 
 typedef enum { GLOW_MEMORY_STORE = 0, GLOW_MEMORY_REVERSIBLE = 1 } glow_memory_mode;
 
+/* Data parallelism: each of several processes ("ranks") holds a slice of a global batch.
+ * A training step then meets the other ranks at two points, through these sums:
+ *   - the data-dependent actnorm init (first step): per-channel sums of x and of
+ *     (x - mean)^2 over the whole global batch, so the init is the single-process one;
+ *   - after the backward pass: the gradient arena and the loss, summed over ranks
+ *     before the optimiser step, with dLoss/dlogp_n = -1 / (global_batch D ln 2).
+ * sum_* must leave v[i] = the sum over ranks of v[i], identical on every rank. */
+typedef struct {
+    void *ctx;
+    int global_batch; /* samples in one step over all ranks (this rank's batch times the rank count) */
+    glow_status (*sum_floats)(void *ctx, float *v, size_t n, const char *what);
+    glow_status (*sum_doubles)(void *ctx, double *v, size_t n, const char *what);
+} glow_data_parallel;
+
 typedef struct {
     glow_adam_params adam; /* lr and step are set per call by the trainer (warm-up) */
     glow_memory_mode memory;
@@ -92,9 +106,15 @@ glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch,
  * step}). GLOW_ERR_NONFINITE when the loss or the gradient is not finite: a non-finite
  * gradient (what a NaN/Inf loss normally gives) skips the update on the device, so the
  * parameters and optimiser state are unchanged; a non-finite loss with finite gradients
- * has already been applied, so a trainer must stop without saving (glow-vk train does). */
+ * has already been applied, so a trainer must stop without saving (glow-vk train does).
+ * After glow_model_set_data_parallel the step is this rank's share of a data-parallel
+ * step: *mean_bpd is the global batch's mean and every rank applies the same summed gradient. */
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
                                   const glow_train_options *opt, float *mean_bpd);
+
+/* Makes glow_model_train_step a data-parallel step (dp is kept, not copied; NULL: one
+ * process holds the whole batch, the default). Other calls are not affected. */
+void glow_model_set_data_parallel(glow_model *m, const glow_data_parallel *dp);
 
 /* The same step from an already dequantised input x (batch x in_h x in_w x in_c floats in
  * [-0.5, 0.5]); for tests and the golden fixture. */

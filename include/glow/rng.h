@@ -2,7 +2,7 @@
  * SC'11), counter-based, so every backend produces the same stream.
  *
  * Mapping of a draw (seed, stream, counter) to element i of a tensor:
- *   block j = i / 4, lane = i % 4
+ *   block j = first_block + i / 4, lane = i % 4
  *   ctr = { j & 0xffffffff, j >> 32, stream, counter }, key = { seed & 0xffffffff, seed >> 32 }
  *   x = philox4x32_10(ctr, key)
  *   uniform(i) = (x[lane] >> 8) * 2^-24                      in [0, 1), exact in float
@@ -21,6 +21,11 @@ typedef struct {
     uint64_t seed;
     uint32_t stream;  /* what the numbers are for (dequantisation, sampling, data order, ...) */
     uint32_t counter; /* which draw of that stream (training step, sample call, ...) */
+    /* Where element 0 of the draw lies in the stream, in Philox blocks of 4 elements (0 for
+     * most callers). A data-parallel rank whose local tensor starts at element e of the
+     * global one (e a multiple of 4) draws with first_block = e / 4, so it gets exactly the
+     * numbers a single process would draw for those elements. */
+    uint32_t first_block;
 } glow_rng;
 
 enum {

@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "cli_args.h"
+#include "dist.h"
 #include "glow/image.h"
 
 int app_report_error(const char *command, glow_status st)
 {
-    fprintf(stderr, "glow-vk %s: error (%s): %s\n", command, glow_status_name(st), glow_last_error());
+    fprintf(stderr, "glow-vk %s: %serror (%s): %s\n", command, dist_prefix(), glow_status_name(st), glow_last_error());
     return CLI_EXIT_RUNTIME;
 }
 
@@ -32,7 +33,9 @@ glow_status app_open_backend(const char *name, int device, glow_backend **out)
     if (st != GLOW_OK)
         return glow_error_context(st, "opening backend '%s'", name ? name : "auto");
     const glow_device_info *info = &(*out)->info;
-    printf("backend: %s, device: %s (%s)\n", info->backend, info->name, glow_device_type_name(info->type));
+    printf("%sbackend: %s, device: %s (%s)\n", dist_prefix(), info->backend, info->name,
+           glow_device_type_name(info->type));
+    fflush(stdout);
     return GLOW_OK;
 }
 
@@ -108,7 +111,7 @@ glow_status app_write_samples(glow_model *m, int max_batch, int count, float tem
     uint32_t counter = first_counter;
     for (int done = 0; done < count && st == GLOW_OK; counter++) {
         int n = count - done < max_batch ? count - done : max_batch;
-        glow_rng rng = {seed, GLOW_STREAM_SAMPLE, counter};
+        glow_rng rng = {seed, GLOW_STREAM_SAMPLE, counter, 0};
         st = glow_model_sample(m, n, temperature, rng, x + (size_t)done * d);
         done += n;
     }
@@ -127,12 +130,20 @@ glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int
 {
     const int total = (limit > 0 && limit < test->count) ? limit : test->count;
     const size_t image_bytes = (size_t)test->h * test->w * test->c;
+    const int rank = dist_rank(), ranks = dist_size();
     if (total <= 0)
         return glow_error(GLOW_ERR_INVALID_ARG, "test set '%s' has no images", test->name);
-    float *per_sample = malloc((size_t)batch * sizeof *per_sample);
-    if (per_sample == NULL)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "test bpd: %d floats", batch);
-    double sum = 0.0;
+    if (batch % ranks != 0)
+        return glow_error(GLOW_ERR_INVALID_ARG, "test bpd: batch %d cannot be split evenly over %d ranks", batch,
+                          ranks);
+    const int local = batch / ranks;
+    float *per_sample = malloc((size_t)local * sizeof *per_sample);
+    double *all = calloc((size_t)total, sizeof *all); /* bpd by image; each image filled by one rank */
+    if (per_sample == NULL || all == NULL) {
+        free(per_sample);
+        free(all);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "test bpd: %d + %d values", local, total);
+    }
     glow_status st = GLOW_OK;
     uint32_t j = 0;
     for (int first = 0; first < total; first += batch, j++) {
@@ -140,15 +151,28 @@ glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int
             st = glow_error(GLOW_ERR_INTERRUPTED, "test evaluation interrupted");
             break;
         }
-        int n = total - first < batch ? total - first : batch;
-        glow_rng rng = {seed, GLOW_STREAM_TEST, j};
-        st = glow_model_eval_bpd(m, test->pixels + (size_t)first * image_bytes, n, rng, per_sample);
+        /* this rank's part of batch j: images first + lo .. first + lo + n, with the noise of
+         * those elements of the batch's draw (so the figure does not depend on the rank count) */
+        const int in_batch = total - first < batch ? total - first : batch;
+        const int lo = rank * local;
+        const int n = in_batch - lo < local ? in_batch - lo : local;
+        if (n <= 0)
+            continue;
+        glow_rng rng = {seed, GLOW_STREAM_TEST, j, (uint32_t)((size_t)lo * image_bytes / 4)};
+        st = glow_model_eval_bpd(m, test->pixels + (size_t)(first + lo) * image_bytes, n, rng, per_sample);
         if (st != GLOW_OK)
             break;
         for (int i = 0; i < n; i++)
-            sum += per_sample[i];
+            all[first + lo + i] = per_sample[i];
     }
+    /* x + 0 is exact: the sum over ranks assembles every image's value unchanged */
+    if (st == GLOW_OK && ranks > 1)
+        st = dist_sum_doubles(all, (size_t)total, "test bpd");
+    double sum = 0.0;
+    for (int i = 0; st == GLOW_OK && i < total; i++)
+        sum += all[i];
     free(per_sample);
+    free(all);
     if (st != GLOW_OK)
         return st;
     *bpd = sum / total;

@@ -61,7 +61,10 @@ glow_status app_write_samples(glow_model *m, int max_batch, int count, float tem
  * rng {seed, GLOW_STREAM_TEST, j}, so train and eval give the same figure for
  * the same checkpoint, batch size and limit. `stop` (may be NULL) is polled
  * between batches; when it becomes non-zero the function returns
- * GLOW_ERR_INTERRUPTED. */
+ * GLOW_ERR_INTERRUPTED. Under mpirun every batch is split evenly over the ranks (batch
+ * must be a multiple of the rank count), each rank evaluating its part with the noise of
+ * those elements of the batch's draw; the per-image values are assembled exactly and
+ * summed in image order on every rank, so the figure is the single process's. */
 glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int batch, uint64_t seed,
                          const volatile sig_atomic_t *stop, double *bpd);
 

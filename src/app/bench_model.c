@@ -65,7 +65,7 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
     const int warmup = rec->warmup; /* 0: the first (actnorm-initialising) step is timed too */
     float bpd = 0.0f;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
-        glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i};
+        glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i, 0};
         opt.adam.step = i + 1;
         double t0 = app_now_seconds();
         st = glow_model_train_step(m, pixels, rec->batch, rng, &opt, &bpd);
@@ -105,7 +105,7 @@ glow_status bench_sample(const glow_backend_factory *factory, bench_record *rec)
     glow_status st = x && times ? GLOW_OK : glow_error(GLOW_ERR_OUT_OF_MEMORY, "bench: %zu sample values", count);
     const int warmup = rec->warmup;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
-        glow_rng rng = {1, GLOW_STREAM_SAMPLE, (uint32_t)i};
+        glow_rng rng = {1, GLOW_STREAM_SAMPLE, (uint32_t)i, 0};
         double t0 = app_now_seconds();
         st = glow_model_sample(m, rec->sample_batch, 0.7f, rng, x);
         if (i >= warmup)

@@ -35,7 +35,7 @@ static glow_status pool_tensor(tensor_pool *p, int n, int h, int w, int c, tenso
     *out = glow_tensor_make(buf, 0, n, h, w, c);
     if (init == INIT_CONST)
         return glow_fill(p->be, *out, value);
-    glow_rng rng = {0xb3c4, GLOW_STREAM_INIT, p->next_stream_counter++};
+    glow_rng rng = {0xb3c4, GLOW_STREAM_INIT, p->next_stream_counter++, 0};
     return glow_rng_fill_normal(p->be, rng, *out);
 }
 
@@ -249,7 +249,7 @@ static glow_status split_fwd(op_ctx *c) { return glow_split_channels(c->be, c->x
 static glow_status concat_bwd(op_ctx *c) { return glow_concat_channels(c->be, c->half_a, c->half_b, c->dx, 0); }
 static glow_status dequant_fwd(op_ctx *c)
 {
-    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0};
+    glow_rng rng = {1, GLOW_STREAM_DEQUANT, 0, 0};
     return glow_dequantize(c->be, c->pixels, 0, c->rec->cfg.n_bits, rng, c->input);
 }
 static glow_status sumsq_fwd(op_ctx *c) { return glow_sum_squares(c->be, c->grads, c->sumsq); }

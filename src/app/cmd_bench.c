@@ -13,12 +13,14 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "bench_data_parallel.h"
 #include "bench_json.h"
 #include "bench_model.h"
 #include "bench_ops.h"
 #include "bench_peak.h"
 #include "bench_print.h"
 #include "cli_args.h"
+#include "dist.h"
 #include "commands.h"
 
 enum { BENCH_MAX_BACKENDS = 8, BENCH_MAX_DEVICES = 16, BENCH_MAX_RECORDS = 64 };
@@ -324,6 +326,8 @@ static int run_bench(const bench_options *o, const glow_model_config *cfg, const
 
 int cmd_bench(int argc, char **argv)
 {
+    if (dist_size() > 1) /* under mpirun: data-parallel scaling instead (bench_data_parallel.c) */
+        return bench_data_parallel(argc, argv);
     static const char usage[] =
         "glow-vk bench [--backend all|ref,cpu,vulkan,cuda] [--device N] [--config small|report|L,K,F,C,H,W]\n"
         "              [--batch B] [--reps R] [--threads N] [--stages LIST] [--memory M] [--json FILE]";

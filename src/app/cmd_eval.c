@@ -5,12 +5,14 @@
 #include "app_data.h"
 #include "cli_args.h"
 #include "commands.h"
+#include "dist.h"
+#include "dist_backend.h"
 #include "glow/data.h"
 
 int cmd_eval(int argc, char **argv)
 {
     static const char usage[] = "glow-vk eval --checkpoint F [--dataset D] [--data-dir DIR] [--limit N]";
-    const char *checkpoint = NULL, *dataset = NULL, *data_dir = NULL, *backend = "auto";
+    const char *checkpoint = NULL, *dataset = NULL, *data_dir = NULL, *backend = "auto", *devices = NULL;
     int limit = 0, device = -1, batch = 0;
     app_folder_flags folder = APP_FOLDER_FLAGS_DEFAULT;
     cli_flag flags[] = {
@@ -24,9 +26,11 @@ int cmd_eval(int argc, char **argv)
          0},
         {"batch", 0, CLI_INT, &batch, 0, 65536, NULL, "N", "images per forward pass",
          "the checkpoint's training batch, so the figure matches train's test bpd", 0},
-        {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"backend", 0, CLI_STRING, &backend, 0, 0, NULL, "B",
+         "compute backend: auto, ref, cpu, vulkan or cuda; under mpirun one per rank, e.g. vulkan,ref", NULL, 0},
+        {"device", 0, CLI_STRING, &devices, 0, 0, NULL, "N",
+         "device index (-1: preferred); under mpirun one per rank", "preferred; under mpirun the node-local rank", 0},
         APP_THREADS_FLAG,
-        {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);
     char err[512];
@@ -39,6 +43,11 @@ int cmd_eval(int argc, char **argv)
         return code;
     if (!cli_require(flags, nflags, "checkpoint", "eval", usage, &code))
         return code;
+    char rank_backend[32];
+    if (!dist_choose_backend(backend, devices, rank_backend, sizeof rank_backend, &device, err, sizeof err)) {
+        fprintf(stderr, "glow-vk eval: %s\nusage: %s\n", err, usage);
+        return CLI_EXIT_USAGE;
+    }
 
     glow_backend *be = NULL;
     glow_model *model = NULL;
@@ -60,13 +69,19 @@ int cmd_eval(int argc, char **argv)
                           test.w != state.config.in_w))
         st = glow_error(GLOW_ERR_INVALID_ARG, "%s: the model takes %dx%dx%d images but %s has %dx%dx%d", checkpoint,
                         state.config.in_h, state.config.in_w, state.config.in_c, dataset, test.h, test.w, test.c);
+    if (st == GLOW_OK && batch % dist_size() != 0) {
+        fprintf(stderr, "glow-vk eval: --batch %d cannot be split evenly over %d ranks (give a multiple of %d)\n",
+                batch, dist_size(), dist_size());
+        glow_dataset_free(&test);
+        return CLI_EXIT_USAGE;
+    }
     if (st == GLOW_OK)
-        st = app_open_backend(backend, device, &be);
-    if (st == GLOW_OK)
-        st = app_load_model(checkpoint, be, batch, 0, &state, &model);
+        st = dist_open_backend(rank_backend, device, &be);
+    if (st == GLOW_OK) /* each rank evaluates batch / ranks images of every batch (app_test_bpd) */
+        st = app_load_model(checkpoint, be, batch / dist_size(), 0, &state, &model);
     if (st == GLOW_OK)
         st = app_test_bpd(model, &test, limit, batch, state.seed, NULL, &bpd);
-    if (st == GLOW_OK) {
+    if (st == GLOW_OK && dist_rank() == 0) {
         int n = (limit > 0 && limit < test.count) ? limit : test.count;
         printf("checkpoint %s: step %lld, dataset %s, %d test images, batch %d\n", checkpoint,
                (long long)state.step, dataset, n, batch);

@@ -24,6 +24,8 @@
 #include "commands.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
+#include "dist.h"
+#include "dist_backend.h"
 #include "trainer.h"
 
 static const char k_usage[] = "glow-vk train [--dataset D] [--preset small|report] [--out DIR] [--resume [FILE]] "
@@ -33,9 +35,9 @@ static const char k_description[] =
     "samples_final.png and checkpoint.glow (every epoch, at the end, and on SIGINT/SIGTERM).";
 
 typedef struct {
-    const char *dataset, *data_dir, *backend, *memory, *optimizer, *out, *resume, *preset;
+    const char *dataset, *data_dir, *backend, *devices, *memory, *optimizer, *out, *resume, *preset;
     app_folder_flags folder;
-    int device, levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
+    int levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
     float lr, warmup_epochs, temperature, max_grad_norm;
     uint64_t seed, max_steps;
 } train_flags;
@@ -60,10 +62,12 @@ static void describe_flags(train_flags *v, cli_flag *f)
          "folder: the first unreadable image is an error instead of being skipped", NULL, 0},
         {"cache-dir", 0, CLI_STRING, &v->folder.cache_dir, 0, 0, NULL, "DIR", "folder: where decoded images are cached",
          "$XDG_CACHE_HOME/glow-vk or ~/.cache/glow-vk", 0},
-        {"backend", 0, CLI_CHOICE, &v->backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
+        {"backend", 0, CLI_STRING, &v->backend, 0, 0, NULL, "B",
+         "compute backend: auto, ref, cpu, vulkan or cuda; under mpirun one per rank, e.g. vulkan,ref", NULL, 0},
+        {"device", 0, CLI_STRING, &v->devices, 0, 0, NULL, "N",
+         "device index of the backend (-1: preferred); under mpirun one per rank, e.g. 0,1",
+         "preferred; under mpirun the node-local rank", 0},
         APP_THREADS_FLAG,
-        {"device", 0, CLI_INT, &v->device, -1, 63, NULL, "N", "device index of the backend (-1: preferred)", NULL,
-         0},
         {"L", 0, CLI_INT, &v->levels, 1, 6, NULL, "N", "levels (multi-scale blocks)", NULL, 0},
         {"K", 0, CLI_INT, &v->steps, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
         {"hidden", 0, CLI_INT, &v->hidden, 1, 4096, NULL, "F", "channels of the coupling networks", NULL, 0},
@@ -261,10 +265,10 @@ static int check_folder_flags(const train_flags *v, cli_flag *f)
 int cmd_train(int argc, char **argv)
 {
     train_flags v = {
-        .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .memory = "reversible",
+        .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .devices = NULL, .memory = "reversible",
         .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report",
         .folder = APP_FOLDER_FLAGS_DEFAULT,
-        .device = -1, .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
+        .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
         .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50,
         .lr = 1e-4f, .warmup_epochs = 0.0f, .temperature = 0.7f, .max_grad_norm = 0.0f,
         .seed = 1, .max_steps = 0,
@@ -298,8 +302,18 @@ int cmd_train(int argc, char **argv)
     if (levels_rc >= 0)
         return levels_rc;
 
+    char rank_backend[32];
+    int rank_device = -1;
+    if (!dist_choose_backend(v.backend, v.devices, rank_backend, sizeof rank_backend, &rank_device, err, sizeof err))
+        return usage_error(err);
+    if (v.batch % dist_size() != 0) {
+        snprintf(err, sizeof err, "--batch %d cannot be split evenly over %d ranks (give a multiple of %d)", v.batch,
+                 dist_size(), dist_size());
+        return usage_error(err);
+    }
+
     train_config cfg = {
-        .dataset = v.dataset, .data_dir = v.data_dir, .folder = v.folder, .backend = v.backend, .device = v.device,
+        .dataset = v.dataset, .data_dir = v.data_dir, .folder = v.folder, .backend = v.backend, .devices = v.devices,
         .levels = v.levels, .steps = v.steps, .hidden = v.hidden, .n_bits = v.n_bits,
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,

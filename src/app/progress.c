@@ -20,6 +20,12 @@ void progress_init(progress *p, FILE *out, int log_every)
     p->line_open = 0;
     p->ema_ips = 0.0;
     p->last_draw = -1.0;
+    p->prefix = "";
+}
+
+void progress_set_prefix(progress *p, const char *prefix)
+{
+    p->prefix = prefix != NULL ? prefix : "";
 }
 
 void progress_format_duration(double seconds, char *buf, size_t len)
@@ -54,11 +60,11 @@ void progress_step(progress *p, int64_t step, int64_t total_steps, int epoch, in
         for (int i = 0; i < 20; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[20] = '\0';
-        fprintf(p->out, "\r[%s] step %lld/%lld | epoch %d/%d | %.1f img/s | bpd %.4f | ETA %s\x1b[K", bar,
+        fprintf(p->out, "\r%s[%s] step %lld/%lld | epoch %d/%d | %.1f img/s | bpd %.4f | ETA %s\x1b[K", p->prefix, bar,
                 (long long)step, (long long)total_steps, epoch, epochs, p->ema_ips, bpd, eta);
         p->line_open = 1;
     } else if (step % p->log_every == 0 || step == total_steps || step == 1) {
-        fprintf(p->out, "step %lld/%lld epoch %d/%d  %.1f img/s  train bpd %.4f  ETA %s\n", (long long)step,
+        fprintf(p->out, "%sstep %lld/%lld epoch %d/%d  %.1f img/s  train bpd %.4f  ETA %s\n", p->prefix, (long long)step,
                 (long long)total_steps, epoch, epochs, p->ema_ips, bpd, eta);
     }
     fflush(p->out);
@@ -76,6 +82,7 @@ void progress_finish(progress *p)
 void progress_message(progress *p, const char *fmt, ...)
 {
     progress_finish(p);
+    fputs(p->prefix, p->out);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(p->out, fmt, ap);

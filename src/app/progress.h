@@ -19,6 +19,7 @@ typedef struct {
     int line_open;   /* a status line is on screen without its newline */
     double ema_ips;  /* exponential moving average of images/s (weight 0.1 per step) */
     double last_draw; /* monotonic seconds of the last redraw (terminal mode redraws at most 10 times/s) */
+    const char *prefix; /* before every line (progress_set_prefix) */
 } progress;
 
 void progress_init(progress *p, FILE *out, int log_every);
@@ -33,6 +34,9 @@ void progress_message(progress *p, const char *fmt, ...) __attribute__((format(p
 
 /* Ends an open status line. */
 void progress_finish(progress *p);
+
+/* Text put before every plain log line and message (e.g. "rank 0/2: "); "" by default. */
+void progress_set_prefix(progress *p, const char *prefix);
 
 /* "1h02m", "4m05s" or "12s" into buf. */
 void progress_format_duration(double seconds, char *buf, size_t len);

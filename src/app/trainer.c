@@ -9,6 +9,8 @@
 #include "app_data.h"
 #include "batch_prefetch.h"
 #include "cli_args.h"
+#include "dist.h"
+#include "dist_backend.h"
 #include "glow/checkpoint.h"
 #include "glow/data.h"
 #include "memory_check.h"
@@ -43,7 +45,13 @@ typedef struct {
     char ckpt_path[4096], loss_path[4096];
     char plot_title[128];
     double session_start;
+    /* data parallelism (src/dist): rank of ranks, each taking local_batch = batch / ranks */
+    int rank, ranks, local_batch;
+    int same_devices;       /* 0: rank 0's parameters are broadcast after every step */
+    glow_data_parallel dp;  /* the model's view of the rank-ordered sums */
+    FILE *quiet;            /* /dev/null: the progress output of ranks other than 0 */
 } trainer;
+
 
 void trainer_write_config(FILE *f, const train_config *c)
 {
@@ -56,7 +64,8 @@ void trainer_write_config(FILE *f, const train_config *c)
                 c->folder.test_dir ? c->folder.test_dir : "(held out)", c->folder.test_fraction, c->folder.size,
                 c->folder.channels, c->folder.strict);
     fprintf(f, "backend = %s\n", c->backend);
-    fprintf(f, "device = %d\n", c->device);
+    fprintf(f, "device = %s\n", c->devices ? c->devices : "preferred");
+    fprintf(f, "ranks = %d\n", dist_size());
     fprintf(f, "L = %d\nK = %d\nhidden = %d\nn_bits = %d\n", c->levels, c->steps, c->hidden, c->n_bits);
     fprintf(f, "batch = %d\nlr = %g\nwarmup_epochs = %g\nepochs = %d\n", c->batch, c->lr, c->warmup_epochs,
             c->epochs);
@@ -75,7 +84,7 @@ void trainer_write_config(FILE *f, const train_config *c)
 static void shuffle_epoch(trainer *tr, int64_t epoch)
 {
     const int n = tr->train.count;
-    glow_rng rng = {tr->cfg->seed, GLOW_STREAM_DATA_ORDER, (uint32_t)epoch};
+    glow_rng rng = {tr->cfg->seed, GLOW_STREAM_DATA_ORDER, (uint32_t)epoch, 0};
     for (int i = 0; i < n; i++)
         tr->perm[i] = (uint32_t)i;
     for (int i = n - 1; i > 0; i--) {
@@ -104,11 +113,47 @@ static int all_finite(const float *x, size_t n)
     return 1;
 }
 
+/* Every rank must hold rank 0's parameters bit for bit (they took the same steps from the
+ * same summed gradients): compares FNV-1a hashes of the parameter arenas over ranks. */
+static glow_status check_ranks_agree(trainer *tr)
+{
+    const size_t total = glow_model_param_table(tr->model)->total;
+    float *p = malloc(total * sizeof *p);
+    uint64_t *hashes = calloc((size_t)tr->ranks, sizeof *hashes);
+    glow_status st = GLOW_OK;
+    if (p == NULL || hashes == NULL)
+        st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "parameter check: %zu floats", total);
+    if (st == GLOW_OK)
+        st = glow_model_arena_download(tr->model, GLOW_ARENA_PARAMS, p);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; st == GLOW_OK && i < total * sizeof *p; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    if (st == GLOW_OK)
+        st = dist_gather_all(&h, hashes, sizeof h, "parameter hashes");
+    for (int r = 1; st == GLOW_OK && r < tr->ranks; r++)
+        if (hashes[r] != hashes[0])
+            st = glow_error(GLOW_ERR_INVALID_ARG, "step %lld: rank %d's parameters differ from rank 0's (FNV-1a "
+                            "%016llx against %016llx)", (long long)tr->step, r, (unsigned long long)hashes[r],
+                            (unsigned long long)hashes[0]);
+    if (st == GLOW_OK && tr->rank == 0)
+        progress_message(&tr->prog, "parameters identical on all %d ranks at step %lld (FNV-1a %016llx)", tr->ranks,
+                         (long long)tr->step, (unsigned long long)h);
+    free(p);
+    free(hashes);
+    return st;
+}
+
 /* Writes out/checkpoint.glow for the current step. Parameters that are no
  * longer finite are refused so that the previous checkpoint stays intact. */
 static glow_status save_checkpoint(trainer *tr)
 {
     const train_config *c = tr->cfg;
+    if (tr->ranks > 1)
+        GLOW_TRY(check_ranks_agree(tr));
+    if (tr->rank != 0) { /* rank 0 alone writes; its parameters are every rank's */
+        tr->saved_step = tr->step;
+        return GLOW_OK;
+    }
     const glow_param_table *table = glow_model_param_table(tr->model);
     float *p = malloc(table->total * sizeof *p);
     float *m = malloc(table->total * sizeof *m);
@@ -162,9 +207,11 @@ static glow_status save_checkpoint(trainer *tr)
 static glow_status write_samples(trainer *tr, const char *name)
 {
     char path[4096];
+    if (tr->rank != 0)
+        return GLOW_OK;
     GLOW_TRY(app_path_join(path, sizeof path, tr->cfg->out_dir, name));
     /* Counter 0 for every grid: the same noise each epoch shows how the model evolves. */
-    return app_write_samples(tr->model, tr->cfg->batch, tr->cfg->sample_count, tr->cfg->temperature, tr->cfg->seed,
+    return app_write_samples(tr->model, tr->local_batch, tr->cfg->sample_count, tr->cfg->temperature, tr->cfg->seed,
                              0, path);
 }
 
@@ -211,18 +258,29 @@ static glow_status load_data(trainer *tr)
     return GLOW_OK;
 }
 
-/* Builds a fresh model or restores the checkpoint's; sets tr->step. */
+static glow_status load_model_state(trainer *tr);
+
+/* Builds a fresh model or restores the checkpoint's; sets tr->step. Data-parallel ranks
+ * take their steps through tr->dp. */
 static glow_status load_model(trainer *tr)
+{
+    GLOW_TRY(load_model_state(tr));
+    if (tr->ranks > 1)
+        glow_model_set_data_parallel(tr->model, &tr->dp);
+    return GLOW_OK;
+}
+
+static glow_status load_model_state(trainer *tr)
 {
     const train_config *c = tr->cfg;
     glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits};
     if (c->resume_path == NULL) {
         tr->step = 0;
         tr->saved_step = -1;
-        return glow_model_create(tr->be, &mc, c->seed, c->batch, &tr->model);
+        return glow_model_create(tr->be, &mc, c->seed, tr->local_batch, &tr->model);
     }
     glow_checkpoint_state s;
-    GLOW_TRY(app_load_model(c->resume_path, tr->be, c->batch, 1, &s, &tr->model));
+    GLOW_TRY(app_load_model(c->resume_path, tr->be, tr->local_batch, 1, &s, &tr->model));
     GLOW_TRY(glow_checkpoint_check_config(c->resume_path, &mc, &s.config));
     if (s.batch != c->batch || s.seed != c->seed || strcmp(s.dataset, c->dataset) != 0)
         return glow_error(GLOW_ERR_INVALID_ARG,
@@ -260,20 +318,37 @@ static glow_status write_config_file(const train_config *c)
     return GLOW_OK;
 }
 
-/* The images of global step `step` into out (batch x image_bytes). Runs on
- * the prefetch thread, the only user of tr->perm once training starts. */
+/* This rank's images of global step `step` into out (local_batch x image_bytes):
+ * positions rank*local_batch .. of the global batch. Runs on the prefetch thread,
+ * the only user of tr->perm once training starts. */
 static void fill_batch(void *ctx, int64_t step, uint8_t *out)
 {
     trainer *tr = ctx;
-    const int batch = tr->cfg->batch;
     const int64_t epoch = step / tr->steps_per_epoch;
     const int64_t b = step % tr->steps_per_epoch;
     if (tr->perm_epoch != epoch)
         shuffle_epoch(tr, epoch);
-    for (int i = 0; i < batch; i++) {
-        uint32_t idx = tr->perm[b * batch + i];
+    const int64_t first = b * tr->cfg->batch + (int64_t)tr->rank * tr->local_batch;
+    for (int i = 0; i < tr->local_batch; i++) {
+        uint32_t idx = tr->perm[first + i];
         memcpy(out + (size_t)i * tr->image_bytes, tr->train.pixels + (size_t)idx * tr->image_bytes, tr->image_bytes);
     }
+}
+
+/* Rank 0's parameters onto every rank (ranks on different devices round differently). */
+static glow_status broadcast_params(trainer *tr)
+{
+    const size_t total = glow_model_param_table(tr->model)->total;
+    float *p = malloc(total * sizeof *p);
+    if (p == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "parameter broadcast: %zu floats", total);
+    glow_status st = tr->rank == 0 ? glow_model_arena_download(tr->model, GLOW_ARENA_PARAMS, p) : GLOW_OK;
+    if (st == GLOW_OK)
+        st = dist_broadcast(p, total * sizeof *p, "parameters");
+    if (st == GLOW_OK && tr->rank != 0)
+        st = glow_model_arena_upload(tr->model, GLOW_ARENA_PARAMS, p);
+    free(p);
+    return st;
 }
 
 /* Runs one optimiser step (global step tr->step) on its batch. */
@@ -293,9 +368,13 @@ static glow_status train_one_step(trainer *tr, double lr, float *bpd)
     opt.adam.step = (int)(tr->step + 1);
     opt.adam.max_grad_norm = c->max_grad_norm;
     opt.memory = c->memory;
-    glow_rng rng = {c->seed, GLOW_STREAM_DEQUANT, (uint32_t)(tr->step + 1)};
-    glow_status st = glow_model_train_step(tr->model, pixels, c->batch, rng, &opt, bpd);
+    /* the noise of global elements rank*local_batch*D .. (D is a multiple of 4: H, W even) */
+    const uint64_t first_element = (uint64_t)tr->rank * tr->local_batch * tr->image_bytes;
+    glow_rng rng = {c->seed, GLOW_STREAM_DEQUANT, (uint32_t)(tr->step + 1), (uint32_t)(first_element / 4)};
+    glow_status st = glow_model_train_step(tr->model, pixels, tr->local_batch, rng, &opt, bpd);
     batch_prefetch_release(tr->prefetch);
+    if (st == GLOW_OK && !tr->same_devices)
+        st = broadcast_params(tr);
     return st;
 }
 
@@ -338,7 +417,8 @@ static int run_loop(trainer *tr)
         if (st == GLOW_OK && !isfinite(bpd))
             st = glow_error(GLOW_ERR_NONFINITE, "training loss is %g", (double)bpd);
         if (st == GLOW_ERR_NONFINITE) {
-            metrics_log_append(&tr->log, tr->step + 1, epoch1, lr, bpd, NAN, c->batch / dt,
+            if (tr->rank == 0)
+                metrics_log_append(&tr->log, tr->step + 1, epoch1, lr, bpd, NAN, c->batch / dt,
                                app_now_seconds() - tr->session_start);
             return stop_nonfinite(tr, tr->step + 1, epoch1);
         }
@@ -365,9 +445,10 @@ static int run_loop(trainer *tr)
                 return app_report_error("train", st);
             }
         }
-        st = metrics_log_append(&tr->log, tr->step, epoch1, lr, bpd, test_bpd, ips,
-                                app_now_seconds() - tr->session_start);
-        if (st == GLOW_OK && (epoch_end || is_final))
+        if (tr->rank == 0)
+            st = metrics_log_append(&tr->log, tr->step, epoch1, lr, bpd, test_bpd, ips,
+                                    app_now_seconds() - tr->session_start);
+        if (st == GLOW_OK && tr->rank == 0 && (epoch_end || is_final))
             st = metrics_log_plot(&tr->log, tr->loss_path, tr->plot_title);
         /* The checkpoint after the step's metrics row: a kill between the two
          * leaves a row past the checkpoint, which --resume drops and redoes,
@@ -388,15 +469,17 @@ static int run_loop(trainer *tr)
             epoch_sum = 0.0;
             epoch_n = 0;
         }
-        if (g_stop_signal) {
+        if (g_stop_signal || dist_stop_requested()) { /* every rank learns of a stop in the same step */
             progress_finish(&tr->prog);
             if (tr->saved_step != tr->step) {
                 st = save_checkpoint(tr);
                 if (st != GLOW_OK)
                     return app_report_error("train", st);
             }
-            printf("interrupted: checkpoint saved to %s (step %lld, %s); continue with --resume\n", tr->ckpt_path,
-                   (long long)tr->step, g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+            if (tr->rank == 0)
+                printf("%sinterrupted: checkpoint saved to %s (step %lld, %s); continue with --resume\n",
+                       dist_prefix(), tr->ckpt_path, (long long)tr->step,
+                       g_stop_signal == SIGTERM ? "SIGTERM" : g_stop_signal ? "SIGINT" : "another rank's signal");
             return CLI_EXIT_RUNTIME;
         }
     }
@@ -415,6 +498,8 @@ static void trainer_free(trainer *tr)
     glow_dataset_free(&tr->train);
     glow_dataset_free(&tr->test);
     free(tr->perm);
+    if (tr->quiet)
+        fclose(tr->quiet);
 }
 
 static int fail(trainer *tr, glow_status st)
@@ -424,53 +509,93 @@ static int fail(trainer *tr, glow_status st)
     return code;
 }
 
+/* Rank, local batch and the sums of a data-parallel run (one rank: local batch = batch). */
+static glow_status setup_ranks(trainer *tr)
+{
+    tr->rank = dist_rank();
+    tr->ranks = dist_size();
+    tr->local_batch = tr->cfg->batch / tr->ranks;
+    tr->same_devices = 1;
+    tr->dp = dist_data_parallel(tr->cfg->batch);
+    if (tr->cfg->batch % tr->ranks != 0)
+        return glow_error(GLOW_ERR_INVALID_ARG, "batch %d cannot be split evenly over %d ranks", tr->cfg->batch,
+                          tr->ranks);
+    if (tr->rank != 0 && (tr->quiet = fopen("/dev/null", "w")) == NULL)
+        return glow_error(GLOW_ERR_IO, "/dev/null: cannot open");
+    return GLOW_OK;
+}
+
+/* This rank's backend and device (--backend/--device lists, src/dist/dist_backend.h). */
+static glow_status open_rank_backend(trainer *tr)
+{
+    char name[32], err[256];
+    int device = -1;
+    if (!dist_choose_backend(tr->cfg->backend, tr->cfg->devices, name, sizeof name, &device, err, sizeof err))
+        return glow_error(GLOW_ERR_INVALID_ARG, "%s", err);
+    GLOW_TRY(dist_open_backend(name, device, &tr->be));
+    if (tr->ranks > 1) {
+        GLOW_TRY(dist_same_devices(tr->be, &tr->same_devices));
+        if (tr->rank == 0)
+            printf("%s%d ranks x %d images per step%s\n", dist_prefix(), tr->ranks, tr->local_batch,
+                   tr->same_devices ? "" : "; the ranks' devices differ, so rank 0's parameters are broadcast "
+                                           "after every step");
+    }
+    return GLOW_OK;
+}
+
 int trainer_run(const train_config *cfg)
 {
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.cfg = cfg;
-    glow_status st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
+    glow_status st = setup_ranks(&tr);
+    if (st == GLOW_OK)
+        st = app_path_join(tr.ckpt_path, sizeof tr.ckpt_path, cfg->out_dir, "checkpoint.glow");
     if (st == GLOW_OK)
         st = app_path_join(tr.loss_path, sizeof tr.loss_path, cfg->out_dir, "loss.png");
     if (st != GLOW_OK)
         return fail(&tr, st);
+    FILE *out = tr.rank == 0 ? stdout : tr.quiet; /* rank 0 alone reports the run */
 
     snprintf(tr.plot_title, sizeof tr.plot_title, "Glow on %s (L=%d, K=%d, F=%d): bits per dimension",
              cfg->dataset, cfg->levels, cfg->steps, cfg->hidden);
-    printf("glow-vk train settings:\n");
-    trainer_write_config(stdout, cfg);
-    fflush(stdout);
+    fprintf(out, "glow-vk train settings:\n");
+    trainer_write_config(out, cfg);
+    fflush(out);
     /* Nothing is written to out_dir until the data, the device memory and the
-     * checkpoint to resume have been checked. */
-    if ((st = load_data(&tr)) != GLOW_OK || (st = app_open_backend(cfg->backend, cfg->device, &tr.be)) != GLOW_OK)
+     * checkpoint to resume have been checked; rank 0 alone writes there. */
+    if ((st = load_data(&tr)) != GLOW_OK || (st = open_rank_backend(&tr)) != GLOW_OK)
         return fail(&tr, st);
     const glow_model_config mc = {tr.train.c, tr.train.h, tr.train.w, cfg->levels, cfg->steps, cfg->hidden,
                                   cfg->n_bits};
-    if ((st = app_check_train_memory(&tr.be->info, &mc, cfg->batch, cfg->memory)) != GLOW_OK ||
-        (st = load_model(&tr)) != GLOW_OK || (st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||
-        (st = write_config_file(cfg)) != GLOW_OK)
+    if ((st = app_check_train_memory(&tr.be->info, &mc, tr.local_batch, cfg->memory)) != GLOW_OK ||
+        (st = load_model(&tr)) != GLOW_OK ||
+        (tr.rank == 0 && ((st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||
+                          (st = write_config_file(cfg)) != GLOW_OK)))
         return fail(&tr, st);
 
     const int64_t planned = (int64_t)cfg->epochs * tr.steps_per_epoch;
     tr.stop_step = (cfg->max_steps > 0 && cfg->max_steps < planned) ? cfg->max_steps : planned;
-    printf("%s: %d training images (%dx%dx%d), %d test images; %lld steps per epoch; %zu parameters\n",
-           cfg->dataset, tr.train.count, tr.train.h, tr.train.w, tr.train.c, tr.test.count,
-           (long long)tr.steps_per_epoch, glow_model_param_count(tr.model));
+    fprintf(out, "%s: %d training images (%dx%dx%d), %d test images; %lld steps per epoch; %zu parameters\n",
+            cfg->dataset, tr.train.count, tr.train.h, tr.train.w, tr.train.c, tr.test.count,
+            (long long)tr.steps_per_epoch, glow_model_param_count(tr.model));
     if (tr.step >= tr.stop_step) {
-        printf("nothing to do: %s is at step %lld and the run stops at step %lld\n", cfg->resume_path,
-               (long long)tr.step, (long long)tr.stop_step);
+        fprintf(out, "nothing to do: %s is at step %lld and the run stops at step %lld\n", cfg->resume_path,
+                (long long)tr.step, (long long)tr.stop_step);
         trainer_free(&tr);
         return CLI_EXIT_OK;
     }
-    if ((st = metrics_log_open(&tr.log, cfg->out_dir, cfg->resume_path ? tr.step : -1)) != GLOW_OK)
+    if (tr.rank == 0 && (st = metrics_log_open(&tr.log, cfg->out_dir, cfg->resume_path ? tr.step : -1)) != GLOW_OK)
         return fail(&tr, st);
     if (cfg->resume_path)
-        printf("resuming from %s at step %lld (epoch %lld)\n", cfg->resume_path, (long long)tr.step,
-               (long long)(tr.step / tr.steps_per_epoch) + 1);
-    printf("training from step %lld to step %lld\n", (long long)tr.step, (long long)tr.stop_step);
-    fflush(stdout);
+        fprintf(out, "%sresuming from %s at step %lld (epoch %lld)\n", dist_prefix(), cfg->resume_path,
+                (long long)tr.step, (long long)(tr.step / tr.steps_per_epoch) + 1);
+    fprintf(out, "%straining from step %lld to step %lld\n", dist_prefix(), (long long)tr.step,
+            (long long)tr.stop_step);
+    fflush(out);
 
-    progress_init(&tr.prog, stdout, cfg->log_every);
+    progress_init(&tr.prog, out, cfg->log_every);
+    progress_set_prefix(&tr.prog, dist_prefix());
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -478,23 +603,26 @@ int trainer_run(const train_config *cfg)
     g_stop_signal = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    dist_watch_stop(&g_stop_signal);
 
     const int64_t first_step = tr.step;
-    if ((st = batch_prefetch_start(2, (size_t)cfg->batch * tr.image_bytes, tr.step, tr.stop_step, fill_batch, &tr,
+    if ((st = batch_prefetch_start(2, (size_t)tr.local_batch * tr.image_bytes, tr.step, tr.stop_step, fill_batch, &tr,
                                    &tr.prefetch)) != GLOW_OK)
         return fail(&tr, st);
     tr.session_start = app_now_seconds();
     int code = run_loop(&tr);
     double seconds = app_now_seconds() - tr.session_start;
 
+    dist_watch_stop(NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (code == CLI_EXIT_OK) {
-        printf("done: %lld steps in %.1f s (%.1f images/s including evaluation); checkpoint %s\n",
-               (long long)(tr.step - first_step), seconds, (double)(tr.step - first_step) * cfg->batch / seconds,
-               tr.ckpt_path);
-        printf("data: the steps waited %.3f s for their batches (%.3f ms per step, %.2f%% of the run)\n",
-               tr.data_wait_s, 1e3 * tr.data_wait_s / (double)(tr.step - first_step), 100.0 * tr.data_wait_s / seconds);
+        fprintf(out, "%sdone: %lld steps in %.1f s (%.1f images/s including evaluation); checkpoint %s\n",
+                dist_prefix(), (long long)(tr.step - first_step), seconds,
+                (double)(tr.step - first_step) * cfg->batch / seconds, tr.ckpt_path);
+        fprintf(out, "%sdata: the steps waited %.3f s for their batches (%.3f ms per step, %.2f%% of the run)\n",
+                dist_prefix(), tr.data_wait_s, 1e3 * tr.data_wait_s / (double)(tr.step - first_step),
+                100.0 * tr.data_wait_s / seconds);
     }
     trainer_free(&tr);
     return code;

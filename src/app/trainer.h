@@ -11,6 +11,13 @@
  * Everything is a function of s and the checkpointed state, so a resumed run
  * repeats an uninterrupted one exactly.
  *
+ * Data-parallel (mpirun -np R, src/dist): the global batch is split evenly, rank r
+ * taking images perm_e[b*batch + r*batch/R ..][0, batch/R) and the dequantisation noise
+ * of those elements of the global draw (glow_rng first_block), so data, noise and hence
+ * the run do not depend on R; the gradients and the loss are summed over ranks in rank
+ * order before every rank takes the same optimiser step (glow_data_parallel in
+ * glow/model.h). Rank 0 alone writes files; the test bpd is split over ranks.
+ *
  * Outputs in out_dir: config.txt, metrics.csv (see metrics_log.h), loss.png,
  * samples_epochNNN.png and samples_final.png, checkpoint.glow (each epoch, at
  * the end, and on SIGINT/SIGTERM).
@@ -31,8 +38,8 @@ typedef struct {
     const char *dataset;  /* "mnist", "fashion-mnist", "cifar10", "folder" */
     const char *data_dir; /* NULL: glow_dataset_default_dir(dataset); required for "folder" */
     app_folder_flags folder; /* used when dataset is "folder" */
-    const char *backend;  /* "auto", "cpu", "vulkan", "cuda" */
-    int device;           /* < 0: the backend's preferred device */
+    const char *backend;  /* "auto", "ref", "cpu", "vulkan", "cuda", or one per rank: "vulkan,ref" */
+    const char *devices;  /* device index, or one per rank ("0,1"); NULL: preferred / node-local rank */
     int levels, steps, hidden, n_bits;
     int batch;
     float lr;

@@ -35,7 +35,7 @@ void glow_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t o
 
 static void block_for(glow_rng r, uint64_t i, uint32_t out[4])
 {
-    uint64_t j = i / 4;
+    uint64_t j = (uint64_t)r.first_block + i / 4;
     uint32_t ctr[4] = {(uint32_t)j, (uint32_t)(j >> 32), r.stream, r.counter};
     uint32_t key[2] = {(uint32_t)r.seed, (uint32_t)(r.seed >> 32)};
     glow_philox4x32_10(ctr, key, out);

@@ -37,7 +37,9 @@ glow_status flow_step_forward(glow_model *m, int l, int k, const step_tensors *t
     const int step = l * m->cfg.steps + k;
     const step_params *p = &m->steps[step];
     const float hw = (float)(m->levels[l].h * m->levels[l].w);
-    if (init_actnorm)
+    if (init_actnorm && m->dp != NULL)
+        GLOW_TRY(model_actnorm_init_global(m, t->x, p->an_bias, p->an_logs));
+    else if (init_actnorm)
         GLOW_TRY(glow_actnorm_init(be, t->x, P(m, p->an_bias), P(m, p->an_logs)));
     GLOW_TRY(glow_actnorm_forward(be, t->x, P(m, p->an_bias), P(m, p->an_logs), t->a));
     GLOW_TRY(glow_logdet_sum(be, P(m, p->an_logs), hw, ld));

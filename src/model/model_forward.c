@@ -62,7 +62,8 @@ glow_status model_forward(glow_model *m, glow_memory_mode mode, int n, int init_
 
 float model_loss_grad(const glow_model *m, int n)
 {
-    return (float)(-1.0 / ((double)n * (double)m->d * log(2.0)));
+    const int batch = m->dp != NULL ? m->dp->global_batch : n;
+    return (float)(-1.0 / ((double)batch * (double)m->d * log(2.0)));
 }
 
 glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, const float *ld, float *bpd,

@@ -89,6 +89,8 @@ struct glow_model {
     step_params *steps;    /* L*K, index l*K + k */
     prior_params *priors;  /* L: split priors for l < L-1, the top prior at L-1 */
     int actnorm_done;
+    const glow_data_parallel *dp_config; /* glow_model_set_data_parallel */
+    const glow_data_parallel *dp;        /* = dp_config during a training step, else NULL */
     long reversible_fallbacks; /* reversible steps redone with stored activations */
 
     glow_buffer *weights;
@@ -166,7 +168,17 @@ glow_status model_read_sums(glow_model *m, int n, float **host, const float **lo
 glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, const float *ld, float *bpd,
                                 float *logp_out, float *mean_bpd);
 
-/* The per-sample log-det gradient dLoss/dld_n = dLoss/dlogp_n = -1 / (N D ln 2). */
+/* The per-sample log-det gradient dLoss/dld_n = dLoss/dlogp_n = -1 / (N D ln 2), N = n, or
+ * the global batch during a data-parallel step. */
 float model_loss_grad(const glow_model *m, int n);
+
+/* ---- model_data_parallel.c: where a data-parallel step meets the other ranks ---- */
+/* The actnorm init of backend.h (population mean and std per channel) over x of every rank:
+ * two exchanges of per-channel double sums (of x, then of (x - mean)^2). */
+glow_status model_actnorm_init_global(glow_model *m, glow_tensor x, int bias_index, int logs_index);
+/* After the backward pass: downloads this rank's gradient arena and its share of the loss,
+ * sum(bpd_n) / global_batch over its n samples, sums both over ranks, uploads the summed
+ * gradients; *mean_bpd = the global batch's mean bpd. */
+glow_status model_sum_gradients(glow_model *m, int n, float *mean_bpd);
 
 #endif

@@ -93,7 +93,7 @@ static size_t entry_count(const glow_model *m, int index)
 
 static void fill_normal(const glow_model *m, float *host, int index, uint64_t seed, float std)
 {
-    glow_rng rng = {seed, GLOW_STREAM_INIT, (uint32_t)index};
+    glow_rng rng = {seed, GLOW_STREAM_INIT, (uint32_t)index, 0};
     float *p = entry_ptr(m, host, index);
     size_t count = entry_count(m, index);
     for (size_t i = 0; i < count; i++)
@@ -107,7 +107,7 @@ glow_status model_initial_params(const glow_model *m, uint64_t seed, float *host
     for (int l = 0; l < L; l++) {
         for (int k = 0; k < K; k++) {
             const step_params *p = &m->steps[l * K + k];
-            glow_rng rng = {seed, GLOW_STREAM_INIT, (uint32_t)p->lu_lower};
+            glow_rng rng = {seed, GLOW_STREAM_INIT, (uint32_t)p->lu_lower, 0};
             glow_status st = glow_lu_init_orthogonal(m->levels[l].c, rng, entry_ptr(m, host, p->lu_lower),
                                                      entry_ptr(m, host, p->lu_upper), entry_ptr(m, host, p->lu_log_s),
                                                      entry_ptr(m, host, p->lu_sign), entry_ptr(m, host, p->lu_perm));

@@ -144,7 +144,7 @@ glow_status glow_model_decode(glow_model *m, const float *z, int batch, float *x
     GLOW_TRY(check_batch(m, batch, "decode"));
     if (x == NULL || z == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model decode: missing z or x");
-    z_source src = {z, 0.0f, {0, 0, 0}};
+    z_source src = {z, 0.0f, {0, 0, 0, 0}};
     return generate(m, batch, &src, x);
 }
 

@@ -14,7 +14,11 @@
  *     stops on that error without writing a checkpoint (src/app/trainer.c,
  *     stop_nonfinite), so the last good checkpoint on disk is intact.
  * Non-trainable entries and padding of the arena have zero gradients, so Adam leaves
- * them unchanged. */
+ * them unchanged.
+ * Data-parallel (glow_model_set_data_parallel): the sequence is cut after the backward pass, where the
+ * gradients and the loss are summed over ranks (model_sum_gradients: one download, one
+ * exchange, one upload); sum_squares and the optimiser then run on the summed gradients,
+ * so every rank takes the same step. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -100,6 +104,9 @@ static glow_status record_and_run_step(glow_model *m, int n, const glow_train_op
         st = model_forward(m, memory, n, init);
     if (st == GLOW_OK)
         st = model_backward(m, memory, n);
+    float global_mean = NAN;
+    if (st == GLOW_OK && m->dp != NULL)
+        st = model_sum_gradients(m, n, &global_mean);
     if (st == GLOW_OK)
         st = glow_sum_squares(m->be, grads, sumsq);
     if (st == GLOW_OK)
@@ -114,7 +121,9 @@ static glow_status record_and_run_step(glow_model *m, int n, const glow_train_op
     *grads_finite = isfinite(*ss);
     *grad_sumsq = *ss;
     /* A non-finite mean is reported by the caller, which knows whether the update ran. */
-    if (model_bpd_from_sums(m, n, logp, ld, NULL, NULL, mean_bpd) != GLOW_OK)
+    if (m->dp != NULL)
+        *mean_bpd = global_mean;
+    else if (model_bpd_from_sums(m, n, logp, ld, NULL, NULL, mean_bpd) != GLOW_OK)
         glow_clear_error();
     free(host);
     return GLOW_OK;
@@ -124,10 +133,15 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
 {
     if (opt == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model train step: no options");
+    const glow_data_parallel *dp = m->dp_config;
+    if (dp != NULL && (dp->global_batch < n || dp->sum_floats == NULL || dp->sum_doubles == NULL))
+        return glow_error(GLOW_ERR_INVALID_ARG, "model train step: data-parallel global batch %d < this rank's %d, "
+                          "or no sum functions", dp->global_batch, n);
     const int init = !m->actnorm_done;
     float mean = 0.0f;
     int grads_finite = 0;
     double grad_sumsq = 0.0;
+    m->dp = dp;
     glow_status st = record_and_run_step(m, n, opt, opt->memory, init, &mean, &grads_finite, &grad_sumsq);
     /* Rebuilding a coupling's input divides by its scale s = sigmoid(raw + 2); once a
      * trained model drives some s below the smallest float, y_b = (x_b + shift) * s
@@ -139,6 +153,7 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
         m->reversible_fallbacks++;
         st = record_and_run_step(m, n, opt, GLOW_MEMORY_STORE, 0, &mean, &grads_finite, &grad_sumsq);
     }
+    m->dp = NULL;
     if (st != GLOW_OK)
         return glow_error_context(st, "model train step %d", opt->adam.step);
     if (mean_bpd)
@@ -178,4 +193,9 @@ glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch,
     GLOW_TRY(model_any_workspace(m, &mode));
     GLOW_TRY(model_forward(m, mode, batch, 0));
     return model_read_bpd(m, batch, bpd, NULL, NULL);
+}
+
+void glow_model_set_data_parallel(glow_model *m, const glow_data_parallel *dp)
+{
+    m->dp_config = dp;
 }

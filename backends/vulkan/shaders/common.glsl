@@ -7,7 +7,7 @@
 // 1. linear_index(): a flat invocation index for 1-D launches that the host may
 //    split over groups_x * groups_y when the group count exceeds the x limit.
 // 2. Philox4x32-10, bit-identical to src/engine/philox.c / include/glow/rng.h:
-//      block j = i / 4, lane = i % 4
+//      block j = first_block + i / 4, lane = i % 4
 //      ctr = { j lo, j hi, stream, counter }, key = { seed lo, seed hi }
 //      uniform = (x[lane] >> 8) * 2^-24
 //      normal: Box-Muller on the lane pair p = lane & ~1:
@@ -54,7 +54,8 @@ uvec4 philox4x32_10(uvec4 ctr, uvec2 key)
     return ctr;
 }
 
-// The four raw words of block j (elements 4j .. 4j+3) of the stream
+// The four raw words of block j (elements 4j .. 4j+3) of the stream; callers add the
+// draw's first_block to j (32-bit: the shaders index at most 2^32 blocks)
 // (seed = seed_lo | seed_hi << 32, stream, counter).
 uvec4 philox_block(uint j, uint seed_lo, uint seed_hi, uint stream, uint counter)
 {

@@ -10,7 +10,7 @@ layout(set = 0, binding = 0) readonly buffer H { float h[]; };
 layout(set = 0, binding = 1) buffer Z { float z[]; };
 layout(push_constant) uniform Push {
     uint h_off, z_off, count, c;
-    uint seed_lo, seed_hi, stream, counter;
+    uint seed_lo, seed_hi, stream, counter, first_block;
     float temperature;
 } pc;
 
@@ -19,7 +19,7 @@ void main()
     uint j = linear_index();
     if (j >= (pc.count + 3u) / 4u)
         return;
-    vec4 nrm = philox_normals(philox_block(j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter));
+    vec4 nrm = philox_normals(philox_block(pc.first_block + j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter));
     for (uint lane = 0u; lane < 4u; lane++) {
         uint i = 4u * j + lane;
         if (i >= pc.count)

@@ -11,7 +11,7 @@ layout(set = 0, binding = 0) readonly buffer PIX { uint pix[]; };
 layout(set = 0, binding = 1) buffer X { float x[]; };
 layout(push_constant) uniform Push {
     uint pixel_word, x_off, count, n_bits;
-    uint seed_lo, seed_hi, stream, counter;
+    uint seed_lo, seed_hi, stream, counter, first_block;
 } pc;
 
 void main()
@@ -19,7 +19,7 @@ void main()
     uint j = linear_index();
     if (j >= (pc.count + 3u) / 4u)
         return;
-    uvec4 bits = philox_block(j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter);
+    uvec4 bits = philox_block(pc.first_block + j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter);
     uint word = pix[pc.pixel_word + j];
     float bins = float(1u << pc.n_bits); // 2^n_bits, exact
     for (uint lane = 0u; lane < 4u; lane++) {

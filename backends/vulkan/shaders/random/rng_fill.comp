@@ -8,14 +8,14 @@
 layout(local_size_x_id = 0) in;
 #include "common.glsl"
 layout(set = 0, binding = 0) buffer OUT { float outv[]; };
-layout(push_constant) uniform Push { uint off, count, seed_lo, seed_hi, stream, counter, normal; } pc;
+layout(push_constant) uniform Push { uint off, count, seed_lo, seed_hi, stream, counter, first_block, normal; } pc;
 
 void main()
 {
     uint j = linear_index();
     if (j >= (pc.count + 3u) / 4u)
         return;
-    uvec4 bits = philox_block(j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter);
+    uvec4 bits = philox_block(pc.first_block + j, pc.seed_lo, pc.seed_hi, pc.stream, pc.counter);
     vec4 v;
     if (pc.normal != 0u)
         v = philox_normals(bits);
