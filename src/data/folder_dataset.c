@@ -62,7 +62,7 @@ static int mark_held_out(int n, double fraction, uint8_t *held)
         return -1;
     for (int i = 0; i < n; i++)
         perm[i] = (uint32_t)i;
-    glow_rng r = {GLOW_FOLDER_SPLIT_SEED, GLOW_STREAM_DATA_ORDER, 0};
+    glow_rng r = {GLOW_FOLDER_SPLIT_SEED, GLOW_STREAM_DATA_ORDER, 0, 0};
     for (int i = n - 1; i > 0; i--) {
         uint32_t j = (uint32_t)(((uint64_t)glow_rng_bits(r, (uint64_t)i) * (uint64_t)(i + 1)) >> 32);
         uint32_t t = perm[i];
