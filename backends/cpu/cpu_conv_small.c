@@ -29,18 +29,11 @@ typedef float v8sf __attribute__((vector_size(32)));
 #define CPU_SIMD_CLONES
 #endif
 
-static inline v8sf load8(const float *p)
-{
-    v8sf v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
+/* Macros, not functions: a 32-byte vector passed to or returned from a function
+ * inside the "default" clone is a psabi error on clang (a warning on GCC). */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8sf))
 /* ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)) */
-static inline float hsum8(v8sf v)
-{
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+#define HSUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 CPU_SIMD_CLONES
 void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
@@ -72,11 +65,16 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
                     const size_t wo = (size_t)(ky * 3 + kx) * Ci;
                     int ci = 0;
                     for (; ci < vec_end; ci += 8) {
-                        v8sf xv = load8(xp + ci);
-                        a0 += xv * load8(w0 + wo + ci);
-                        a1 += xv * load8(w1 + wo + ci);
-                        a2 += xv * load8(w2 + wo + ci);
-                        a3 += xv * load8(w3 + wo + ci);
+                        v8sf xv, wv0, wv1, wv2, wv3;
+                        LOAD8(xv, xp + ci);
+                        LOAD8(wv0, w0 + wo + ci);
+                        LOAD8(wv1, w1 + wo + ci);
+                        LOAD8(wv2, w2 + wo + ci);
+                        LOAD8(wv3, w3 + wo + ci);
+                        a0 += xv * wv0;
+                        a1 += xv * wv1;
+                        a2 += xv * wv2;
+                        a3 += xv * wv3;
                     }
                     for (; ci < Ci; ci++) {
                         float xv = xp[ci];
@@ -87,7 +85,7 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
                     }
                 }
             }
-            float s[4] = {hsum8(a0) + t0, hsum8(a1) + t1, hsum8(a2) + t2, hsum8(a3) + t3};
+            float s[4] = {HSUM8(a0) + t0, HSUM8(a1) + t1, HSUM8(a2) + t2, HSUM8(a3) + t3};
             for (int b = 0; b < nb; b++) {
                 float v = s[b] + (bias ? bias[o0 + b] : 0.0f);
                 if (accumulate)
