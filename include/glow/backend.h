@@ -89,6 +89,18 @@ void glow_backend_close(glow_backend *be);
 void glow_set_cpu_threads(int n);
 int glow_cpu_threads_setting(void);
 
+/* Arithmetic of the GEMM-shaped ops (convolutions) in backends opened after this
+ * call (ARCHITECTURE decision 15). fp32, the default, everywhere; tf32 lets a
+ * backend use matrix units (CUDA TF32 tensor cores, Vulkan cooperative matrices)
+ * where the device has a usable shape and type, and plain fp32 elsewhere. The
+ * choice is recorded in checkpoints and bench JSON. */
+typedef enum { GLOW_PRECISION_FP32 = 0, GLOW_PRECISION_TF32 = 1 } glow_precision;
+void glow_set_precision(glow_precision p);
+glow_precision glow_precision_setting(void);
+/* "fp32" / "tf32"; glow_precision_parse returns -1 for any other name. */
+const char *glow_precision_name(glow_precision p);
+int glow_precision_parse(const char *name);
+
 /* Buffers through the backend, with the core's bookkeeping. */
 glow_status glow_buffer_create(glow_backend *be, size_t bytes, glow_buffer **out);
 void glow_buffer_destroy(glow_buffer *buf);

@@ -186,6 +186,32 @@ int glow_cpu_threads_setting(void)
     return g_cpu_threads;
 }
 
+static glow_precision g_precision = GLOW_PRECISION_FP32;
+
+void glow_set_precision(glow_precision p)
+{
+    g_precision = p == GLOW_PRECISION_TF32 ? GLOW_PRECISION_TF32 : GLOW_PRECISION_FP32;
+}
+
+glow_precision glow_precision_setting(void)
+{
+    return g_precision;
+}
+
+const char *glow_precision_name(glow_precision p)
+{
+    return p == GLOW_PRECISION_TF32 ? "tf32" : "fp32";
+}
+
+int glow_precision_parse(const char *name)
+{
+    if (name != NULL && strcmp(name, "fp32") == 0)
+        return GLOW_PRECISION_FP32;
+    if (name != NULL && strcmp(name, "tf32") == 0)
+        return GLOW_PRECISION_TF32;
+    return -1;
+}
+
 void glow_backend_close(glow_backend *be)
 {
     if (be)
