@@ -3,16 +3,16 @@
 
 #include <string.h>
 
+#include "byte_order.h"
+
 void ckpt_put_u32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    le_put_u32(p, v);
 }
 
 void ckpt_put_u64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    le_put_u64(p, v);
 }
 
 void ckpt_put_f32(uint8_t *p, float v)
@@ -24,12 +24,12 @@ void ckpt_put_f32(uint8_t *p, float v)
 
 uint32_t ckpt_get_u32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return le_get_u32(p);
 }
 
 uint64_t ckpt_get_u64(const uint8_t *p)
 {
-    return (uint64_t)ckpt_get_u32(p) | (uint64_t)ckpt_get_u32(p + 4) << 32;
+    return le_get_u64(p);
 }
 
 float ckpt_get_f32(const uint8_t *p)

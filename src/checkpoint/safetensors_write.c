@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byte_order.h"
+
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -132,8 +134,7 @@ glow_status glow_safetensors_write(const char *path, const glow_param_table *tab
         return glow_error(GLOW_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     }
     uint8_t len8[8];
-    for (int i = 0; i < 8; i++)
-        len8[i] = (uint8_t)((uint64_t)t.len >> (8 * i));
+    le_put_u64(len8, (uint64_t)t.len);
     glow_status st = write_all(f, len8, 8, tmp);
     if (st == GLOW_OK)
         st = write_all(f, t.buf, t.len, tmp);

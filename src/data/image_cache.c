@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "byte_order.h"
 #include "folder_internal.h"
 
 enum { HEADER_BYTES = 8 + 6 * 4 + 8 };
@@ -21,17 +22,6 @@ size_t image_cache_pixels_offset(int count)
 size_t image_cache_file_bytes(int count, int size, int channels)
 {
     return image_cache_pixels_offset(count) + (size_t)count * size * size * channels;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 int image_cache_open(const char *path, uint64_t key, int size, int channels, image_cache *c)
@@ -50,15 +40,13 @@ int image_cache_open(const char *path, uint64_t key, int size, int channels, ima
     if (map == MAP_FAILED)
         return 0;
     const uint8_t *p = map;
-    uint64_t stored_key = 0;
-    for (int i = 0; i < 8; i++)
-        stored_key |= (uint64_t)p[32 + i] << (8 * i);
-    c->count = (int)get_u32(p + 8);
-    c->n_train = (int)get_u32(p + 12);
-    c->size = (int)get_u32(p + 16);
-    c->channels = (int)get_u32(p + 20);
-    c->n_classes = (int)get_u32(p + 24);
-    c->skipped = (int)get_u32(p + 28);
+    uint64_t stored_key = le_get_u64(p + 32);
+    c->count = (int)le_get_u32(p + 8);
+    c->n_train = (int)le_get_u32(p + 12);
+    c->size = (int)le_get_u32(p + 16);
+    c->channels = (int)le_get_u32(p + 20);
+    c->n_classes = (int)le_get_u32(p + 24);
+    c->skipped = (int)le_get_u32(p + 28);
     if (memcmp(p, IMAGE_CACHE_MAGIC, 8) != 0 || stored_key != key || c->size != size || c->channels != channels ||
         c->count <= 0 || c->n_train < 0 || c->n_train > c->count || c->n_classes <= 0 ||
         c->n_classes > GLOW_FOLDER_MAX_CLASSES || (size_t)sb.st_size != image_cache_file_bytes(c->count, size, channels)) {
@@ -107,14 +95,13 @@ glow_status image_cache_write(const char *path, const image_cache *c)
     if (head == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "%s: cache header", path);
     memcpy(head, IMAGE_CACHE_MAGIC, 8);
-    put_u32(head + 8, (uint32_t)c->count);
-    put_u32(head + 12, (uint32_t)c->n_train);
-    put_u32(head + 16, (uint32_t)c->size);
-    put_u32(head + 20, (uint32_t)c->channels);
-    put_u32(head + 24, (uint32_t)c->n_classes);
-    put_u32(head + 28, (uint32_t)c->skipped);
-    for (int i = 0; i < 8; i++)
-        head[32 + i] = (uint8_t)(c->key >> (8 * i));
+    le_put_u32(head + 8, (uint32_t)c->count);
+    le_put_u32(head + 12, (uint32_t)c->n_train);
+    le_put_u32(head + 16, (uint32_t)c->size);
+    le_put_u32(head + 20, (uint32_t)c->channels);
+    le_put_u32(head + 24, (uint32_t)c->n_classes);
+    le_put_u32(head + 28, (uint32_t)c->skipped);
+    le_put_u64(head + 32, c->key);
     for (int i = 0; i < GLOW_FOLDER_NAMED_SKIPS; i++)
         memcpy(head + HEADER_BYTES + 256 * i, c->first_skipped[i], 255);
     memcpy(head + IMAGE_CACHE_NAMES_OFFSET, c->classes, (size_t)c->n_classes * 64);
