@@ -96,7 +96,35 @@ static double central_difference(glow_model *m, const float *x, float *p, size_t
     return ((double)plus - (double)minus) / ((double)(saved + eps) - (double)(saved - eps));
 }
 
-/* pad: GLOW_PAD_ZERO or GLOW_PAD_EDGE; returns the number of edge-indicator tensors checked. */
+/* Element `at` (index idx of tensor `name`) of the analytic gradient g against central
+ * differences of the model's bpd (bpd0 at p): 1 when compared, 0 when skipped at a kink.
+ * ReLU kinks in the coupling networks make the loss only piecewise smooth: when a step
+ * of eps crosses one, the two step sizes disagree; a kink closer than both steps is seen
+ * by the one-sided differences, which then differ by its jump (the analytic gradient is
+ * one of them), where on a smooth loss they differ by ~eps |f''| plus rounding (~4e-4
+ * at eps = 5e-3). Such elements are skipped (counted) rather than compared. */
+static int check_element(glow_model *m, const float *x, float *p, const float *g, float bpd0, size_t at,
+                         const char *name, size_t idx)
+{
+    double sides[2];
+    double fd_big = central_difference(m, x, p, at, 1e-2f, bpd0, NULL);
+    double fd = central_difference(m, x, p, at, 5e-3f, bpd0, sides);
+    if (fabs(fd_big - fd) > 3e-4 + 0.02 * fabs(fd) || fabs(sides[0] - sides[1]) > 1e-3 + 0.05 * fabs(fd))
+        return 0;
+    /* bpd ~ 5 in fp32 carries ~1e-6 rounding, i.e. ~2e-4 in fd at eps = 5e-3; the
+     * O(eps^2) truncation is ~1e-4 relative. Tolerance 5e-4 + 2% of |fd|: a
+     * missing or mis-scaled term (e.g. a log-det gradient H*W*N*g) is off by
+     * far more than that. */
+    if (fabs(fd - (double)g[at]) > 5e-4 + 0.02 * fabs(fd))
+        fail_msg("%s[%zu]: analytic %.6g vs finite difference %.6g (eps 1e-2: %.6g; one-sided %.6g, %.6g)", name, idx,
+                 (double)g[at], fd, fd_big, sides[0], sides[1]);
+    return 1;
+}
+
+/* pad: GLOW_PAD_ZERO or GLOW_PAD_EDGE; returns the number of edge-indicator tensors checked.
+ * Each trainable tensor's largest gradient element is checked; of an edge-indicator tensor
+ * (Co,3,3,1), every tap of that element's output channel (the centre tap, never outside
+ * the image, must have exactly zero gradient). */
 static int check_finite_differences(int pad)
 {
     glow_backend *be = tu_open_cpu();
@@ -109,7 +137,7 @@ static int check_finite_differences(int pad)
     float bpd;
     TU_OK(glow_model_gradients_from_x(m, x, BATCH, GLOW_MEMORY_REVERSIBLE, &bpd, NULL, g));
     TU_OK(glow_model_arena_download(m, GLOW_ARENA_PARAMS, p));
-    int checked = 0, skipped = 0, edges = 0;
+    int checked = 0, skipped = 0, edges = 0, edge_taps = 0;
     for (int i = 0; i < t->count; i++) {
         const glow_param_entry *e = &t->entries[i];
         size_t n = (size_t)e->n * e->h * e->w * e->c, best = 0;
@@ -118,41 +146,34 @@ static int check_finite_differences(int pad)
         for (size_t j = 1; j < n; j++)
             if (fabsf(g[e->off + j]) > fabsf(g[e->off + best]))
                 best = j;
-        const size_t at = e->off + best;
+        const int edge = strstr(e->name, ".edge") != NULL;
         /* The top prior's conv sees a zero input: its weights have no gradient at all
          * (with --pad edge its edge-indicator weights do, and are checked). */
-        if (g[at] == 0.0f) {
-            if (strstr(e->name, ".edge"))
+        if (g[e->off + best] == 0.0f) {
+            if (edge)
                 fail_msg("%s: an edge-indicator weight has no gradient at all", e->name);
             continue;
         }
-        /* ReLU kinks in the coupling networks make the loss only piecewise smooth:
-         * when a step of eps crosses one, the two step sizes disagree and the
-         * element is skipped (counted) rather than compared. */
-        /* A kink closer than both steps is seen by the one-sided differences: they
-         * differ by its jump (the analytic gradient is then one of them), where on a
-         * smooth loss they differ by ~eps |f''| plus rounding (~4e-4 at eps = 5e-3). */
-        double sides[2];
-        double fd_big = central_difference(m, x, p, at, 1e-2f, bpd, NULL);
-        double fd = central_difference(m, x, p, at, 5e-3f, bpd, sides);
-        if (fabs(fd_big - fd) > 3e-4 + 0.02 * fabs(fd) || fabs(sides[0] - sides[1]) > 1e-3 + 0.05 * fabs(fd)) {
+        if (!check_element(m, x, p, g, bpd, e->off + best, e->name, best)) {
             skipped++;
             continue;
         }
-        /* bpd ~ 5 in fp32 carries ~1e-6 rounding, i.e. ~2e-4 in fd at eps = 5e-3; the
-         * O(eps^2) truncation is ~1e-4 relative. Tolerance 5e-4 + 2% of |fd|: a
-         * missing or mis-scaled term (e.g. a log-det gradient H*W*N*g) is off by
-         * far more than that. */
-        if (fabs(fd - (double)g[at]) > 5e-4 + 0.02 * fabs(fd))
-            fail_msg("%s[%zu]: analytic %.6g vs finite difference %.6g (eps 1e-2: %.6g; one-sided %.6g, %.6g)",
-                     e->name, best, (double)g[at], fd, fd_big, sides[0], sides[1]);
         checked++;
-        edges += strstr(e->name, ".edge") != NULL;
+        if (!edge)
+            continue;
+        edges++;
+        const size_t row = best / 9 * 9;
+        if (g[e->off + row + 4] != 0.0f)
+            fail_msg("%s[%zu]: the centre tap has gradient %g", e->name, row + 4, (double)g[e->off + row + 4]);
+        for (size_t tap = 0; tap < 9; tap++)
+            if (tap != 4 && row + tap != best)
+                edge_taps += check_element(m, x, p, g, bpd, e->off + row + tap, e->name, row + tap);
     }
-    print_message("pad %s: checked %d tensors (%d edge-indicator) against finite differences, %d skipped at a "
-                  "ReLU kink\n",
-                  pad == GLOW_PAD_EDGE ? "edge" : "zero", checked, edges, skipped);
+    print_message("pad %s: checked %d tensors (%d edge-indicator, %d more of their taps) against finite differences, "
+                  "%d skipped at a ReLU kink\n",
+                  pad == GLOW_PAD_EDGE ? "edge" : "zero", checked, edges, edge_taps, skipped);
     assert_true(checked >= 3 * skipped && checked > 30);
+    assert_true(edge_taps >= edges * 6);
     free(x);
     free(g);
     free(p);
