@@ -185,6 +185,26 @@ check "eval's last line is 'test bpd: <value>'" grep -qE '^test bpd: [0-9.]+$' <
 # Same checkpoint, images, batch and noise stream as the trainer's step-6 evaluation: the same figure.
 check "eval equals the trainer's test bpd" test -n "$t6" -a "$(tail -n 1 eval.log)" = "test bpd: $t6"
 
+# ---- --pad edge: stored in the checkpoint, followed by resume, sample and eval -------
+# The run goes 2 steps, then --resume (no --pad) to 4: the same losses as 4 steps straight.
+expect_rc "train --pad edge 4 steps" 0 edge4.log "$GLOW" train "${TINY[@]}" --pad edge --steps 4 --out edge4
+check "config.txt records pad = edge" contains edge4/config.txt "pad = edge"
+expect_rc "train --pad edge 2 steps" 0 edge2.log "$GLOW" train "${TINY[@]}" --pad edge --steps 2 --out edge2
+expect_rc "resume the edge run to step 4" 0 edge_resume.log "$GLOW" train --backend ref --data-dir "$DATA" \
+    --test-limit 16 --samples 16 --resume --steps 4 --out edge2
+same_bpd "edge run resumed at 2" edge4/metrics.csv edge2/metrics.csv 1 2 3 4
+check "zero and edge padding train differently" test "$(csv_col run6/metrics.csv 4 4)" != "$(csv_col edge4/metrics.csv 4 4)"
+expect_rc "resume with a contradicting --pad" 2 edge_contra.log "$GLOW" train --backend ref --resume --pad zero \
+    --out edge2
+check "contradiction names --pad" contains edge_contra.log "--pad zero contradicts"
+expect_rc "sample from the edge model" 0 edge_sample.log "$GLOW" sample --checkpoint edge4/checkpoint.glow -n 4 \
+    -o edge_s.png --backend ref --seed 3
+png_is "edge sample grid (4 -> 2x2)" edge_s.png "$(grid_px 2)" "$(grid_px 2)"
+expect_rc "eval the edge model" 0 edge_eval.log "$GLOW" eval --checkpoint edge4/checkpoint.glow \
+    --dataset fashion-mnist --data-dir "$DATA" --limit 16 --backend ref
+te4="$(csv_col edge4/metrics.csv 4 5)"
+check "edge eval equals the trainer's test bpd" test -n "$te4" -a "$(tail -n 1 edge_eval.log)" = "test bpd: $te4"
+
 # ---- SIGTERM: checkpoint and clean exit ---------------------------------------------
 "$GLOW" train "${TINY[@]}" --steps 100000 --out sig >sig.log 2>&1 &
 pid=$!

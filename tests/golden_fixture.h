@@ -1,4 +1,4 @@
-/* Loader for tests/data/glow_golden.bin (format: tests/data/README.md) and the
+/* Loader for tests/data/glow_golden.bin and glow_golden_edge.bin (format: tests/data/README.md) and the
  * golden comparison shared by test_model_golden (CPU) and test_backend_model
  * (every other backend). Header-only: each suite is linked with test_util.c only. */
 #ifndef GLOW_GOLDEN_FIXTURE_H
@@ -32,11 +32,12 @@ static inline void golden_read(FILE *f, void *dst, size_t bytes, const char *pat
         fail_msg("%s: truncated while reading %s at byte %ld", path, what, ftell(f));
 }
 
-static inline void golden_load(golden_fixture *g)
+/* file: a fixture's name under $GLOW_TEST_DATA (default tests/data). */
+static inline void golden_load(golden_fixture *g, const char *file)
 {
     const char *dir = getenv("GLOW_TEST_DATA");
     char path[1024];
-    snprintf(path, sizeof path, "%s/glow_golden.bin", dir ? dir : "tests/data");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         fail_msg("cannot open the golden fixture %s (regenerate with tools/reference/glow_reference.py)", path);
@@ -52,7 +53,7 @@ static inline void golden_load(golden_fixture *g)
     golden_read(f, &g->lr, 4, path, "lr");
     golden_read(f, &count, 4, path, "tensor count");
     glow_model_config cfg = {(int)hdr[0], (int)hdr[1], (int)hdr[2], (int)hdr[3], (int)hdr[4], (int)hdr[5],
-                             (int)hdr[6]};
+                             (int)hdr[6], GLOW_PAD_ZERO}; /* pad: set below from the tensors */
     g->cfg = cfg;
     g->batch = (int)hdr[7];
     g->adam_steps = (int)hdr[8];
@@ -74,6 +75,12 @@ static inline void golden_load(golden_fixture *g)
         golden_read(f, t->data, t->count * sizeof(float), path, t->name);
     }
     fclose(f);
+    /* The padding is not in the header: a fixture of a --pad edge model holds the
+     * edge-indicator weights (param/top_prior.edge and the others), one of zero padding none. */
+    g->cfg.pad = GLOW_PAD_ZERO;
+    for (int i = 0; i < g->count; i++)
+        if (strcmp(g->tensors[i].name, "param/top_prior.edge") == 0)
+            g->cfg.pad = GLOW_PAD_EDGE;
 }
 
 static inline void golden_free(golden_fixture *g)
@@ -142,10 +149,10 @@ static inline double golden_rel_err(const float *got, const float *ref, size_t n
  *             sign(g), so an element whose true gradient is at fp32 noise level may
  *             step differently; each such element changes bpd by at most
  *             lr |dbpd/dp| ~ 1e-3 * 1e-6. */
-static inline void golden_check(glow_backend *be, glow_memory_mode memory)
+static inline void golden_check(glow_backend *be, glow_memory_mode memory, const char *file)
 {
     golden_fixture g;
-    golden_load(&g);
+    golden_load(&g, file);
     glow_model *m = golden_model(be, &g);
     const glow_param_table *t = glow_model_param_table(m);
     const size_t d = glow_model_latent_size(m);
@@ -208,8 +215,8 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
         if (err > 1e-4)
             fail_msg("%s: relative error %.3g > 1e-4 against the reference", name, err);
     }
-    print_message("%s: mean bpd %.7f (reference %.7f); worst gradient relative error %.3g (%s)\n", be->info.backend,
-                  (double)mean_bpd, (double)gmean->data[0], worst, worst_name);
+    print_message("%s %s: mean bpd %.7f (reference %.7f); worst gradient relative error %.3g (%s)\n", file,
+                  be->info.backend, (double)mean_bpd, (double)gmean->data[0], worst, worst_name);
 
     /* Adam steps on the same input */
     const golden_tensor *adam = golden_get(&g, "adam_bpd", (size_t)g.adam_steps);

@@ -9,13 +9,20 @@
 #include "glow/model.h"
 #include "test_util.h"
 
-static inline glow_model *mt_create(glow_backend *be, int c, int h, int w, int levels, int steps, int hidden,
-                                    int max_batch, uint64_t seed)
+/* pad: GLOW_PAD_ZERO or GLOW_PAD_EDGE (glow_pad_mode). */
+static inline glow_model *mt_create_pad(glow_backend *be, int c, int h, int w, int levels, int steps, int hidden,
+                                        int max_batch, uint64_t seed, int pad)
 {
-    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5};
+    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5, pad};
     glow_model *m = NULL;
     TU_OK(glow_model_create(be, &cfg, seed, max_batch, &m));
     return m;
+}
+
+static inline glow_model *mt_create(glow_backend *be, int c, int h, int w, int levels, int steps, int hidden,
+                                    int max_batch, uint64_t seed)
+{
+    return mt_create_pad(be, c, h, w, levels, steps, hidden, max_batch, seed, GLOW_PAD_ZERO);
 }
 
 /* Moves every trainable parameter away from its initial value so that no layer

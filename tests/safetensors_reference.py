@@ -17,6 +17,8 @@ Trains a tiny model for a few steps on Fashion-MNIST (ref backend), runs
      to float32 (backends/ref/ref_random.c). Philox4x32-10 is re-implemented
      below. The two figures must agree within 2e-5 bits/dim (the engine
      computes in float32, the reference in float64).
+Both are done for a model with zero padding and one with --pad edge (whose
+<conv>.edge tensors, shape [Co, 3, 3], the reference uses as openai/glow does).
 Part 2 needs torch: Debian's python3-torch lives in /usr/bin/python3 (not the
 pyenv python3 first on PATH), so the script re-runs itself there. Where torch
 is not importable at all (CI: tools/install-deps does not install it) part 1
@@ -91,9 +93,11 @@ def read_safetensors(path):
     return header, data[8 + n:], n
 
 
-def check_file(header, body, n):
+def check_file(header, body, n, pad):
     problems = []
     meta = header.pop("__metadata__", None)
+    if meta is not None and meta.get("pad") != pad:
+        problems.append("__metadata__ pad %r, trained with --pad %s" % (meta.get("pad"), pad))
     if meta is None or meta.get("format") != "glow-vk 1":
         problems.append("no __metadata__ with format 'glow-vk 1'")
     if n % 8 != 0:
@@ -112,6 +116,13 @@ def check_file(header, body, n):
     for name in ("top_prior.w", "l0.s0.actnorm.bias", "l0.s0.invconv.perm", "l0.s0.coupling.conv1.w"):
         if name not in header:
             problems.append("missing " + name)
+    edges = [name for name in header if name.endswith(".edge")]
+    if pad == "zero" and edges:
+        problems.append("zero padding but edge tensors %s" % edges[:3])
+    if pad == "edge":
+        for name in ("top_prior.edge", "l0.prior.edge", "l0.s0.coupling.conv1.edge", "l0.s0.coupling.zeroconv.edge"):
+            if name not in header or len(header[name]["shape"]) != 3 or header[name]["shape"][1:] != [3, 3]:
+                problems.append("%s: %s, expected shape [Co, 3, 3]" % (name, header.get(name)))
     return meta, problems
 
 
@@ -122,6 +133,7 @@ def reference_bpd(meta, header, body, images):
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)  # sets torch's default dtype to float64
     cfg = {k: int(meta[k]) for k in ("in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits")}
+    cfg["pad"] = meta.get("pad", "zero")
     p = {}
     for name, t in header.items():
         b, e = t["data_offsets"]
@@ -154,44 +166,50 @@ def main():
         sys.exit(1 if os.environ.get("GLOW_TEST_STRICT") == "1" else 77)
     tmp = tempfile.mkdtemp(prefix="glow-safetensors.")
     try:
-        run = lambda args: subprocess.run([glow] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        out = os.path.join(tmp, "run")
-        r = run(["train", "--dataset", "fashion-mnist", "--backend", "ref", "--preset", "small", "--L", "2", "--K",
-                 "2", "--hidden", "16", "--batch", str(BATCH), "--steps", "6", "--test-limit", str(N_IMAGES),
-                 "--samples", "4", "--seed", "7", "--out", out])
-        if r.returncode != 0:
-            print(r.stdout)
-            sys.exit("train failed")
-        ckpt = os.path.join(out, "checkpoint.glow")
-        r = run(["eval", "--checkpoint", ckpt, "--backend", "ref", "--limit", str(N_IMAGES)])
-        lines = [l for l in r.stdout.splitlines() if l.startswith("test bpd: ")]
-        if r.returncode != 0 or not lines:
-            print(r.stdout)
-            sys.exit("eval failed")
-        eval_bpd = float(lines[0].split(": ")[1])
-        st = os.path.join(tmp, "model.safetensors")
-        r = run(["export", "--checkpoint", ckpt, "-o", st])
-        if r.returncode != 0:
-            print(r.stdout)
-            sys.exit("export failed")
-        header, body, n = read_safetensors(st)
-        meta, problems = check_file(dict(header), body, n)
-        for pr in problems:
-            print("FAIL - safetensors: " + pr)
-        if problems:
-            sys.exit(1)
-        print("ok   - %s: %d tensors, %d data bytes, metadata %s" % (st, len(header) - 1, len(body), meta))
-        if not have_torch():
-            print("SKIP - torch is not importable: the PyTorch comparison did not run (exit 77, allowed in CI)")
-            sys.exit(77)
-        del header["__metadata__"]
-        ref_bpd = reference_bpd(meta, header, body, test_pixels(N_IMAGES))
-        ok = abs(ref_bpd - eval_bpd) <= TOL
-        print("%s - reference bpd %.9f, glow-vk eval %.9f (|diff| %.2e, tolerance %.0e)" %
-              ("ok  " if ok else "FAIL", ref_bpd, eval_bpd, abs(ref_bpd - eval_bpd), TOL))
-        sys.exit(0 if ok else 1)
+        codes = [check_pad(glow, tmp, pad) for pad in ("zero", "edge")]
+        sys.exit(1 if 1 in codes else 77 if 77 in codes else 0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_pad(glow, tmp, pad):
+    """Train, eval, export and compare one model with --pad pad; 0 ok, 1 failed, 77 no torch."""
+    run = lambda args: subprocess.run([glow] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = os.path.join(tmp, "run-" + pad)
+    r = run(["train", "--dataset", "fashion-mnist", "--backend", "ref", "--preset", "small", "--L", "2", "--K",
+             "2", "--hidden", "16", "--batch", str(BATCH), "--steps", "6", "--test-limit", str(N_IMAGES),
+             "--samples", "4", "--seed", "7", "--pad", pad, "--out", out])
+    if r.returncode != 0:
+        print(r.stdout)
+        sys.exit("train failed")
+    ckpt = os.path.join(out, "checkpoint.glow")
+    r = run(["eval", "--checkpoint", ckpt, "--backend", "ref", "--limit", str(N_IMAGES)])
+    lines = [l for l in r.stdout.splitlines() if l.startswith("test bpd: ")]
+    if r.returncode != 0 or not lines:
+        print(r.stdout)
+        sys.exit("eval failed")
+    eval_bpd = float(lines[0].split(": ")[1])
+    st = os.path.join(tmp, "model-%s.safetensors" % pad)
+    r = run(["export", "--checkpoint", ckpt, "-o", st])
+    if r.returncode != 0:
+        print(r.stdout)
+        sys.exit("export failed")
+    header, body, n = read_safetensors(st)
+    meta, problems = check_file(dict(header), body, n, pad)
+    for pr in problems:
+        print("FAIL - safetensors (--pad %s): %s" % (pad, pr))
+    if problems:
+        return 1
+    print("ok   - %s: %d tensors, %d data bytes, metadata %s" % (st, len(header) - 1, len(body), meta))
+    if not have_torch():
+        print("SKIP - torch is not importable: the PyTorch comparison did not run (exit 77, allowed in CI)")
+        return 77
+    del header["__metadata__"]
+    ref_bpd = reference_bpd(meta, header, body, test_pixels(N_IMAGES))
+    ok = abs(ref_bpd - eval_bpd) <= TOL
+    print("%s - --pad %s: reference bpd %.9f, glow-vk eval %.9f (|diff| %.2e, tolerance %.0e)" %
+          ("ok  " if ok else "FAIL", pad, ref_bpd, eval_bpd, abs(ref_bpd - eval_bpd), TOL))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

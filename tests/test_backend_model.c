@@ -65,8 +65,10 @@ static void test_every_backend(void **state)
             continue;
         }
         print_message("%s: %s\n", factories[i]->name, be->info.name);
-        golden_check(be, GLOW_MEMORY_STORE);
-        golden_check(be, GLOW_MEMORY_REVERSIBLE);
+        golden_check(be, GLOW_MEMORY_STORE, "glow_golden.bin");
+        golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden.bin");
+        golden_check(be, GLOW_MEMORY_STORE, "glow_golden_edge.bin"); /* --pad edge */
+        golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden_edge.bin");
         float bpd[TRAIN_STEPS];
         train_losses(be, &ds, bpd);
         for (int s = 0; s < TRAIN_STEPS; s++) {

@@ -730,6 +730,47 @@ static void test_conv(void **state)
     g_guard = GUARD_UNALIGNED;
 }
 
+/* ---- edge-indicator term of a padded 3x3 conv (--pad edge) ---------------------------- */
+
+static glow_status run_conv_edge_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_conv2d_edge_forward(be, t[0], t[1], *(const int *)arg);
+}
+
+static glow_status run_conv_edge_backward_weight(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_conv2d_edge_backward_weight(be, t[0], t[1]);
+}
+
+/* Shapes (N,H,W,Co): images of one row, one column or one pixel (a pixel on two opposite
+ * borders), 2-pixel sides (every pixel on the border), the model's sizes, odd ones. */
+static const int conv_edge_shapes[][4] = {{3, 5, 7, 13}, {2, 1, 1, 4}, {2, 1, 6, 5}, {2, 6, 1, 3}, {2, 2, 2, 9},
+                                          {4, 4, 4, 32}, {2, 16, 16, 8}, {5, 8, 8, 37}};
+
+static void test_conv_edge(void **state)
+{
+    (void)state;
+    require_targets();
+    for (size_t s = 0; s < sizeof conv_edge_shapes / sizeof conv_edge_shapes[0]; s++) {
+        const int *c = conv_edge_shapes[s];
+        char name[112];
+        for (int relu = 0; relu <= 1; relu++) {
+            /* without ReLU the op adds the edge term: compared as an increment (ACC), so the
+             * unchanged interior cannot hide an error in the border */
+            operand fwd[] = {{"w_edge", c[3], 3, 3, 1, IN, -0.5f, 0.5f, NULL, 0},
+                             {"y", c[0], c[1], c[2], c[3], relu ? OUT : ACC, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "conv2d_edge_forward %dx%dx%dx%d%s", c[0], c[1], c[2], c[3],
+                     relu ? " relu" : "");
+            run_case(name, fwd, 2, run_conv_edge_forward, &relu, 200 + (uint32_t)s);
+        }
+        operand bwd[] = {{"dy", c[0], c[1], c[2], c[3], IN, -1, 1, NULL, 0},
+                         {"dw_edge", c[3], 3, 3, 1, ACC, -1, 1, NULL, TOL_F32}};
+        snprintf(name, sizeof name, "conv2d_edge_backward_weight %dx%dx%dx%d", c[0], c[1], c[2], c[3]);
+        run_case(name, bwd, 2, run_conv_edge_backward_weight, NULL, 220 + (uint32_t)s);
+    }
+}
+
 /* ---- affine coupling ------------------------------------------------------------------ */
 
 static glow_status run_coupling_forward(glow_backend *be, glow_tensor *t, const void *arg)
@@ -1124,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_lu),
         cmocka_unit_test(test_lu_singular),
         cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_conv_edge),
         cmocka_unit_test(test_coupling),
         cmocka_unit_test(test_prior),
         cmocka_unit_test(test_random),

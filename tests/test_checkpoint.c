@@ -16,9 +16,10 @@
 #include "glow/checkpoint.h"
 
 /* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
+#define HEADER_V3 152
 #define HEADER_V2 148
 #define HEADER_V1 132
-#define TABLE_AT (16 + HEADER_V2 + 12)
+#define TABLE_AT (16 + HEADER_V3 + 12)
 
 typedef struct {
     glow_checkpoint_state st;
@@ -32,7 +33,7 @@ static void make_fixture(fixture *fx, uint32_t seed)
 {
     memset(fx, 0, sizeof *fx);
     glow_checkpoint_state *st = &fx->st;
-    st->config = (glow_model_config){1, 32, 32, 3, 4, 64, 5};
+    st->config = (glow_model_config){1, 32, 32, 3, 4, 64, 5, GLOW_PAD_ZERO};
     snprintf(st->dataset, sizeof st->dataset, "fashion-mnist");
     st->batch = 64;
     st->lr = 1e-3f;
@@ -267,10 +268,10 @@ static void test_wrong_version_and_magic(void **state)
     char path[512];
     size_t len;
     uint8_t *b = saved_bytes(&fx, "version.ckpt", path, sizeof path, &len);
-    b[8] = 3; /* little-endian u32 at byte 8 */
+    b[8] = 4; /* little-endian u32 at byte 8 */
     write_all(path, b, len);
-    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 3, this build reads versions 1 to 2");
-    b[8] = 2;
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 4, this build reads versions 1 to 3");
+    b[8] = 3;
     b[0] = 'X';
     write_all(path, b, len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "not a glow-vk checkpoint");
@@ -288,7 +289,7 @@ static void test_reads_version_1(void **state)
     char path[512];
     size_t len;
     uint8_t *b = saved_bytes(&fx, "v1.ckpt", path, sizeof path, &len);
-    const size_t cut = 16 + HEADER_V1, extra = HEADER_V2 - HEADER_V1;
+    const size_t cut = 16 + HEADER_V1, extra = HEADER_V3 - HEADER_V1;
     memmove(b + cut, b + cut + extra, len - cut - extra);
     size_t v1_len = len - extra;
     b[8] = 1;
@@ -313,6 +314,50 @@ static void test_reads_version_1(void **state)
     reseal(b, v1_len);
     write_all(path, b, v1_len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 148 bytes, version 1 has 132");
+    free(b);
+    free_fixture(&fx);
+}
+
+/* A version-2 file (before --pad: the header without its last field) loads as
+ * pad = zero; the pad field of a version-3 file is read back, and an unknown
+ * value is refused. */
+static void test_reads_version_2_and_pad(void **state)
+{
+    (void)state;
+    fixture fx;
+    char path[512];
+    size_t len;
+    uint8_t *b = saved_bytes(&fx, "v2.ckpt", path, sizeof path, &len);
+    assert_int_equal(b[16 + HEADER_V2], GLOW_PAD_ZERO);
+    b[16 + HEADER_V2] = GLOW_PAD_EDGE; /* u32 pad at header byte 148 */
+    reseal(b, len);
+    write_all(path, b, len);
+    glow_checkpoint_state st;
+    glow_param_table t;
+    float *p;
+    TU_OK(glow_checkpoint_load(path, NULL, &st, &t, &p, NULL, NULL));
+    assert_int_equal(st.config.pad, GLOW_PAD_EDGE);
+    free(p);
+    glow_param_table_free(&t);
+    expect_load_error(path, &fx.st.config, GLOW_ERR_INVALID_ARG, "pad 1 in the checkpoint, 0 requested");
+    b[16 + HEADER_V2] = 2;
+    reseal(b, len);
+    write_all(path, b, len);
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "unknown padding mode 2");
+    b[16 + HEADER_V2] = GLOW_PAD_EDGE;
+    const size_t cut = 16 + HEADER_V2, extra = HEADER_V3 - HEADER_V2;
+    memmove(b + cut, b + cut + extra, len - cut - extra);
+    size_t v2_len = len - extra;
+    b[8] = 2;
+    b[12] = HEADER_V2;
+    reseal(b, v2_len);
+    write_all(path, b, v2_len);
+    TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
+    assert_int_equal(st.config.pad, GLOW_PAD_ZERO);
+    assert_same_state(&fx.st, &st);
+    assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
+    free(p);
+    glow_param_table_free(&t);
     free(b);
     free_fixture(&fx);
 }
@@ -472,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_version_and_magic),
         cmocka_unit_test(test_reads_version_1),
+        cmocka_unit_test(test_reads_version_2_and_pad),
         cmocka_unit_test(test_inconsistent_table),
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),

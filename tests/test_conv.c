@@ -1,5 +1,6 @@
 /* CPU reference: conv2d (k = 1, 3; bias; fused ReLU), its backward passes and
- * the per-channel output scale of the zero-initialised conv. Odd shapes:
+ * the per-channel output scale of the zero-initialised conv, and the edge-indicator
+ * term of --pad edge (against openai/glow's padded-input formulation). Odd shapes:
  * N=2, H=5, W=3, Ci=7, Co=5. */
 #include "test_util.h"
 
@@ -341,6 +342,128 @@ static void test_channel_scale_gradients(void **state)
     glow_backend_close(s.be);
 }
 
+/* ---- edge-indicator padding (--pad edge) ------------------------------------------ */
+
+/* openai/glow's formulation, in double, independent of the op's "taps outside" rule:
+ * the input padded by one pixel with zeros, plus one more channel that is 1 in the
+ * padded border and 0 inside, then a VALID 3x3 conv with the weights (w, w_edge):
+ *   xp[n][i][j][ci] = x[n][i-1][j-1][ci] inside, 0 in the border (0 <= i < H+2, 0 <= j < W+2)
+ *   xp[n][i][j][CI] = 1 in the border, 0 inside
+ *   y[n][i][j][co] = act(b[co] + sum_{ky,kx} (sum_ci w[co][ky][kx][ci] xp[n][i+ky][j+kx][ci]
+ *                                              + w_edge[co][ky][kx] xp[n][i+ky][j+kx][CI])) */
+static double edge_conv_reference(const conv_case *c, const float *w_edge, int n, int i, int j, int co)
+{
+    double s = c->b[co];
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) {
+            int pi = i + ky, pj = j + kx; /* in the padded image */
+            int border = pi == 0 || pi == H + 1 || pj == 0 || pj == W + 1;
+            for (int ci = 0; ci <= CI; ci++) {
+                double xv = ci == CI ? (double)border
+                            : border ? 0.0
+                                     : (double)c->x[((n * H + (pi - 1)) * W + (pj - 1)) * CI + ci];
+                double wv = ci == CI ? w_edge[co * 9 + ky * 3 + kx] : c->w[((co * 3 + ky) * 3 + kx) * CI + ci];
+                s += wv * xv;
+            }
+        }
+    return (c->relu && s < 0.0) ? 0.0 : s;
+}
+
+/* conv2d_forward (no activation) then conv2d_edge_forward (with the activation) against
+ * the padded-input definition above, on (2,5,3,7) -> Co=5: two float roundings of
+ * |y| < 10 (the conv's and the edge term's addition): 2e-6. */
+static void test_edge_against_openai_definition(void **state)
+{
+    (void)state;
+    for (int relu = 0; relu <= 1; relu++) {
+        conv_case c = conv_case_make(3, relu, 300 + relu);
+        float *we = tu_random((size_t)CO * 9, 310 + relu, -1.0f, 1.0f);
+        glow_tensor twe = tu_tensor(c.be, CO, 3, 3, 1, we);
+        TU_OK(glow_conv2d_forward(c.be, c.tx, c.tw, c.tb, c.ty, 0));
+        TU_OK(glow_conv2d_edge_forward(c.be, twe, c.ty, relu));
+        float *y = tu_download(c.ty);
+        int border_changed = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < W; j++)
+                    for (int co = 0; co < CO; co++) {
+                        double want = edge_conv_reference(&c, we, n, i, j, co);
+                        double got = y[((n * H + i) * W + j) * CO + co];
+                        if (!(fabs(got - want) <= 2e-6))
+                            fail_msg("relu=%d y[%d][%d][%d][%d] = %.9g, openai/glow's edge padding gives %.9g", relu,
+                                     n, i, j, co, got, want);
+                        c.relu = 0;
+                        border_changed += fabs(edge_conv_reference(&c, we, n, i, j, co) -
+                                               conv_reference(&c, n, i, j, co)) > 1e-3;
+                        c.relu = relu;
+                    }
+        /* every output pixel of a 5x3 image but the 3 interior ones is on the border */
+        assert_true(border_changed >= N * (H * W - 3) * CO * 9 / 10);
+        free(y);
+        free(we);
+        tu_tensor_free(twe);
+        conv_case_free(&c);
+    }
+}
+
+typedef struct {
+    glow_backend *be;
+    float *we, *y0, *r; /* w_edge (CO,3,3,1), the conv output before the term, loss weights */
+    glow_tensor twe, ty;
+} edge_case;
+
+/* loss = sum_i r_i edge_forward(w_edge, y0)_i (no activation), in double. */
+static double edge_loss(void *ctx)
+{
+    edge_case *e = ctx;
+    TU_OK(glow_tensor_upload(e->twe, e->we));
+    TU_OK(glow_tensor_upload(e->ty, e->y0));
+    TU_OK(glow_conv2d_edge_forward(e->be, e->twe, e->ty, 0));
+    float *y = tu_download(e->ty);
+    double s = 0.0;
+    for (size_t i = 0; i < YCOUNT; i++)
+        s += (double)e->r[i] * y[i];
+    free(y);
+    return s;
+}
+
+/* dw_edge from conv2d_edge_backward_weight (accumulating onto a non-zero start) against
+ * central differences of the loss above. The loss is linear in w_edge, so the difference
+ * is exact up to rounding: outputs |y| < 5 rounded once (3e-7 each, 150 of them) give
+ * ~5e-5 in the loss, / (2 eps = 0.02): atol 5e-3, rtol 1e-3 (a tap counted wrongly is off
+ * by a whole |r| ~ 0.5). */
+static void test_edge_gradient(void **state)
+{
+    (void)state;
+    edge_case e;
+    e.be = tu_open_cpu();
+    e.we = tu_random((size_t)CO * 9, 320, -1.0f, 1.0f);
+    e.y0 = tu_random(YCOUNT, 321, -1.0f, 1.0f);
+    e.r = tu_random(YCOUNT, 322, -1.0f, 1.0f);
+    e.twe = tu_tensor(e.be, CO, 3, 3, 1, e.we);
+    e.ty = tu_tensor(e.be, N, H, W, CO, e.y0);
+    float *start = tu_random((size_t)CO * 9, 323, -1.0f, 1.0f);
+    glow_tensor dy = tu_tensor(e.be, N, H, W, CO, e.r), dwe = tu_tensor(e.be, CO, 3, 3, 1, start);
+    TU_OK(glow_conv2d_edge_backward_weight(e.be, dy, dwe));
+    float *g = tu_download(dwe);
+    for (size_t i = 0; i < (size_t)CO * 9; i++)
+        g[i] -= start[i];
+    /* the centre tap is never outside the image: its gradient is exactly 0 */
+    for (int co = 0; co < CO; co++)
+        assert_true(g[co * 9 + 4] == 0.0f);
+    tu_check_gradient("conv2d_edge dw_edge", e.we, (size_t)CO * 9, g, edge_loss, &e, 1e-2, 1e-3, 5e-3);
+    free(g);
+    free(start);
+    free(e.we);
+    free(e.y0);
+    free(e.r);
+    tu_tensor_free(e.twe);
+    tu_tensor_free(e.ty);
+    tu_tensor_free(dy);
+    tu_tensor_free(dwe);
+    glow_backend_close(e.be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +476,8 @@ int main(void)
         cmocka_unit_test(test_backward_weight_accumulates),
         cmocka_unit_test(test_channel_scale_hand_example),
         cmocka_unit_test(test_channel_scale_gradients),
+        cmocka_unit_test(test_edge_against_openai_definition),
+        cmocka_unit_test(test_edge_gradient),
     };
     return cmocka_run_group_tests_name("cpu conv", tests, NULL, NULL);
 }

@@ -2,14 +2,14 @@
  * independent PyTorch implementation tools/reference/glow_reference.py:
  * latents, log-likelihood, bpd, every parameter gradient and the bpd after
  * each of 5 Adam steps (tolerances per tensor in golden_fixture.h). Both
- * memory modes are checked. */
+ * memory modes are checked, with zero padding and with --pad edge. */
 #include "golden_fixture.h"
 
 static void test_golden_store(void **state)
 {
     (void)state;
     glow_backend *be = tu_open_cpu();
-    golden_check(be, GLOW_MEMORY_STORE);
+    golden_check(be, GLOW_MEMORY_STORE, "glow_golden.bin");
     glow_backend_close(be);
 }
 
@@ -17,7 +17,18 @@ static void test_golden_reversible(void **state)
 {
     (void)state;
     glow_backend *be = tu_open_cpu();
-    golden_check(be, GLOW_MEMORY_REVERSIBLE);
+    golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden.bin");
+    glow_backend_close(be);
+}
+
+/* The model with --pad edge (edge-indicator channel in every padded 3x3 conv) against
+ * tests/data/glow_golden_edge.bin, where the reference pads and convolves as openai/glow. */
+static void test_golden_edge(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    golden_check(be, GLOW_MEMORY_STORE, "glow_golden_edge.bin");
+    golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden_edge.bin");
     glow_backend_close(be);
 }
 
@@ -26,6 +37,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_store),
         cmocka_unit_test(test_golden_reversible),
+        cmocka_unit_test(test_golden_edge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
  *  - gradients of non-trainable entries (LU perm and sign) are exactly zero;
  *  - the first training step initialises actnorm from the data, once;
  *  - a non-finite loss is refused with GLOW_ERR_NONFINITE before any update.
+ * Both with zero padding and with --pad edge (whose top prior's edge-indicator weights,
+ * unlike its conv weights, must get a gradient).
  * Model: 1x8x8 input, L = 2, K = 3, F = 8, batch 2, all layers perturbed. */
 #include <math.h>
 #include <stdlib.h>
@@ -26,11 +28,10 @@ static double tensor_rel_err(const float *got, const float *ref, size_t n)
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
-static void test_store_equals_reversible(void **state)
+static void check_store_equals_reversible(int pad)
 {
-    (void)state;
     glow_backend *be = tu_open_cpu();
-    glow_model *m = mt_create(be, C, H, W, 2, 3, 8, BATCH, 21);
+    glow_model *m = mt_create_pad(be, C, H, W, 2, 3, 8, BATCH, 21, pad);
     mt_perturb_params(m, 2100, 1);
     const glow_param_table *t = glow_model_param_table(m);
     const size_t d = glow_model_latent_size(m);
@@ -65,8 +66,18 @@ static void test_store_equals_reversible(void **state)
     glow_backend_close(be);
 }
 
-/* (bpd(p + eps e_at) - bpd(p - eps e_at)) / 2 eps with the model's own fp32 forward; restores p. */
-static double central_difference(glow_model *m, const float *x, float *p, size_t at, float eps)
+static void test_store_equals_reversible(void **state)
+{
+    (void)state;
+    check_store_equals_reversible(GLOW_PAD_ZERO);
+    check_store_equals_reversible(GLOW_PAD_EDGE);
+}
+
+/* (bpd(p + eps e_at) - bpd(p - eps e_at)) / 2 eps with the model's own fp32 forward; restores p.
+ * one_sided (may be NULL): the forward and backward differences (bpd(p +- eps e_at) against
+ * bpd0 = bpd(p)) / eps, which differ by a ReLU kink's jump when one lies within eps. */
+static double central_difference(glow_model *m, const float *x, float *p, size_t at, float eps, float bpd0,
+                                 double one_sided[2])
 {
     const float saved = p[at];
     float plus, minus;
@@ -78,14 +89,46 @@ static double central_difference(glow_model *m, const float *x, float *p, size_t
     TU_OK(glow_model_gradients_from_x(m, x, BATCH, GLOW_MEMORY_REVERSIBLE, &minus, NULL, NULL));
     p[at] = saved;
     TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+    if (one_sided) {
+        one_sided[0] = ((double)plus - (double)bpd0) / ((double)(saved + eps) - (double)saved);
+        one_sided[1] = ((double)bpd0 - (double)minus) / ((double)saved - (double)(saved - eps));
+    }
     return ((double)plus - (double)minus) / ((double)(saved + eps) - (double)(saved - eps));
 }
 
-static void test_finite_differences(void **state)
+/* Element `at` (index idx of tensor `name`) of the analytic gradient g against central
+ * differences of the model's bpd (bpd0 at p): 1 when compared, 0 when skipped at a kink.
+ * ReLU kinks in the coupling networks make the loss only piecewise smooth: when a step
+ * of eps crosses one, the two step sizes disagree; a kink closer than both steps is seen
+ * by the one-sided differences, which then differ by its jump (the analytic gradient is
+ * one of them), where on a smooth loss they differ by ~eps |f''| plus rounding (~4e-4
+ * at eps = 5e-3). Such elements are skipped (counted) rather than compared. */
+static int check_element(glow_model *m, const float *x, float *p, const float *g, float bpd0, size_t at,
+                         const char *name, size_t idx)
 {
-    (void)state;
+    double sides[2];
+    double fd_big = central_difference(m, x, p, at, 1e-2f, bpd0, NULL);
+    double fd = central_difference(m, x, p, at, 5e-3f, bpd0, sides);
+    if (fabs(fd_big - fd) > 3e-4 + 0.02 * fabs(fd) || fabs(sides[0] - sides[1]) > 1e-3 + 0.05 * fabs(fd))
+        return 0;
+    /* bpd ~ 5 in fp32 carries ~1e-6 rounding, i.e. ~2e-4 in fd at eps = 5e-3; the
+     * O(eps^2) truncation is ~1e-4 relative. Tolerance 5e-4 + 2% of |fd|: a
+     * missing or mis-scaled term (e.g. a log-det gradient H*W*N*g) is off by
+     * far more than that. */
+    if (fabs(fd - (double)g[at]) > 5e-4 + 0.02 * fabs(fd))
+        fail_msg("%s[%zu]: analytic %.6g vs finite difference %.6g (eps 1e-2: %.6g; one-sided %.6g, %.6g)", name, idx,
+                 (double)g[at], fd, fd_big, sides[0], sides[1]);
+    return 1;
+}
+
+/* pad: GLOW_PAD_ZERO or GLOW_PAD_EDGE; returns the number of edge-indicator tensors checked.
+ * Each trainable tensor's largest gradient element is checked; of an edge-indicator tensor
+ * (Co,3,3,1), every tap of that element's output channel (the centre tap, never outside
+ * the image, must have exactly zero gradient). */
+static int check_finite_differences(int pad)
+{
     glow_backend *be = tu_open_cpu();
-    glow_model *m = mt_create(be, C, H, W, 2, 3, 8, BATCH, 22);
+    glow_model *m = mt_create_pad(be, C, H, W, 2, 3, 8, BATCH, 22, pad);
     mt_perturb_params(m, 2200, 1);
     const glow_param_table *t = glow_model_param_table(m);
     const size_t d = glow_model_latent_size(m);
@@ -94,7 +137,7 @@ static void test_finite_differences(void **state)
     float bpd;
     TU_OK(glow_model_gradients_from_x(m, x, BATCH, GLOW_MEMORY_REVERSIBLE, &bpd, NULL, g));
     TU_OK(glow_model_arena_download(m, GLOW_ARENA_PARAMS, p));
-    int checked = 0, skipped = 0;
+    int checked = 0, skipped = 0, edges = 0, edge_taps = 0;
     for (int i = 0; i < t->count; i++) {
         const glow_param_entry *e = &t->entries[i];
         size_t n = (size_t)e->n * e->h * e->w * e->c, best = 0;
@@ -103,34 +146,55 @@ static void test_finite_differences(void **state)
         for (size_t j = 1; j < n; j++)
             if (fabsf(g[e->off + j]) > fabsf(g[e->off + best]))
                 best = j;
-        const size_t at = e->off + best;
-        /* The top prior's conv sees a zero input: its weights have no gradient at all. */
-        if (g[at] == 0.0f)
+        const int edge = strstr(e->name, ".edge") != NULL;
+        /* The top prior's conv sees a zero input: its weights have no gradient at all
+         * (with --pad edge its edge-indicator weights do, and are checked). */
+        if (g[e->off + best] == 0.0f) {
+            if (edge)
+                fail_msg("%s: an edge-indicator weight has no gradient at all", e->name);
             continue;
-        /* ReLU kinks in the coupling networks make the loss only piecewise smooth:
-         * when a step of eps crosses one, the two step sizes disagree and the
-         * element is skipped (counted) rather than compared. */
-        double fd_big = central_difference(m, x, p, at, 1e-2f);
-        double fd = central_difference(m, x, p, at, 5e-3f);
-        if (fabs(fd_big - fd) > 3e-4 + 0.02 * fabs(fd)) {
+        }
+        if (!check_element(m, x, p, g, bpd, e->off + best, e->name, best)) {
             skipped++;
             continue;
         }
-        /* bpd ~ 5 in fp32 carries ~1e-6 rounding, i.e. ~2e-4 in fd at eps = 5e-3; the
-         * O(eps^2) truncation is ~1e-4 relative. Tolerance 5e-4 + 2% of |fd|: a
-         * missing or mis-scaled term (e.g. a log-det gradient H*W*N*g) is off by
-         * far more than that. */
-        if (fabs(fd - (double)g[at]) > 5e-4 + 0.02 * fabs(fd))
-            fail_msg("%s[%zu]: analytic %.6g vs finite difference %.6g", e->name, best, (double)g[at], fd);
         checked++;
+        if (!edge)
+            continue;
+        edges++;
+        const size_t row = best / 9 * 9;
+        if (g[e->off + row + 4] != 0.0f)
+            fail_msg("%s[%zu]: the centre tap has gradient %g", e->name, row + 4, (double)g[e->off + row + 4]);
+        for (size_t tap = 0; tap < 9; tap++)
+            if (tap != 4 && row + tap != best)
+                edge_taps += check_element(m, x, p, g, bpd, e->off + row + tap, e->name, row + tap);
     }
-    print_message("checked %d tensors against finite differences, %d skipped at a ReLU kink\n", checked, skipped);
+    print_message("pad %s: checked %d tensors (%d edge-indicator, %d more of their taps) against finite differences, "
+                  "%d skipped at a ReLU kink\n",
+                  pad == GLOW_PAD_EDGE ? "edge" : "zero", checked, edges, edge_taps, skipped);
     assert_true(checked >= 3 * skipped && checked > 30);
+    assert_true(edge_taps >= edges * 6);
     free(x);
     free(g);
     free(p);
     glow_model_destroy(m);
     glow_backend_close(be);
+    return edges;
+}
+
+static void test_finite_differences(void **state)
+{
+    (void)state;
+    assert_int_equal(check_finite_differences(GLOW_PAD_ZERO), 0);
+}
+
+/* --pad edge: 2 levels x 3 steps x (conv1, zeroconv) + split prior + top prior = 14
+ * edge-indicator tensors; at most a few may sit behind a ReLU kink. The top prior's
+ * edge weights must be among them: they are what lets it learn a spatial pattern. */
+static void test_finite_differences_edge(void **state)
+{
+    (void)state;
+    assert_true(check_finite_differences(GLOW_PAD_EDGE) >= 11);
 }
 
 static float *download_params(glow_model *m)
@@ -282,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_equals_reversible),
         cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_finite_differences_edge),
         cmocka_unit_test(test_actnorm_init_once),
         cmocka_unit_test(test_nonfinite_loss_refused),
         cmocka_unit_test(test_reversible_falls_back_when_scale_underflows),

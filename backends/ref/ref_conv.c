@@ -228,3 +228,63 @@ glow_status ref_channel_scale_backward(glow_backend *be, glow_tensor y, glow_ten
     free(sum);
     return GLOW_OK;
 }
+
+/* ---- edge-indicator term of a padded 3x3 conv (openai/glow's edge_bias) ---------- *
+ * w_edge: (Co,3,3,1) = w_edge[co][ky][kx], y: (N,H,W,Co). Tap (ky,kx) of output
+ * pixel (i,j) reads input pixel (i+ky-1, j+kx-1); where that lies outside the
+ * image the padded indicator channel is 1 there, so the tap adds w_edge[co][ky][kx]. */
+static int ref_tap_outside(int i, int j, int ky, int kx, int H, int W)
+{
+    int si = i + ky - 1, sj = j + kx - 1;
+    return si < 0 || si >= H || sj < 0 || sj >= W;
+}
+
+/* y[n][i][j][co] = act(y[n][i][j][co] + sum_{ky,kx outside} w_edge[co][ky][kx]). */
+glow_status ref_conv2d_edge_forward(glow_backend *be, glow_tensor w_edge, glow_tensor y, int relu)
+{
+    (void)be;
+    const int H = y.h, W = y.w, Co = y.c;
+    const float *we = ref_data(w_edge);
+    float *yv = ref_data(y);
+    for (int n = 0; n < y.n; n++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                float *yp = yv + pixel_index(y, n, i, j) * Co;
+                for (int co = 0; co < Co; co++) {
+                    double e = 0.0;
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++)
+                            if (ref_tap_outside(i, j, ky, kx, H, W))
+                                e += we[(size_t)co * 9 + ky * 3 + kx];
+                    float v = (float)((double)yp[co] + e);
+                    yp[co] = relu && v < 0.0f ? 0.0f : v;
+                }
+            }
+    return GLOW_OK;
+}
+
+/* dw_edge[co][ky][kx] += sum_{n,i,j: tap (ky,kx) outside at (i,j)} dy[n][i][j][co]. */
+glow_status ref_conv2d_edge_backward_weight(glow_backend *be, glow_tensor dy, glow_tensor dw_edge)
+{
+    (void)be;
+    const int H = dy.h, W = dy.w, Co = dy.c;
+    double *sum = ref_zeros_f64((size_t)Co * 9, "conv2d_edge_backward_weight");
+    if (sum == NULL)
+        return GLOW_ERR_OUT_OF_MEMORY;
+    const float *g = ref_data(dy);
+    for (int n = 0; n < dy.n; n++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                const float *gp = g + pixel_index(dy, n, i, j) * Co;
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                        if (ref_tap_outside(i, j, ky, kx, H, W))
+                            for (int co = 0; co < Co; co++)
+                                sum[(size_t)co * 9 + ky * 3 + kx] += gp[co];
+            }
+    float *dw = ref_data(dw_edge);
+    for (size_t e = 0; e < (size_t)Co * 9; e++)
+        dw[e] += (float)sum[e];
+    free(sum);
+    return GLOW_OK;
+}

@@ -27,7 +27,16 @@ typedef struct {
     int steps;            /* K, flow steps per level */
     int hidden;           /* F, width of the coupling networks */
     int n_bits;           /* 1..8 */
+    int pad;              /* glow_pad_mode of the padded 3x3 convs (0, the zero value, is GLOW_PAD_ZERO) */
 } glow_model_config;
+
+/* Padding of every padded 3x3 conv (the coupling networks' first conv and zero conv, the
+ * split priors' and the top prior's zero convs):
+ *   GLOW_PAD_ZERO  zeros;
+ *   GLOW_PAD_EDGE  zeros plus openai/glow's edge indicator: one more input channel, 1 in
+ *                  the padded border and 0 inside, with its own weights <conv>.edge (Co,3,3,1)
+ *                  (glow_conv2d_edge_forward), so e.g. the top prior can learn a spatial pattern. */
+typedef enum { GLOW_PAD_ZERO = 0, GLOW_PAD_EDGE = 1 } glow_pad_mode;
 
 typedef enum { GLOW_MEMORY_STORE = 0, GLOW_MEMORY_REVERSIBLE = 1 } glow_memory_mode;
 

@@ -36,9 +36,9 @@ int cmd_export(int argc, char **argv)
     glow_status st = glow_checkpoint_load(checkpoint, NULL, &s, &table, &params, NULL, NULL);
     if (st != GLOW_OK)
         return app_report_error("export", st);
-    char v[12][64];
-    const char *keys[12] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
-                            "batch", "dataset"};
+    char v[13][64];
+    const char *keys[13] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
+                            "batch", "dataset", "pad"};
     snprintf(v[0], 64, "glow-vk 1");
     snprintf(v[1], 64, "%d", s.config.in_c);
     snprintf(v[2], 64, "%d", s.config.in_h);
@@ -51,10 +51,11 @@ int cmd_export(int argc, char **argv)
     snprintf(v[9], 64, "%lld", (long long)s.step);
     snprintf(v[10], 64, "%d", s.batch);
     snprintf(v[11], 64, "%.31s", s.dataset);
-    const char *values[12];
-    for (int i = 0; i < 12; i++)
+    snprintf(v[12], 64, "%s", s.config.pad == GLOW_PAD_EDGE ? "edge" : "zero");
+    const char *values[13];
+    for (int i = 0; i < 13; i++)
         values[i] = v[i];
-    st = glow_safetensors_write(output, &table, params, keys, values, 12);
+    st = glow_safetensors_write(output, &table, params, keys, values, 13);
     if (st == GLOW_OK)
         printf("wrote %s: %d tensors, %zu floats, from %s (step %lld)\n", output, table.count, table.total,
                checkpoint, (long long)s.step);

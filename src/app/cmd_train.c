@@ -35,14 +35,14 @@ static const char k_description[] =
     "samples_final.png and checkpoint.glow (every epoch, at the end, and on SIGINT/SIGTERM).";
 
 typedef struct {
-    const char *dataset, *data_dir, *backend, *devices, *memory, *optimizer, *out, *resume, *preset;
+    const char *dataset, *data_dir, *backend, *devices, *memory, *optimizer, *out, *resume, *preset, *pad;
     app_folder_flags folder;
     int levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
     float lr, warmup_epochs, temperature, max_grad_norm;
     uint64_t seed, max_steps;
 } train_flags;
 
-enum { N_TRAIN_FLAGS = 32 };
+enum { N_TRAIN_FLAGS = 33 };
 
 static void describe_flags(train_flags *v, cli_flag *f)
 {
@@ -72,6 +72,8 @@ static void describe_flags(train_flags *v, cli_flag *f)
         {"K", 0, CLI_INT, &v->steps, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
         {"hidden", 0, CLI_INT, &v->hidden, 1, 4096, NULL, "F", "channels of the coupling networks", NULL, 0},
         {"n-bits", 0, CLI_INT, &v->n_bits, 1, 8, NULL, "N", "bits per colour channel the model sees", NULL, 0},
+        {"pad", 0, CLI_CHOICE, &v->pad, 0, 0, "zero|edge", "P",
+         "padding of the 3x3 convs: zeros, or zeros plus openai/glow's edge-indicator channel", NULL, 0},
         {"batch", 0, CLI_INT, &v->batch, 1, 65536, NULL, "N", "images per optimiser step", NULL, 0},
         {"lr", 0, CLI_FLOAT, &v->lr, 1e-12, 1.0, NULL, "X", "learning rate after warm-up",
          "1e-3 for cifar10, 1e-4 for mnist and fashion-mnist", 0},
@@ -176,6 +178,12 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
     TAKE_INT("K", steps, s.config.steps);
     TAKE_INT("hidden", hidden, s.config.hidden);
     TAKE_INT("n-bits", n_bits, s.config.n_bits);
+    const char *stored_pad = s.config.pad == GLOW_PAD_EDGE ? "edge" : "zero"; /* --pad */
+    if (is_given(f, "pad") && strcmp(v->pad, stored_pad) != 0) {
+        snprintf(msg, sizeof msg, "--pad %s contradicts %s, which has %s", v->pad, path, stored_pad);
+        bad = 1;
+    }
+    v->pad = stored_pad;
     TAKE_INT("batch", batch, s.batch);
     TAKE_INT("seed", seed, s.seed);
     TAKE_FLOAT("lr", lr, s.lr);
@@ -266,7 +274,7 @@ int cmd_train(int argc, char **argv)
 {
     train_flags v = {
         .dataset = "fashion-mnist", .data_dir = NULL, .backend = "auto", .devices = NULL, .memory = "reversible",
-        .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report",
+        .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report", .pad = "zero",
         .folder = APP_FOLDER_FLAGS_DEFAULT,
         .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
         .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50,
@@ -315,6 +323,7 @@ int cmd_train(int argc, char **argv)
     train_config cfg = {
         .dataset = v.dataset, .data_dir = v.data_dir, .folder = v.folder, .backend = v.backend, .devices = v.devices,
         .levels = v.levels, .steps = v.steps, .hidden = v.hidden, .n_bits = v.n_bits,
+        .pad = strcmp(v.pad, "edge") == 0 ? GLOW_PAD_EDGE : GLOW_PAD_ZERO,
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,
         .memory = strcmp(v.memory, "store") == 0 ? GLOW_MEMORY_STORE : GLOW_MEMORY_REVERSIBLE,

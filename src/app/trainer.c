@@ -67,6 +67,7 @@ void trainer_write_config(FILE *f, const train_config *c)
     fprintf(f, "device = %s\n", c->devices ? c->devices : "preferred");
     fprintf(f, "ranks = %d\n", dist_size());
     fprintf(f, "L = %d\nK = %d\nhidden = %d\nn_bits = %d\n", c->levels, c->steps, c->hidden, c->n_bits);
+    fprintf(f, "pad = %s\n", c->pad == GLOW_PAD_EDGE ? "edge" : "zero");
     fprintf(f, "batch = %d\nlr = %g\nwarmup_epochs = %g\nepochs = %d\n", c->batch, c->lr, c->warmup_epochs,
             c->epochs);
     fprintf(f, "max_steps = %lld\n", (long long)c->max_steps);
@@ -273,7 +274,7 @@ static glow_status load_model(trainer *tr)
 static glow_status load_model_state(trainer *tr)
 {
     const train_config *c = tr->cfg;
-    glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits};
+    glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits, c->pad};
     if (c->resume_path == NULL) {
         tr->step = 0;
         tr->saved_step = -1;
@@ -567,7 +568,7 @@ int trainer_run(const train_config *cfg)
     if ((st = load_data(&tr)) != GLOW_OK || (st = open_rank_backend(&tr)) != GLOW_OK)
         return fail(&tr, st);
     const glow_model_config mc = {tr.train.c, tr.train.h, tr.train.w, cfg->levels, cfg->steps, cfg->hidden,
-                                  cfg->n_bits};
+                                  cfg->n_bits, cfg->pad};
     if ((st = app_check_train_memory(&tr.be->info, &mc, tr.local_batch, cfg->memory)) != GLOW_OK ||
         (st = load_model(&tr)) != GLOW_OK ||
         (tr.rank == 0 && ((st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||

@@ -41,6 +41,7 @@ typedef struct {
     const char *backend;  /* "auto", "ref", "cpu", "vulkan", "cuda", or one per rank: "vulkan,ref" */
     const char *devices;  /* device index, or one per rank ("0,1"); NULL: preferred / node-local rank */
     int levels, steps, hidden, n_bits;
+    int pad;              /* glow_pad_mode (--pad) */
     int batch;
     float lr;
     float warmup_epochs;

@@ -14,7 +14,7 @@ glow_status glow_checkpoint_check_config(const char *path, const glow_model_conf
         {"in_c", want->in_c, got->in_c},       {"in_h", want->in_h, got->in_h},
         {"in_w", want->in_w, got->in_w},       {"levels", want->levels, got->levels},
         {"steps", want->steps, got->steps},    {"hidden", want->hidden, got->hidden},
-        {"n_bits", want->n_bits, got->n_bits},
+        {"n_bits", want->n_bits, got->n_bits},  {"pad", want->pad, got->pad},
     };
     char diff[512] = "";
     size_t used = 0;

@@ -1,7 +1,7 @@
 /* glow_checkpoint_load: validates a checkpoint in this order, so that each
  * kind of damage gets its own message:
  *   1. magic, format version, header size      (not a checkpoint / other version;
- *                                                 versions 1 and 2 are read)
+ *                                                 versions 1 to 3 are read)
  *   2. file size against the header's counts    (truncated or extended)
  *   3. FNV-1a over all bytes but the last 8     (any corrupted byte)
  *   4. header fields and table consistency      (a well-formed but bad file)
@@ -112,6 +112,8 @@ static glow_status check_state(const char *path, const glow_checkpoint_state *st
         return glow_error(GLOW_ERR_FORMAT,
                           "%s: invalid model config (input %dx%dx%d, levels %d, steps %d, hidden %d, n_bits %d)", path,
                           c->in_c, c->in_h, c->in_w, c->levels, c->steps, c->hidden, c->n_bits);
+    if (c->pad != GLOW_PAD_ZERO && c->pad != GLOW_PAD_EDGE) /* version 3: --pad */
+        return glow_error(GLOW_ERR_FORMAT, "%s: unknown padding mode %d", path, c->pad);
     if (st->memory != GLOW_MEMORY_STORE && st->memory != GLOW_MEMORY_REVERSIBLE)
         return glow_error(GLOW_ERR_FORMAT, "%s: unknown memory mode %d", path, (int)st->memory);
     if (st->optimizer != GLOW_OPT_ADAM && st->optimizer != GLOW_OPT_ADAMAX)

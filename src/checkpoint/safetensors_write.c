@@ -72,6 +72,8 @@ static void append_shape(text *t, const glow_param_entry *e)
     char s[96];
     if (ends_with(e->name, ".w"))
         snprintf(s, sizeof s, "[%d,%d,%d,%d]", e->n, e->h, e->w, e->c);
+    else if (ends_with(e->name, ".edge")) /* --pad edge: w_edge[co][ky][kx], (Co,3,3,1) in the table */
+        snprintf(s, sizeof s, "[%d,%d,%d]", e->n, e->h, e->w);
     else if (e->n == 1)
         snprintf(s, sizeof s, "[%d]", e->h * e->w * e->c);
     else

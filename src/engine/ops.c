@@ -364,6 +364,30 @@ glow_status glow_channel_scale_backward(glow_backend *be, glow_tensor y, glow_te
     return be->ops->channel_scale_backward(be, y, dy, logs, factor, dlogs);
 }
 
+/* ---- edge-indicator term of a padded 3x3 conv ------------------------------ */
+
+static glow_status check_conv_edge(glow_backend *be, const char *op, glow_tensor w_edge, glow_tensor y)
+{
+    GLOW_TRY(check_tensor(be, op, "w_edge", w_edge));
+    GLOW_TRY(check_tensor(be, op, "y", y));
+    if (w_edge.n != y.c || w_edge.h != 3 || w_edge.w != 3 || w_edge.c != 1)
+        return glow_error(GLOW_ERR_SHAPE, "%s: w_edge must be (Co,3,3,1) with Co = %d, got (%d,%d,%d,%d)", op, y.c,
+                          w_edge.n, w_edge.h, w_edge.w, w_edge.c);
+    return check_disjoint(op, "y", y, "w_edge", w_edge);
+}
+
+glow_status glow_conv2d_edge_forward(glow_backend *be, glow_tensor w_edge, glow_tensor y, int relu)
+{
+    GLOW_TRY(check_conv_edge(be, "conv2d_edge_forward", w_edge, y));
+    return be->ops->conv2d_edge_forward(be, w_edge, y, relu);
+}
+
+glow_status glow_conv2d_edge_backward_weight(glow_backend *be, glow_tensor dy, glow_tensor dw_edge)
+{
+    GLOW_TRY(check_conv_edge(be, "conv2d_edge_backward_weight", dw_edge, dy));
+    return be->ops->conv2d_edge_backward_weight(be, dy, dw_edge);
+}
+
 glow_status glow_zeroconv_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor logs,
                                   glow_tensor y)
 {

@@ -20,6 +20,8 @@ static glow_status check_config(const glow_model_config *cfg, int max_batch)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: hidden width F=%d must be at least 1", cfg->hidden);
     if (cfg->n_bits < 1 || cfg->n_bits > 8)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: n_bits=%d must be in 1..8", cfg->n_bits);
+    if (cfg->pad != GLOW_PAD_ZERO && cfg->pad != GLOW_PAD_EDGE)
+        return glow_error(GLOW_ERR_INVALID_ARG, "model: pad=%d must be 0 (zero) or 1 (edge)", cfg->pad);
     if (max_batch < 1)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: max_batch=%d must be at least 1", max_batch);
     /* one squeeze before level 0 and one after every level but the last: L squeezes */

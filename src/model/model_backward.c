@@ -8,16 +8,6 @@
  * stored level output, so only one step's activations exist at a time. */
 #include "model_internal.h"
 
-static glow_tensor P(const glow_model *m, int index)
-{
-    return model_param(m, GLOW_ARENA_PARAMS, index);
-}
-
-static glow_tensor G(const glow_model *m, int index)
-{
-    return model_param(m, MODEL_ARENA_GRADS, index);
-}
-
 static glow_status level_backward(glow_model *m, glow_memory_mode mode, int l, int n, float g)
 {
     for (int k = m->cfg.steps - 1; k >= 0; k--) {
@@ -46,9 +36,8 @@ glow_status model_backward(glow_model *m, glow_memory_mode mode, int n)
         GLOW_TRY(glow_fill(be, dout, 0.0f));
         GLOW_TRY(glow_fill(be, dhp, 0.0f));
         GLOW_TRY(glow_gaussian_logp_backward(be, model_out(m, l, n), model_prior_h(m, l, n), g, dout, dhp));
-        GLOW_TRY(glow_zeroconv_backward(be, model_top_zeros(m, n), P(m, pp->w), P(m, pp->logs),
-                                        model_prior_h(m, l, n), dhp, glow_tensor_none(), G(m, pp->w), G(m, pp->b),
-                                        G(m, pp->logs)));
+        GLOW_TRY(model_zeroconv_backward(m, model_top_zeros(m, n), model_prior_h(m, l, n), dhp, glow_tensor_none(),
+                                         pp->w, pp->b, pp->logs, pp->edge));
         GLOW_TRY(level_backward(m, mode, l, n, g));
     }
 
@@ -67,8 +56,7 @@ glow_status model_backward(glow_model *m, glow_memory_mode mode, int n)
         GLOW_TRY(glow_fill(be, dz, 0.0f));
         GLOW_TRY(glow_fill(be, dhp, 0.0f));
         GLOW_TRY(glow_gaussian_logp_backward(be, model_z(m, l, n), hp, g, dz, dhp));
-        GLOW_TRY(glow_zeroconv_backward(be, kept, P(m, pp->w), P(m, pp->logs), hp, dhp, dkept, G(m, pp->w),
-                                        G(m, pp->b), G(m, pp->logs)));
+        GLOW_TRY(model_zeroconv_backward(m, kept, hp, dhp, dkept, pp->w, pp->b, pp->logs, pp->edge));
         GLOW_TRY(glow_concat_channels(be, dkept, dz, dout, 0));
         GLOW_TRY(level_backward(m, mode, l, n, g));
     }

@@ -2,7 +2,7 @@
  * Shapes per level: x, a, b, y (N,H,W,C); xa (N,H,W,Ca); h1, h2 (N,H,W,F); h (N,H,W,2Cb).
  *   a = (x + bias) * exp(logs)                       ld += H W sum(logs)
  *   b_p = W a_p,  W = P L U                          ld += H W sum(log_s)
- *   h = zeroconv3x3(relu(conv1x1(relu(conv3x3(b_a)))))
+ *   h = zeroconv3x3(relu(conv1x1(relu(conv3x3(b_a)))))   (3x3 convs padded as cfg.pad: model_pad.c)
  *   y = (b_a, (b_b + shift) * sigmoid(raw + 2))      ld += sum log s   (glow_coupling_forward) */
 #include "model_internal.h"
 
@@ -26,9 +26,9 @@ static glow_status coupling_nn_forward(glow_model *m, const step_params *p, cons
 {
     glow_backend *be = m->be;
     GLOW_TRY(glow_copy_channels(be, src, 0, t->xa, 0, t->xa.c, 0));
-    GLOW_TRY(glow_conv2d_forward(be, t->xa, P(m, p->c1_w), P(m, p->c1_b), t->h1, 1));
+    GLOW_TRY(model_conv1_forward(m, t->xa, p->c1_w, p->c1_b, p->c1_edge, t->h1));
     GLOW_TRY(glow_conv2d_forward(be, t->h1, P(m, p->c2_w), P(m, p->c2_b), t->h2, 1));
-    return glow_zeroconv_forward(be, t->h2, P(m, p->zc_w), P(m, p->zc_b), P(m, p->zc_logs), t->h);
+    return model_zeroconv_forward(m, t->h2, p->zc_w, p->zc_b, p->zc_logs, p->zc_edge, t->h);
 }
 
 glow_status flow_step_forward(glow_model *m, int l, int k, const step_tensors *t, glow_tensor ld, int init_actnorm)
@@ -71,14 +71,15 @@ static glow_status coupling_nn_backward(glow_model *m, const step_params *p, con
     glow_tensor dh1 = scratch(m, m->gr.dh1, n, lv, f);
     glow_tensor dxa = scratch(m, m->gr.dxa, n, lv, lv->ca);
     GLOW_TRY(glow_fill(be, dh2, 0.0f));
-    GLOW_TRY(glow_zeroconv_backward(be, t->h2, P(m, p->zc_w), P(m, p->zc_logs), t->h, dh, dh2, G(m, p->zc_w),
-                                    G(m, p->zc_b), G(m, p->zc_logs)));
+    GLOW_TRY(model_zeroconv_backward(m, t->h2, t->h, dh, dh2, p->zc_w, p->zc_b, p->zc_logs, p->zc_edge));
     GLOW_TRY(glow_relu_backward(be, t->h2, dh2));
     GLOW_TRY(glow_conv2d_backward_weight(be, t->h1, dh2, G(m, p->c2_w), G(m, p->c2_b)));
     GLOW_TRY(glow_fill(be, dh1, 0.0f));
     GLOW_TRY(glow_conv2d_backward_data(be, dh2, P(m, p->c2_w), dh1));
     GLOW_TRY(glow_relu_backward(be, t->h1, dh1));
     GLOW_TRY(glow_conv2d_backward_weight(be, t->xa, dh1, G(m, p->c1_w), G(m, p->c1_b)));
+    if (p->c1_edge >= 0)
+        GLOW_TRY(glow_conv2d_edge_backward_weight(be, dh1, G(m, p->c1_edge)));
     GLOW_TRY(glow_fill(be, dxa, 0.0f));
     GLOW_TRY(glow_conv2d_backward_data(be, dh1, P(m, p->c1_w), dxa));
     return glow_copy_channels(be, dxa, 0, db, 0, lv->ca, 1);

@@ -47,13 +47,13 @@ glow_status model_forward(glow_model *m, glow_memory_mode mode, int n, int init_
         if (l < L - 1) {
             glow_tensor kept = model_kept(m, l, n), z = model_z(m, l, n);
             GLOW_TRY(glow_split_channels(be, model_out(m, l, n), kept, z));
-            GLOW_TRY(glow_zeroconv_forward(be, kept, P(m, pp->w), P(m, pp->b), P(m, pp->logs), hp));
+            GLOW_TRY(model_zeroconv_forward(m, kept, pp->w, pp->b, pp->logs, pp->edge, hp));
             GLOW_TRY(glow_gaussian_logp(be, z, hp, logp));
             GLOW_TRY(glow_squeeze(be, kept, model_step_tensors(m, mode, l + 1, 0, n).x, 0));
         } else {
             glow_tensor zeros = model_top_zeros(m, n);
             GLOW_TRY(glow_fill(be, zeros, 0.0f));
-            GLOW_TRY(glow_zeroconv_forward(be, zeros, P(m, pp->w), P(m, pp->b), P(m, pp->logs), hp));
+            GLOW_TRY(model_zeroconv_forward(m, zeros, pp->w, pp->b, pp->logs, pp->edge, hp));
             GLOW_TRY(glow_gaussian_logp(be, model_out(m, l, n), hp, logp));
         }
     }

@@ -34,11 +34,13 @@ typedef struct {
     int lu_lower, lu_upper, lu_log_s, lu_sign, lu_perm;
     int c1_w, c1_b, c2_w, c2_b;
     int zc_w, zc_b, zc_logs;
+    int c1_edge, zc_edge; /* edge-indicator weights (GLOW_PAD_EDGE), else -1 */
 } step_params;
 
 /* Indices of a prior's zero-initialised conv. */
 typedef struct {
     int w, b, logs;
+    int edge; /* edge-indicator weights (GLOW_PAD_EDGE), else -1 */
 } prior_params;
 
 /* Element offsets of one flow step's activations inside a buffer. */
@@ -140,6 +142,17 @@ glow_tensor model_top_zeros(const glow_model *m, int n);
 glow_tensor model_x0(const glow_model *m, int n);
 glow_tensor model_logp(const glow_model *m, int n);
 glow_tensor model_ld(const glow_model *m, int n);
+
+/* ---- model_pad.c: the padded 3x3 convs with the model's padding (cfg.pad) ---- */
+/* Arguments are parameter indices; edge is the conv's edge-indicator weights, -1 with GLOW_PAD_ZERO.
+ * h1 = relu(conv3x3(x, w) + b + edge term): the coupling network's first conv. */
+glow_status model_conv1_forward(glow_model *m, glow_tensor x, int w, int b, int edge, glow_tensor y);
+/* y = (conv3x3(x, w) + b + edge term) * exp(3 logs): the zero-initialised convs. */
+glow_status model_zeroconv_forward(glow_model *m, glow_tensor x, int w, int b, int logs, int edge, glow_tensor y);
+/* Backward of model_zeroconv_forward given its output y; dy consumed (scaled in place);
+ * dx optional (glow_tensor_none()); parameter gradients accumulated. */
+glow_status model_zeroconv_backward(glow_model *m, glow_tensor x, glow_tensor y, glow_tensor dy, glow_tensor dx, int w,
+                                    int b, int logs, int edge);
 
 /* ---- model_flow.c: one flow step ---- */
 /* a = actnorm(x), b = W a, h = NN(b_a), y = coupling(b, h); ld += the three log-dets.

@@ -12,11 +12,6 @@
 
 #include "model_internal.h"
 
-static glow_tensor P(const glow_model *m, int index)
-{
-    return model_param(m, GLOW_ARENA_PARAMS, index);
-}
-
 static size_t latent_size(const glow_model *m, int l)
 {
     return (size_t)glow_tensor_count(model_z(m, l, 1));
@@ -99,7 +94,7 @@ static glow_status fill_z(glow_model *m, int l, int n, const z_source *src, floa
     glow_tensor hp = model_prior_h(m, l, n);
     if (l == m->cfg.levels - 1)
         GLOW_TRY(glow_fill(m->be, in, 0.0f));
-    GLOW_TRY(glow_zeroconv_forward(m->be, in, P(m, pp->w), P(m, pp->b), P(m, pp->logs), hp));
+    GLOW_TRY(model_zeroconv_forward(m, in, pp->w, pp->b, pp->logs, pp->edge, hp));
     glow_rng rng = src->rng;
     rng.seed ^= (uint64_t)(l + 1) * 0x9E3779B97F4A7C15ull;
     return glow_gaussian_sample(m->be, hp, src->temperature, rng, z);

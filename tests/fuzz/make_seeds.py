@@ -73,8 +73,10 @@ def fnv1a64(data):
 def checkpoint(version):
     header = struct.pack("<7i", 1, 32, 32, 1, 1, 1, 5) + b"fashion-mnist".ljust(32, b"\0")
     header += struct.pack("<iffiQiqiqiiffff", 8, 1e-3, 0.0, 2, 1, 1, 7, 0, 56, 1, 0, 0.9, 0.999, 1e-8, 0.0)
-    if version == 2:
+    if version >= 2:
         header += struct.pack("<iiQ", 64, 64, 0x0123456789ABCDEF)
+    if version >= 3:
+        header += struct.pack("<i", 1)  # pad: edge
     entries = [(b"l0.a", 0, (1, 1, 1, 2), 1), (b"l0.b", 2, (1, 1, 1, 3), 0)]
     total = 5
     body = b"GLOWCKPT" + struct.pack("<II", version, len(header)) + header + struct.pack("<IQ", len(entries), total)
@@ -86,6 +88,7 @@ def checkpoint(version):
 
 
 def checkpoint_seeds():
+    write("checkpoint", "v3.glow", checkpoint(3))
     write("checkpoint", "v2.glow", checkpoint(2))
     write("checkpoint", "v1.glow", checkpoint(1))
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Independent PyTorch (autograd, float64) implementation of the glow-vk model,
-used to write the golden fixture tests/data/glow_golden.bin.
+used to write the golden fixtures tests/data/glow_golden.bin (zero padding) and
+tests/data/glow_golden_edge.bin (--pad edge).
 
 It does not import or call any of the project's C code: the model is written
 here from its description (include/glow/model.h, include/glow/backend.h):
@@ -17,16 +18,23 @@ here from its description (include/glow/model.h, include/glow/backend.h):
   zc(v) = (conv3x3(v) + b) * exp(3 * logs);  bpd = (-(logp + ld) + D n_bits ln 2) / (D ln 2).
 Tensors are NHWC; conv weights are stored (Co, kh, kw, Ci) as in the engine.
 
+Padding of the 3x3 convs (cfg["pad"]): "zero", or "edge" as openai/glow's conv2d with
+edge_bias=True: the input is padded by one pixel with zeros and given one more channel
+that is 1 in the padded border and 0 inside, then convolved VALID with the weights
+(w, <conv>.edge) concatenated along the input channels (<conv>.edge: (Co, 3, 3, 1)).
+
 Regenerate the fixture (needs Debian's torch, i.e. /usr/bin/python3, not the
 pyenv python3 first on PATH), from the repository root:
 
     /usr/bin/python3 tools/reference/glow_reference.py tests/data/glow_golden.bin
+    /usr/bin/python3 tools/reference/glow_reference.py --pad edge tests/data/glow_golden_edge.bin
 
 File format (little-endian), described in tests/data/README.md:
     char magic[8] = "GLOWGOLD"; u32 version = 1;
     u32 in_c, in_h, in_w, levels, steps, hidden, n_bits, batch, adam_steps;
     f32 lr; u32 tensor_count;
     tensor_count x { u32 name_len; char name[name_len]; u64 count; f32 data[count]; }
+The padding is not in the header: an edge fixture holds the param/<conv>.edge entries.
 Tensor names: "x" (batch*D input), "param/<name>" for every table entry,
 "z/<l>" (batch x level-l latent, NHWC), "logp" (batch: log p(x)), "bpd" (batch),
 "mean_bpd" (1), "grad/<name>" for every trainable entry, "adam_bpd"
@@ -39,9 +47,10 @@ import sys
 import torch
 import torch.nn.functional as F
 
-CFG = dict(in_c=3, in_h=8, in_w=8, levels=2, steps=2, hidden=8, n_bits=5, batch=2, adam_steps=5)
+CFG = dict(in_c=3, in_h=8, in_w=8, levels=2, steps=2, hidden=8, n_bits=5, batch=2, adam_steps=5, pad="zero")
 LR = 1e-3
 SEED = 1234
+EDGE_SEED = 4321  # the edge weights' own stream: every other value equals the zero-padding fixture's
 
 
 def squeeze(x):
@@ -57,8 +66,22 @@ def conv(x, w, b, pad):
     return y.permute(0, 2, 3, 1)
 
 
-def zeroconv(x, p, name):
-    y = conv(x, p[name + ".w"], p[name + ".b"], 1)
+def conv3x3(cfg, x, p, name):
+    """The model's padded 3x3 conv <name>.w, <name>.b with cfg["pad"] padding.
+    edge (openai/glow's edge_bias): zero-pad x (N,H,W,C) to (N,H+2,W+2,C), append the
+    indicator channel (1 in the padded border, 0 inside), VALID conv with (w, w_edge)."""
+    if cfg.get("pad", "zero") == "zero":
+        return conv(x, p[name + ".w"], p[name + ".b"], 1)
+    n, h, w, _ = x.shape
+    xp = F.pad(x, (0, 0, 1, 1, 1, 1))  # NHWC: C untouched, W and H padded by one with zeros
+    inside = F.pad(torch.zeros(n, h, w, 1, dtype=x.dtype), (0, 0, 1, 1, 1, 1), value=1.0)
+    co = p[name + ".w"].shape[0]
+    weight = torch.cat([p[name + ".w"], p[name + ".edge"].reshape(co, 3, 3, 1)], dim=3)  # (Co, 3, 3, C + 1)
+    return conv(torch.cat([xp, inside], dim=3), weight, p[name + ".b"], 0)
+
+
+def zeroconv(cfg, x, p, name):
+    y = conv3x3(cfg, x, p, name)
     return y * torch.exp(3.0 * p[name + ".logs"])
 
 
@@ -119,21 +142,21 @@ def forward(cfg, p, x, init_actnorm=False):
             ca = c // 2
             xa, xb = h[..., :ca], h[..., ca:]
             cp = pre + ".coupling"
-            t = F.relu(conv(xa, p[cp + ".conv1.w"], p[cp + ".conv1.b"], 1))
+            t = F.relu(conv3x3(cfg, xa, p, cp + ".conv1"))
             t = F.relu(conv(t, p[cp + ".conv2.w"], p[cp + ".conv2.b"], 0))
-            t = zeroconv(t, p, cp + ".zeroconv")
+            t = zeroconv(cfg, t, p, cp + ".zeroconv")
             cb = c - ca
             shift, s = t[..., :cb], torch.sigmoid(t[..., cb:] + 2.0)
             h = torch.cat([xa, (xb + shift) * s], dim=-1)
             ld = ld + torch.log(s).flatten(1).sum(1)
         if l < len(levels) - 1:
             kept, z = h[..., : c // 2], h[..., c // 2:]
-            logp = logp + gaussian_logp(z, zeroconv(kept, p, "l%d.prior" % l))
+            logp = logp + gaussian_logp(z, zeroconv(cfg, kept, p, "l%d.prior" % l))
             zs.append(z)
             h = squeeze(kept)
         else:
             zeros = torch.zeros_like(h)
-            logp = logp + gaussian_logp(h, zeroconv(zeros, p, "top_prior"))
+            logp = logp + gaussian_logp(h, zeroconv(cfg, zeros, p, "top_prior"))
             zs.append(h)
     return logp + ld, zs
 
@@ -144,9 +167,17 @@ def bpd_of(cfg, logpx):
 
 
 def make_params(cfg, gen):
-    """Every table entry, in the engine's order, with fixed non-trivial values."""
+    """Every table entry, in the engine's order, with fixed non-trivial values.
+    With pad "edge" each padded 3x3 conv's <conv>.edge (Co,3,3,1) follows its other
+    entries, drawn from their own generator (gen's draws are those of zero padding)."""
     f = cfg["hidden"]
     entries = []  # (name, tensor in engine layout, trainable)
+    edge = cfg.get("pad", "zero") == "edge"
+    gen_edge = torch.Generator().manual_seed(EDGE_SEED)
+
+    def add_edge(name, co, amp):
+        if edge:
+            entries.append((name + ".edge", (torch.rand(co, 3, 3, 1, generator=gen_edge) * 2.0 - 1.0) * amp, True))
 
     def randn(*shape, std=1.0):
         return torch.randn(*shape, generator=gen) * std
@@ -174,19 +205,23 @@ def make_params(cfg, gen):
             cp = pre + ".coupling"
             entries.append((cp + ".conv1.w", randn(f, 3, 3, ca, std=0.05), True))
             entries.append((cp + ".conv1.b", uniform(f, amp=0.05), True))
+            add_edge(cp + ".conv1", f, 0.05)
             entries.append((cp + ".conv2.w", randn(f, 1, 1, f, std=0.05), True))
             entries.append((cp + ".conv2.b", uniform(f, amp=0.05), True))
             entries.append((cp + ".zeroconv.w", uniform(2 * cb, 3, 3, f, amp=0.05), True))
             entries.append((cp + ".zeroconv.b", uniform(2 * cb, amp=0.05), True))
             entries.append((cp + ".zeroconv.logs", uniform(2 * cb, amp=0.05), True))
+            add_edge(cp + ".zeroconv", 2 * cb, 0.05)
         if l < len(levels) - 1:
             entries.append(("l%d.prior.w" % l, uniform(c, 3, 3, c // 2, amp=0.05), True))
             entries.append(("l%d.prior.b" % l, uniform(c, amp=0.1), True))
             entries.append(("l%d.prior.logs" % l, uniform(c, amp=0.1), True))
+            add_edge("l%d.prior" % l, c, 0.1)
         else:
             entries.append(("top_prior.w", uniform(2 * c, 3, 3, c, amp=0.05), True))
             entries.append(("top_prior.b", uniform(2 * c, amp=0.1), True))
             entries.append(("top_prior.logs", uniform(2 * c, amp=0.1), True))
+            add_edge("top_prior", 2 * c, 0.1)
     return entries
 
 
@@ -210,8 +245,14 @@ def write_fixture(path, cfg, tensors):
 
 def main():
     torch.set_default_dtype(torch.float64)
-    path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/glow_golden.bin"
-    cfg = CFG
+    args = sys.argv[1:]
+    cfg = dict(CFG)
+    if len(args) >= 2 and args[0] == "--pad" and args[1] in ("zero", "edge"):
+        cfg["pad"] = args[1]
+        args = args[2:]
+    elif args and args[0].startswith("--"):
+        sys.exit("usage: glow_reference.py [--pad zero|edge] [OUT.bin]")
+    path = args[0] if args else "tests/data/glow_golden%s.bin" % ("_edge" if cfg["pad"] == "edge" else "")
     gen = torch.Generator().manual_seed(SEED)
     entries = make_params(cfg, gen)
     x = torch.rand(cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["in_c"], generator=gen) - 0.5
