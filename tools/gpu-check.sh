@@ -208,13 +208,14 @@ for p in $p1 $p2 $p3; do wait "$p" || failed=1; done
 # ---- 5b. Vulkan cooperative matrices (precision tf32; issue 12, Vulkan half) -------------------
 # Error: test_vk_coopmat bounds the cooperative-matrix GEMM (fp16 x fp16 + fp32) against the fp32
 # reference op by op, with the KHR modules (required here: GLOW_TEST_REQUIRE=vulkan-coopmat),
-# then with the NV modules where the driver also has VK_NV_cooperative_matrix (exit 77 = no NV:
-# accepted). Validation off: Debian bookworm's layer (1.3.239) predates VK_KHR_cooperative_matrix.
+# validation off (Debian bookworm's layer, 1.3.239, predates VK_KHR_cooperative_matrix), then with
+# the NV modules and the validation layer on, where the driver also has VK_NV_cooperative_matrix
+# (exit 77 = no NV: accepted).
 # Speed: the bench's GEMM probe at the model's shapes, precision fp32 (tiled) against tf32.
 # (<= 100 s together.)
 # shellcheck disable=SC2317 # (run through bash -c)
 coopmat_nv() {
-    GLOW_VK_VALIDATION=0 GLOW_VK_COOPMAT=nv "$BUILD/tests/test_vk_coopmat"
+    GLOW_VK_VALIDATION=1 GLOW_VK_COOPMAT=nv "$BUILD/tests/test_vk_coopmat"
     local rc=$?
     if [ "$rc" -eq 77 ]; then
         echo "gpu-check: no usable VK_NV_cooperative_matrix (accepted)"
@@ -225,7 +226,7 @@ coopmat_nv() {
 export -f coopmat_nv
 step "vulkan coopmat error bound (KHR)" "$OUT/coopmat.log" 30 env GLOW_VK_VALIDATION=0 \
     GLOW_TEST_REQUIRE=vulkan-coopmat GLOW_VK_COOPMAT=khr "$BUILD/tests/test_vk_coopmat"
-step "vulkan coopmat error bound (NV)" "$OUT/coopmat.log" 20 bash -c coopmat_nv
+step "vulkan coopmat error bound (NV, validation on)" "$OUT/coopmat.log" 20 bash -c coopmat_nv
 if "$BUILD/glow-vk" bench --help 2>&1 | grep -q -- --precision; then
     for prec in fp32 tf32; do
         step "vulkan GEMM probe, precision $prec" "$OUT/coopmat-bench-$prec.txt" 25 env GLOW_VK_VALIDATION=0 \

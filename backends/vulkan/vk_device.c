@@ -23,6 +23,7 @@ typedef struct {
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
     int validation;
+    uint32_t layer_version; /* specVersion of the validation layer, when enabled */
     uint32_t api_version;
     vk_context *live[VK_MAX_LIVE_CONTEXTS]; /* contexts whose counters the messenger bumps */
 } vk_shared_instance;
@@ -102,7 +103,8 @@ static glow_status load_loader(void)
     return GLOW_OK;
 }
 
-static int has_layer(const char *name)
+/* 1 when the layer is installed, with its specVersion in *version. */
+static int has_layer(const char *name, uint32_t *version)
 {
     uint32_t n = 0;
     if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
@@ -111,7 +113,10 @@ static int has_layer(const char *name)
     int found = 0;
     if (p && vkEnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++)
-            found = strcmp(p[i].layerName, name) == 0;
+            if (strcmp(p[i].layerName, name) == 0) {
+                found = 1;
+                *version = p[i].specVersion;
+            }
     free(p);
     return found;
 }
@@ -146,7 +151,8 @@ static glow_status create_instance(void)
     uint32_t n_layers = 0, n_exts = 0;
     g_inst.validation = 0;
     if (env_is("GLOW_VK_VALIDATION", "1")) {
-        if (has_layer("VK_LAYER_KHRONOS_validation") && has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
+        if (has_layer("VK_LAYER_KHRONOS_validation", &g_inst.layer_version) &&
+            has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
             layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
             exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
             g_inst.validation = 1;
@@ -365,7 +371,7 @@ typedef struct {
     vk_coopmat_shape khr[COOPMAT_MAX_SHAPES], nv[COOPMAT_MAX_SHAPES];
     int usable;
     vk_coopmat_choice choice;
-    char why[200]; /* when not usable */
+    char why[320]; /* when not usable */
 } coopmat_query;
 
 static uint32_t list_khr_shapes(VkPhysicalDevice phys, vk_coopmat_shape *out)
@@ -422,6 +428,12 @@ static void query_coopmat(VkPhysicalDevice phys, coopmat_query *q)
     vkGetPhysicalDeviceProperties(phys, &props);
     int has_khr = device_has_extension(phys, COOPMAT_KHR_EXTENSION);
     int has_nv = device_has_extension(phys, COOPMAT_NV_EXTENSION);
+    /* A validation layer older than the extension (1.3.255; Debian bookworm ships 1.3.239)
+     * reports its structures and SPIR-V as errors: with such a layer on, KHR is left out
+     * (the NV path, which it knows, stays). */
+    int khr_hidden = has_khr && g_inst.validation && g_inst.layer_version < VK_MAKE_API_VERSION(0, 1, 3, 255);
+    if (khr_hidden)
+        has_khr = 0;
     q->dev.api_1_2 = props.apiVersion >= VK_API_VERSION_1_2 && g_inst.api_version >= VK_API_VERSION_1_2;
     q->dev.max_shared_bytes = props.limits.maxComputeSharedMemorySize;
     q->dev.max_workgroup_invocations = props.limits.maxComputeWorkGroupInvocations;
@@ -474,6 +486,13 @@ static void query_coopmat(VkPhysicalDevice phys, coopmat_query *q)
         q->dev.nv_shapes = q->nv;
     }
     q->usable = vk_coopmat_select(&q->dev, getenv("GLOW_VK_COOPMAT"), &q->choice, q->why, sizeof q->why);
+    if (!q->usable && khr_hidden) {
+        size_t len = strlen(q->why);
+        snprintf(q->why + len, sizeof q->why - len,
+                 "; VK_KHR_cooperative_matrix left out: the validation layer (%u.%u.%u) predates it",
+                 VK_API_VERSION_MAJOR(g_inst.layer_version), VK_API_VERSION_MINOR(g_inst.layer_version),
+                 VK_API_VERSION_PATCH(g_inst.layer_version));
+    }
 }
 
 static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -731,7 +750,7 @@ glow_status vk_device_open(vk_context *vk, int device)
     describe_device(vk->phys, &vk->backend->info, &vk->subgroup_size);
     vk->max_texel_elements = vk->props.limits.maxTexelBufferElements;
     vk->gemm_variant = gemm_variant_for(vk->props.deviceType);
-    char why[200] = "";
+    char why[320] = "";
     if (glow_precision_setting() == GLOW_PRECISION_TF32 && getenv("GLOW_VK_GEMM") == NULL) {
         coopmat_query cq;
         query_coopmat(vk->phys, &cq);

@@ -86,7 +86,7 @@ struct vk_context {
     vk_gemm_variant gemm_variant; /* from the device type, overridable by $GLOW_VK_GEMM=tiled|texel;
                                      COOPMAT with precision tf32 where usable (and no $GLOW_VK_GEMM) */
     vk_coopmat_choice coopmat;    /* the API and shape, when gemm_variant is VK_GEMM_COOPMAT */
-    char gemm_desc[256];          /* "coopmat KHR 16x16x16 fp16*fp16+fp32 (precision tf32)", "tiled (precision fp32)" */
+    char gemm_desc[400];          /* "coopmat KHR 16x16x16 fp16*fp16+fp32 (precision tf32)", "tiled (precision fp32)" */
     int validation;              /* validation layer enabled */
     int validation_errors;       /* messages of severity warning/error seen (tests fail on > 0) */
     uint64_t max_texel_elements; /* maxTexelBufferElements */
