@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The conclusive check of a machine with an NVIDIA GPU, in one run of at most 8
+# The conclusive check of a machine with an NVIDIA GPU, in one run of at most 9.5
 # minutes (16 cores). Every step has a timeout of its own (below) and none runs past
 # the run's deadline, 440 s after the start (the one-page summary takes <= 30 s more): a step is cut to the time left, and one
 # that would have under 5 s is not started (both TIMEOUT, a failure):
@@ -21,6 +21,9 @@
 #        or Vulkan fails, and any skipped suite fails the step;
 #      - compute-sanitizer memcheck over the op suite (test_backend_ops, CUDA only);
 #      - compute-sanitizer racecheck over the op suite;
+#   5b. Vulkan cooperative matrices (precision tf32): test_vk_coopmat's error bound with the
+#      KHR modules (required) and the NV ones (where offered), and the bench's GEMM probe
+#      at precision fp32 against tf32 (coopmat.log, coopmat-bench-fp32/tf32.txt/.json);
 #   6. glow-vk bench --backend cuda,vulkan for the small (60 s) and the report (90 s)
 #      configuration, alone on the GPU, JSON written;
 #   7. summary.txt: one page with every step's result and time, the devices, the
@@ -48,7 +51,8 @@ JOBS=$(nproc 2>/dev/null || echo 4)
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
 
-DEADLINE=440 # s after the start: 8 minutes less 5 s for a killed step to go and 30 s for the summary
+DEADLINE=540 # s after the start: 8 minutes less 5 s for a killed step to go and 30 s for the summary,
+#              plus 100 s for the Vulkan cooperative-matrix checks (5b)
 
 # step NAME LOG TIMEOUT_S CMD...: runs CMD under `timeout` (cut to the time left before
 # the deadline), output appended to LOG; records "ok", "FAILED (exit N)" or "TIMEOUT"
@@ -201,6 +205,39 @@ step "compute-sanitizer racecheck (test_backend_ops, cuda)" "$OUT/racecheck.log"
 p3=$!
 for p in $p1 $p2 $p3; do wait "$p" || failed=1; done
 
+# ---- 5b. Vulkan cooperative matrices (precision tf32; issue 12, Vulkan half) -------------------
+# Error: test_vk_coopmat bounds the cooperative-matrix GEMM (fp16 x fp16 + fp32) against the fp32
+# reference op by op, with the KHR modules (required here: GLOW_TEST_REQUIRE=vulkan-coopmat),
+# validation off (Debian bookworm's layer, 1.3.239, predates VK_KHR_cooperative_matrix), then with
+# the NV modules and the validation layer on, where the driver also has VK_NV_cooperative_matrix
+# (exit 77 = no NV: accepted).
+# Speed: the bench's GEMM probe at the model's shapes, precision fp32 (tiled) against tf32.
+# (<= 100 s together.)
+# shellcheck disable=SC2317 # (run through bash -c)
+coopmat_nv() {
+    GLOW_VK_VALIDATION=1 GLOW_VK_COOPMAT=nv "$BUILD/tests/test_vk_coopmat"
+    local rc=$?
+    if [ "$rc" -eq 77 ]; then
+        echo "gpu-check: no usable VK_NV_cooperative_matrix (accepted)"
+        return 0
+    fi
+    return "$rc"
+}
+export -f coopmat_nv
+step "vulkan coopmat error bound (KHR)" "$OUT/coopmat.log" 30 env GLOW_VK_VALIDATION=0 \
+    GLOW_TEST_REQUIRE=vulkan-coopmat GLOW_VK_COOPMAT=khr "$BUILD/tests/test_vk_coopmat"
+step "vulkan coopmat error bound (NV, validation on)" "$OUT/coopmat.log" 20 bash -c coopmat_nv
+if "$BUILD/glow-vk" bench --help 2>&1 | grep -q -- --precision; then
+    for prec in fp32 tf32; do
+        step "vulkan GEMM probe, precision $prec" "$OUT/coopmat-bench-$prec.txt" 25 env GLOW_VK_VALIDATION=0 \
+            "$BUILD/glow-vk" bench --backend vulkan --config small --stages gemm --precision "$prec" \
+            --json "$OUT/coopmat-bench-$prec.json"
+    done
+else
+    note "FAILED   vulkan GEMM probe: this build's bench has no --precision"
+    failed=1
+fi
+
 # ---- 6. bench, alone on the GPU ---------------------------------------------------------------
 for config in small:60 report:90; do
     # shellcheck disable=SC2086
@@ -222,6 +259,12 @@ done
     echo "-- sanitizers"
     for t in memcheck racecheck; do
         echo "$t: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$t.log" 2>/dev/null | tail -1)"
+    done
+    echo "-- vulkan cooperative matrices (precision tf32)"
+    grep -E '^\[ coopmat  \]' "$OUT/coopmat.log" 2>/dev/null | head -16
+    for prec in fp32 tf32; do
+        echo "GEMM probe $prec: $(grep -m1 '^gemm kernels:' "$OUT/coopmat-bench-$prec.txt" 2>/dev/null)"
+        awk '/GEMM ceiling probe/ {on=1} on && NF == 0 {exit} on' "$OUT/coopmat-bench-$prec.txt" 2>/dev/null | head -12
     done
     echo "-- bench (images/s of a training step)"
     for config in small report; do

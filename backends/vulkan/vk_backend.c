@@ -85,5 +85,13 @@ const char *glow_vulkan_gemm_variant(glow_backend *be)
 {
     if (be == NULL || be->ops != &vk_backend_ops)
         return NULL;
-    return vk_ctx(be)->gemm_variant == VK_GEMM_TEXEL ? "texel" : "tiled";
+    vk_gemm_variant v = vk_ctx(be)->gemm_variant;
+    return v == VK_GEMM_TEXEL ? "texel" : v == VK_GEMM_COOPMAT ? "coopmat" : "tiled";
+}
+
+const char *glow_vulkan_gemm_description(glow_backend *be)
+{
+    if (be == NULL || be->ops != &vk_backend_ops)
+        return NULL;
+    return vk_ctx(be)->gemm_desc;
 }

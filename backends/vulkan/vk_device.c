@@ -8,6 +8,7 @@
  * calls go through the loader's dispatching trampolines (volkLoadInstance without
  * volkLoadDevice), so several devices may be open at once. */
 #include "vk_internal.h"
+#include "vk_coopmat.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@ typedef struct {
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
     int validation;
+    uint32_t layer_version; /* specVersion of the validation layer, when enabled */
     uint32_t api_version;
     vk_context *live[VK_MAX_LIVE_CONTEXTS]; /* contexts whose counters the messenger bumps */
 } vk_shared_instance;
@@ -101,7 +103,8 @@ static glow_status load_loader(void)
     return GLOW_OK;
 }
 
-static int has_layer(const char *name)
+/* 1 when the layer is installed, with its specVersion in *version. */
+static int has_layer(const char *name, uint32_t *version)
 {
     uint32_t n = 0;
     if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
@@ -110,7 +113,10 @@ static int has_layer(const char *name)
     int found = 0;
     if (p && vkEnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++)
-            found = strcmp(p[i].layerName, name) == 0;
+            if (strcmp(p[i].layerName, name) == 0) {
+                found = 1;
+                *version = p[i].specVersion;
+            }
     free(p);
     return found;
 }
@@ -145,7 +151,8 @@ static glow_status create_instance(void)
     uint32_t n_layers = 0, n_exts = 0;
     g_inst.validation = 0;
     if (env_is("GLOW_VK_VALIDATION", "1")) {
-        if (has_layer("VK_LAYER_KHRONOS_validation") && has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
+        if (has_layer("VK_LAYER_KHRONOS_validation", &g_inst.layer_version) &&
+            has_instance_extension(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
             layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
             exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
             g_inst.validation = 1;
@@ -321,6 +328,173 @@ static vk_gemm_variant gemm_variant_for(VkPhysicalDeviceType t)
     return t == VK_PHYSICAL_DEVICE_TYPE_CPU ? VK_GEMM_TEXEL : VK_GEMM_TILED;
 }
 
+/* ---- cooperative matrices ---------------------------------------------------------
+ * VK_KHR_cooperative_matrix is newer than the Vulkan headers of Debian bookworm
+ * (1.3.239), so its structures, numbers and entry point are declared here from the
+ * Vulkan specification (extension 507: structure types 1000506000..2), under names of
+ * our own so that newer headers do not clash. VK_NV_cooperative_matrix comes from the
+ * headers. */
+#define COOPMAT_KHR_EXTENSION "VK_KHR_cooperative_matrix"
+#define COOPMAT_NV_EXTENSION "VK_NV_cooperative_matrix"
+#define STYPE_COOPMAT_KHR_FEATURES ((VkStructureType)1000506000)   /* ..._COOPERATIVE_MATRIX_FEATURES_KHR */
+#define STYPE_COOPMAT_KHR_SHAPE ((VkStructureType)1000506001)      /* VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR */
+#define STYPE_COOPMAT_KHR_PROPERTIES ((VkStructureType)1000506002) /* ..._COOPERATIVE_MATRIX_PROPERTIES_KHR */
+#define COOPMAT_MAX_SHAPES 64
+
+typedef struct { /* VkPhysicalDeviceCooperativeMatrixFeaturesKHR */
+    VkStructureType sType;
+    void *pNext;
+    VkBool32 cooperativeMatrix;
+    VkBool32 cooperativeMatrixRobustBufferAccess;
+} coopmat_khr_features;
+
+typedef struct { /* VkPhysicalDeviceCooperativeMatrixPropertiesKHR */
+    VkStructureType sType;
+    void *pNext;
+    VkShaderStageFlags cooperativeMatrixSupportedStages;
+} coopmat_khr_properties;
+
+typedef struct { /* VkCooperativeMatrixPropertiesKHR (VkComponentTypeKHR, VkScopeKHR as uint32_t) */
+    VkStructureType sType;
+    void *pNext;
+    uint32_t MSize, NSize, KSize;
+    uint32_t AType, BType, CType, ResultType;
+    VkBool32 saturatingAccumulation;
+    uint32_t scope;
+} coopmat_khr_shape;
+
+typedef VkResult(VKAPI_PTR *coopmat_khr_list_fn)(VkPhysicalDevice, uint32_t *, coopmat_khr_shape *);
+
+/* What a device offers, and the choice for precision tf32. */
+typedef struct {
+    vk_coopmat_device dev;
+    vk_coopmat_shape khr[COOPMAT_MAX_SHAPES], nv[COOPMAT_MAX_SHAPES];
+    int usable;
+    vk_coopmat_choice choice;
+    char why[320]; /* when not usable */
+} coopmat_query;
+
+static uint32_t list_khr_shapes(VkPhysicalDevice phys, vk_coopmat_shape *out)
+{
+    coopmat_khr_list_fn list = (coopmat_khr_list_fn)vkGetInstanceProcAddr(
+        g_inst.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR");
+    uint32_t n = 0;
+    if (list == NULL || list(phys, &n, NULL) != VK_SUCCESS)
+        return 0;
+    if (n > COOPMAT_MAX_SHAPES)
+        n = COOPMAT_MAX_SHAPES;
+    coopmat_khr_shape raw[COOPMAT_MAX_SHAPES];
+    for (uint32_t i = 0; i < n; i++)
+        raw[i] = (coopmat_khr_shape){.sType = STYPE_COOPMAT_KHR_SHAPE};
+    VkResult r = list(phys, &n, raw);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (vk_coopmat_shape){raw[i].MSize, raw[i].NSize, raw[i].KSize, raw[i].AType, raw[i].BType,
+                                    raw[i].CType, raw[i].ResultType, raw[i].saturatingAccumulation, raw[i].scope};
+    return n;
+}
+
+static uint32_t list_nv_shapes(VkPhysicalDevice phys, vk_coopmat_shape *out)
+{
+    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV list =
+        (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+            g_inst.instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+    uint32_t n = 0;
+    if (list == NULL || list(phys, &n, NULL) != VK_SUCCESS)
+        return 0;
+    if (n > COOPMAT_MAX_SHAPES)
+        n = COOPMAT_MAX_SHAPES;
+    VkCooperativeMatrixPropertiesNV raw[COOPMAT_MAX_SHAPES];
+    for (uint32_t i = 0; i < n; i++)
+        raw[i] = (VkCooperativeMatrixPropertiesNV){.sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+    VkResult r = list(phys, &n, raw);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (vk_coopmat_shape){raw[i].MSize, raw[i].NSize,  raw[i].KSize, (uint32_t)raw[i].AType,
+                                    (uint32_t)raw[i].BType, (uint32_t)raw[i].CType, (uint32_t)raw[i].DType, 0,
+                                    (uint32_t)raw[i].scope};
+    return n;
+}
+
+/* Queries the extensions, features and shapes (structures chained only when their
+ * extension is present, so that no driver or layer sees an unknown one), then
+ * vk_coopmat_select with $GLOW_VK_COOPMAT (khr|nv|off). */
+static void query_coopmat(VkPhysicalDevice phys, coopmat_query *q)
+{
+    memset(q, 0, sizeof *q);
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(phys, &props);
+    int has_khr = device_has_extension(phys, COOPMAT_KHR_EXTENSION);
+    int has_nv = device_has_extension(phys, COOPMAT_NV_EXTENSION);
+    /* A validation layer older than the extension (1.3.255; Debian bookworm ships 1.3.239)
+     * reports its structures and SPIR-V as errors: with such a layer on, KHR is left out
+     * (the NV path, which it knows, stays). */
+    int khr_hidden = has_khr && g_inst.validation && g_inst.layer_version < VK_MAKE_API_VERSION(0, 1, 3, 255);
+    if (khr_hidden)
+        has_khr = 0;
+    q->dev.api_1_2 = props.apiVersion >= VK_API_VERSION_1_2 && g_inst.api_version >= VK_API_VERSION_1_2;
+    q->dev.max_shared_bytes = props.limits.maxComputeSharedMemorySize;
+    q->dev.max_workgroup_invocations = props.limits.maxComputeWorkGroupInvocations;
+
+    VkPhysicalDeviceSubgroupProperties subgroup = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    coopmat_khr_properties khr_props = {.sType = STYPE_COOPMAT_KHR_PROPERTIES};
+    VkPhysicalDeviceCooperativeMatrixPropertiesNV nv_props = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+    VkPhysicalDeviceProperties2 props2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &subgroup};
+    void **tail = &subgroup.pNext;
+    if (has_khr) {
+        *tail = &khr_props;
+        tail = &khr_props.pNext;
+    }
+    if (has_nv)
+        *tail = &nv_props;
+    vkGetPhysicalDeviceProperties2(phys, &props2);
+    q->dev.subgroup_size = subgroup.subgroupSize;
+    q->dev.khr_compute = (khr_props.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+    q->dev.nv_compute = (nv_props.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
+
+    if (q->dev.api_1_2) {
+        VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+        VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .pNext = &f16};
+        coopmat_khr_features khr_feat = {.sType = STYPE_COOPMAT_KHR_FEATURES};
+        VkPhysicalDeviceCooperativeMatrixFeaturesNV nv_feat = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        VkPhysicalDeviceFeatures2 feats2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &vmm};
+        tail = &f16.pNext;
+        if (has_khr) {
+            *tail = &khr_feat;
+            tail = &khr_feat.pNext;
+        }
+        if (has_nv)
+            *tail = &nv_feat;
+        vkGetPhysicalDeviceFeatures2(phys, &feats2);
+        q->dev.shader_float16 = f16.shaderFloat16 == VK_TRUE;
+        q->dev.vulkan_memory_model = vmm.vulkanMemoryModel == VK_TRUE;
+        q->dev.khr = has_khr && khr_feat.cooperativeMatrix == VK_TRUE;
+        q->dev.nv = has_nv && nv_feat.cooperativeMatrix == VK_TRUE;
+    }
+    if (q->dev.khr) {
+        q->dev.n_khr_shapes = list_khr_shapes(phys, q->khr);
+        q->dev.khr_shapes = q->khr;
+    }
+    if (q->dev.nv) {
+        q->dev.n_nv_shapes = list_nv_shapes(phys, q->nv);
+        q->dev.nv_shapes = q->nv;
+    }
+    q->usable = vk_coopmat_select(&q->dev, getenv("GLOW_VK_COOPMAT"), &q->choice, q->why, sizeof q->why);
+    if (!q->usable && khr_hidden) {
+        size_t len = strlen(q->why);
+        snprintf(q->why + len, sizeof q->why - len,
+                 "; VK_KHR_cooperative_matrix left out: the validation layer (%u.%u.%u) predates it",
+                 VK_API_VERSION_MAJOR(g_inst.layer_version), VK_API_VERSION_MINOR(g_inst.layer_version),
+                 VK_API_VERSION_PATCH(g_inst.layer_version));
+    }
+}
+
 static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void appendf(char *dst, size_t cap, const char *fmt, ...)
 {
@@ -389,10 +563,20 @@ static void describe_device(VkPhysicalDevice phys, glow_device_info *info, uint3
     appendf(d, cap, "max compute shared memory: %u bytes\n", props.limits.maxComputeSharedMemorySize);
     appendf(d, cap, "max compute workgroup invocations: %u\n", props.limits.maxComputeWorkGroupInvocations);
     appendf(d, cap, "float16 arithmetic: %s\n", (has_f16_query && f16.shaderFloat16) ? "yes" : "no");
-    int coop = device_has_extension(phys, "VK_KHR_cooperative_matrix") ||
-               device_has_extension(phys, "VK_NV_cooperative_matrix");
-    appendf(d, cap, "cooperative matrix: %s\n", coop ? "yes" : "no");
-    appendf(d, cap, "gemm kernels: %s", gemm_variant_for(props.deviceType) == VK_GEMM_TEXEL ? "texel" : "tiled");
+    coopmat_query cq;
+    query_coopmat(phys, &cq);
+    char coop[64] = "";
+    if (cq.usable)
+        vk_coopmat_describe(&cq.choice, coop, sizeof coop);
+    appendf(d, cap, "cooperative matrix: %s\n", cq.usable ? coop : cq.why);
+    vk_gemm_variant v = gemm_variant_for(props.deviceType);
+    int tf32 = glow_precision_setting() == GLOW_PRECISION_TF32;
+    if (tf32 && cq.usable && getenv("GLOW_VK_GEMM") == NULL)
+        appendf(d, cap, "gemm kernels: coopmat %s (precision tf32)", coop);
+    else
+        appendf(d, cap, "gemm kernels: %s (precision %s%s)", v == VK_GEMM_TEXEL ? "texel" : "tiled",
+                tf32 ? "tf32, but no usable cooperative matrix: fp32" : "fp32",
+                !tf32 && cq.usable ? "; tf32 would use the cooperative matrices" : "");
     if (subgroup_size)
         *subgroup_size = subgroup.subgroupSize;
 }
@@ -466,13 +650,34 @@ static glow_status create_device(vk_context *vk)
         .queueCount = 1,
         .pQueuePriorities = &priority,
     };
-    const char *exts[1];
+    const char *exts[2];
     uint32_t n_exts = 0;
     /* Required by the spec where a driver is a portability implementation (MoltenVK). */
     if (device_has_extension(vk->phys, "VK_KHR_portability_subset"))
         exts[n_exts++] = "VK_KHR_portability_subset";
+    /* The cooperative-matrix kernels: the extension, its feature, fp16 shared memory and
+     * the Vulkan memory model (checked present by query_coopmat). */
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .shaderFloat16 = VK_TRUE};
+    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .pNext = &f16,
+        .vulkanMemoryModel = VK_TRUE};
+    coopmat_khr_features khr_feat = {.sType = STYPE_COOPMAT_KHR_FEATURES, .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV nv_feat = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
+    const void *features = NULL;
+    if (vk->gemm_variant == VK_GEMM_COOPMAT && vk->coopmat.api == VK_COOPMAT_EMULATED) {
+        f16.pNext = NULL;
+        features = &f16;
+    } else if (vk->gemm_variant == VK_GEMM_COOPMAT) {
+        int khr = vk->coopmat.api == VK_COOPMAT_KHR;
+        exts[n_exts++] = khr ? COOPMAT_KHR_EXTENSION : COOPMAT_NV_EXTENSION;
+        f16.pNext = khr ? (void *)&khr_feat : (void *)&nv_feat;
+        features = &vmm;
+    }
     VkDeviceCreateInfo di = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = features,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qi,
         .enabledExtensionCount = n_exts,
@@ -513,6 +718,21 @@ static int detect_unified(const vk_context *vk)
     return 0;
 }
 
+/* vk->gemm_desc: the GEMM path and precision in use (glow_vulkan_gemm_description). */
+static void describe_gemm(vk_context *vk, const char *why)
+{
+    int tf32 = glow_precision_setting() == GLOW_PRECISION_TF32;
+    if (vk->gemm_variant == VK_GEMM_COOPMAT) {
+        char shape[64];
+        vk_coopmat_describe(&vk->coopmat, shape, sizeof shape);
+        snprintf(vk->gemm_desc, sizeof vk->gemm_desc, "coopmat %s (precision tf32)", shape);
+    } else {
+        snprintf(vk->gemm_desc, sizeof vk->gemm_desc, "%s (precision %s%s)",
+                 vk->gemm_variant == VK_GEMM_TEXEL ? "texel" : "tiled",
+                 tf32 ? "tf32 requested, fp32 used: " : "fp32", tf32 ? (why[0] ? why : "$GLOW_VK_GEMM set") : "");
+    }
+}
+
 glow_status vk_device_open(vk_context *vk, int device)
 {
     GLOW_TRY(instance_acquire());
@@ -530,6 +750,29 @@ glow_status vk_device_open(vk_context *vk, int device)
     describe_device(vk->phys, &vk->backend->info, &vk->subgroup_size);
     vk->max_texel_elements = vk->props.limits.maxTexelBufferElements;
     vk->gemm_variant = gemm_variant_for(vk->props.deviceType);
+    char why[320] = "";
+    if (glow_precision_setting() == GLOW_PRECISION_TF32 && getenv("GLOW_VK_GEMM") == NULL) {
+        coopmat_query cq;
+        query_coopmat(vk->phys, &cq);
+        const char *emulate = getenv("GLOW_VK_COOPMAT_EMULATE");
+        if (emulate && emulate[0]) { /* test build of the kernels: needs only fp16 shared memory */
+            vk_coopmat_shape shape;
+            if (!vk_coopmat_parse_emulated(emulate, &shape))
+                snprintf(why, sizeof why, "GLOW_VK_COOPMAT_EMULATE=%s is no MxNxK with M, N, K in {8, 16}", emulate);
+            else if (!cq.dev.shader_float16 || !cq.dev.api_1_2)
+                snprintf(why, sizeof why, "GLOW_VK_COOPMAT_EMULATE needs shaderFloat16 and Vulkan 1.2");
+            else {
+                vk->gemm_variant = VK_GEMM_COOPMAT;
+                vk->coopmat = (vk_coopmat_choice){VK_COOPMAT_EMULATED, shape};
+            }
+        } else if (cq.usable) {
+            vk->gemm_variant = VK_GEMM_COOPMAT;
+            vk->coopmat = cq.choice;
+        } else {
+            snprintf(why, sizeof why, "%s", cq.why);
+        }
+    }
+    describe_gemm(vk, why);
     vk->unified_memory = detect_unified(vk);
     if (vk->props.apiVersion < VK_API_VERSION_1_1) {
         vk->instance = VK_NULL_HANDLE;

@@ -11,6 +11,11 @@
  *                  a register block per invocation (forward and backward_data 8 pixels x
  *                  4 channels, backward_weight 8 co x 4 columns), no shared memory, 64
  *                  invocations per workgroup.
+ *   VK_GEMM_COOPMAT: the tiled blocks and epilogues, the block's GEMM on cooperative
+ *                  matrices (fp16 x fp16 + fp32; shaders/conv/gemm_coopmat.glsl), the
+ *                  *_coopmat (KHR) or *_coopmat_nv module as the device offers (or the
+ *                  *_coopmat_emu test build, $GLOW_VK_COOPMAT_EMULATE); a block
+ *                  the matrix shape does not tile stays on the tiled kernel.
  * The texel variant falls back to the tiled one when a buffer is too large for a
  * texel view (maxTexelBufferElements).
  *
@@ -117,6 +122,27 @@ static void tiled_spec(const tiled_shape *t, uint32_t bm, uint32_t bn, uint32_t 
     spec[5] = t->bk;
 }
 
+/* The pipeline of a tiled block: the tiled kernel, or with VK_GEMM_COOPMAT its
+ * cooperative-matrix build (KHR or NV module) with the device's matrix shape as spec
+ * constants 6..8 (TM, TN, TK), when the block takes it (TK divides BK, shared memory fits).
+ * Fills spec and returns the spec count. */
+static int gemm_pipeline(const vk_context *vk, const tiled_shape *t, uint32_t bm, uint32_t bn, vk_shader_id tiled,
+                         vk_shader_id coop_khr, vk_shader_id coop_nv, vk_shader_id coop_emu, vk_shader_id *shader,
+                         uint32_t spec[9])
+{
+    tiled_spec(t, bm, bn, spec);
+    *shader = tiled;
+    const vk_coopmat_shape *cm = &vk->coopmat.shape;
+    if (vk->gemm_variant != VK_GEMM_COOPMAT || t->bk % cm->k != 0 || bm % cm->m != 0 || bn % cm->n != 0 ||
+        vk_coopmat_shared_bytes(bm, bn, t->bk) > vk->props.limits.maxComputeSharedMemorySize)
+        return 6;
+    *shader = vk->coopmat.api == VK_COOPMAT_KHR ? coop_khr : vk->coopmat.api == VK_COOPMAT_NV ? coop_nv : coop_emu;
+    spec[6] = cm->m;
+    spec[7] = cm->n;
+    spec[8] = cm->k;
+    return 9;
+}
+
 /* ---- forward -------------------------------------------------------------------- */
 
 glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y, int relu)
@@ -153,11 +179,13 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
         return vk_launch(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, y.c);
-    uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
-    tiled_spec(&ts, bm, bn, spec);
+    uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
+    vk_shader_id shader;
+    int n_spec = gemm_pipeline(vk, &ts, bm, bn, VK_SHADER_CONV2D_FORWARD_TILED, VK_SHADER_CONV2D_FORWARD_COOPMAT,
+                               VK_SHADER_CONV2D_FORWARD_COOPMAT_NV, VK_SHADER_CONV2D_FORWARD_COOPMAT_EMU, &shader, spec);
     vk_binding b[4] = {{x.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {bias_buf, VK_BIND_STORAGE, 0},
                        {y.buf, VK_BIND_STORAGE, 1}};
-    return vk_launch(vk, VK_SHADER_CONV2D_FORWARD_TILED, b, 4, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
+    return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, n_spec, vk_groups(pixels, bm),
                      vk_groups((uint64_t)y.c, bn), 1);
 }
 
@@ -191,10 +219,13 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
         return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 3, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
-    uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
-    tiled_spec(&ts, bm, bn, spec);
+    uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
+    vk_shader_id shader;
+    int n_spec = gemm_pipeline(vk, &ts, bm, bn, VK_SHADER_CONV2D_BACKWARD_DATA_TILED,
+                               VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT, VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_NV, VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_EMU,
+                               &shader, spec);
     vk_binding b[3] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-    return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TILED, b, 3, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
+    return vk_launch(vk, shader, b, 3, &pc, sizeof pc, spec, n_spec, vk_groups(pixels, bm),
                      vk_groups((uint64_t)dx.c, bn), 1);
 }
 
@@ -274,7 +305,7 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
 
     /* Work items without splitting, and the first pass's shader, spec constants and grid. */
     vk_shader_id shader;
-    uint32_t spec[6];
+    uint32_t spec[9];
     int n_spec;
     uint32_t gx, gy;
     uint32_t splits;
@@ -297,14 +328,14 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);
         uint32_t bm = ts.narrow, bn = ts.wide;
-        tiled_spec(&ts, bm, bn, spec);
-        n_spec = 6;
+        n_spec = gemm_pipeline(vk, &ts, bm, bn, VK_SHADER_CONV2D_BACKWARD_WEIGHT_TILED,
+                               VK_SHADER_CONV2D_BACKWARD_WEIGHT_COOPMAT, VK_SHADER_CONV2D_BACKWARD_WEIGHT_COOPMAT_NV, VK_SHADER_CONV2D_BACKWARD_WEIGHT_COOPMAT_EMU,
+                               &shader, spec);
         gx = vk_groups((uint64_t)dy.c, bm);
         gy = vk_groups(n_cols, bn);
         uint64_t min_rows = vk_groups(256, (uint64_t)x.w); /* >= 256 pixels per split */
         splits = clamp_splits(splits_for_work((uint64_t)gx * gy, TILED_TARGET_WORKGROUPS), rows, min_rows,
                               partial_floats);
-        shader = VK_SHADER_CONV2D_BACKWARD_WEIGHT_TILED;
     }
     pc.rows_per_split = vk_groups(rows, splits);
     splits = vk_groups(rows, pc.rows_per_split); /* no empty split */

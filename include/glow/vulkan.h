@@ -12,8 +12,12 @@ int glow_vulkan_validation_errors(glow_backend *be);
  * layer installed); -1 when `be` is not a Vulkan backend. */
 int glow_vulkan_validation_enabled(glow_backend *be);
 
-/* The GEMM kernel variant `be` uses: "tiled" or "texel" (NULL when not Vulkan). */
+/* The GEMM kernel variant `be` uses: "tiled", "texel" or "coopmat" (cooperative
+ * matrices, precision tf32 on a device that has a usable shape) (NULL when not Vulkan). */
 const char *glow_vulkan_gemm_variant(glow_backend *be);
+/* The GEMM path and precision in words, e.g. "coopmat KHR 16x16x16 fp16*fp16+fp32
+ * (precision tf32)" or "tiled (precision fp32)" (NULL when not Vulkan). */
+const char *glow_vulkan_gemm_description(glow_backend *be);
 
 /* Command recording on `be` since it was opened. A training step is recorded into one
  * command buffer and submitted once (docs: backends/vulkan/vk_command.c). */

@@ -2,12 +2,17 @@
 #include "bench_print.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void bench_print_header(const bench_record *r)
 {
     const glow_device_info *d = &r->info;
     printf("\n== %s [%d] %s (%s; %s; API %s)\n", d->backend, r->device_index, d->name, d->vendor, d->driver,
            d->api_version);
+    /* The GEMM path and precision in use, where the backend reports one ("gemm kernels: ..."). */
+    const char *gemm = strstr(d->details, "gemm kernels:");
+    if (gemm)
+        printf("%.*s\n", (int)strcspn(gemm, "\n"), gemm);
     printf("config %s: %dx%dx%d, L=%d K=%d F=%d, n_bits %d, batch %d, %zu parameters; reps %d, warm-up %d;"
            " threads %d\n",
            r->config_name, r->cfg.in_c, r->cfg.in_h, r->cfg.in_w, r->cfg.levels, r->cfg.steps, r->cfg.hidden,

@@ -13,9 +13,15 @@
 //   (consecutive invocations then load along k), 0 when m / n are.
 // Tile sizes are specialization constants 3..5; local_size_x (id 0) must be
 // (BM/4)*(BN/4), which the host guarantees.
+//
+// Built with -DGLOW_GEMM_COOPMAT=1 (the *_coopmat kernels), the same functions come from
+// gemm_coopmat.glsl: fp16 cooperative matrices with fp32 accumulation.
 
 #ifndef GLOW_GEMM_TILED_GLSL
 #define GLOW_GEMM_TILED_GLSL
+#if GLOW_GEMM_COOPMAT
+#include "gemm_coopmat.glsl"
+#else
 
 layout(constant_id = 3) const uint BM = 64;
 layout(constant_id = 4) const uint BN = 64;
@@ -78,4 +84,5 @@ uint gemm_tiled_col(uint n0, uint j)
     return n0 + gl_LocalInvocationIndex / (BM / 4u) + j * (BN / 4u);
 }
 
+#endif // GLOW_GEMM_COOPMAT
 #endif
