@@ -1,4 +1,5 @@
-/* Loader for tests/data/glow_golden.bin (format: tests/data/README.md) and the
+/* Loader for tests/data/glow_golden.bin and glow_golden_cond.bin (the class-conditional
+ * model, version 2; format: tests/data/README.md) and the
  * golden comparison shared by test_model_golden (CPU) and test_backend_model
  * (every other backend). Header-only: each suite is linked with test_util.c only. */
 #ifndef GLOW_GOLDEN_FIXTURE_H
@@ -21,6 +22,7 @@ typedef struct {
 typedef struct {
     glow_model_config cfg;
     int batch, adam_steps;
+    int labels[64]; /* version 2 (conditional): the batch's labels */
     float lr;
     int count;
     golden_tensor *tensors;
@@ -32,11 +34,13 @@ static inline void golden_read(FILE *f, void *dst, size_t bytes, const char *pat
         fail_msg("%s: truncated while reading %s at byte %ld", path, what, ftell(f));
 }
 
-static inline void golden_load(golden_fixture *g)
+static inline const golden_tensor *golden_get(const golden_fixture *g, const char *name, size_t count);
+
+static inline void golden_load_file(golden_fixture *g, const char *file)
 {
     const char *dir = getenv("GLOW_TEST_DATA");
     char path[1024];
-    snprintf(path, sizeof path, "%s/glow_golden.bin", dir ? dir : "tests/data");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         fail_msg("cannot open the golden fixture %s (regenerate with tools/reference/glow_reference.py)", path);
@@ -46,13 +50,19 @@ static inline void golden_load(golden_fixture *g)
     if (memcmp(magic, "GLOWGOLD", 8) != 0)
         fail_msg("%s: wrong magic", path);
     golden_read(f, &version, 4, path, "version");
-    if (version != 1)
-        fail_msg("%s: version %u, expected 1", path, version);
+    if (version != 1 && version != 2)
+        fail_msg("%s: version %u, expected 1 or 2", path, version);
     golden_read(f, hdr, sizeof hdr, path, "config");
     golden_read(f, &g->lr, 4, path, "lr");
+    uint32_t n_classes = 0;
+    float class_weight = 0.0f;
+    if (version == 2) { /* class-conditional */
+        golden_read(f, &n_classes, 4, path, "n_classes");
+        golden_read(f, &class_weight, 4, path, "class_weight");
+    }
     golden_read(f, &count, 4, path, "tensor count");
     glow_model_config cfg = {(int)hdr[0], (int)hdr[1], (int)hdr[2], (int)hdr[3], (int)hdr[4], (int)hdr[5],
-                             (int)hdr[6]};
+                             (int)hdr[6], (int)n_classes, class_weight};
     g->cfg = cfg;
     g->batch = (int)hdr[7];
     g->adam_steps = (int)hdr[8];
@@ -74,6 +84,25 @@ static inline void golden_load(golden_fixture *g)
         golden_read(f, t->data, t->count * sizeof(float), path, t->name);
     }
     fclose(f);
+    if (n_classes > 0) {
+        if (g->batch > 64)
+            fail_msg("%s: batch %d > 64", path, g->batch);
+        const golden_tensor *lab = golden_get(g, "labels", (size_t)g->batch);
+        for (int i = 0; i < g->batch; i++)
+            g->labels[i] = (int)lab->data[i];
+    }
+}
+
+static inline void golden_load(golden_fixture *g)
+{
+    golden_load_file(g, "glow_golden.bin");
+}
+
+/* A conditional fixture's labels before each call that runs the top prior. */
+static inline void golden_labels(glow_model *m, const golden_fixture *g)
+{
+    if (g->cfg.n_classes > 0)
+        TU_OK(glow_model_set_labels(m, g->labels, g->batch));
 }
 
 static inline void golden_free(golden_fixture *g)
@@ -142,10 +171,10 @@ static inline double golden_rel_err(const float *got, const float *ref, size_t n
  *             sign(g), so an element whose true gradient is at fp32 noise level may
  *             step differently; each such element changes bpd by at most
  *             lr |dbpd/dp| ~ 1e-3 * 1e-6. */
-static inline void golden_check(glow_backend *be, glow_memory_mode memory)
+static inline void golden_check_file(glow_backend *be, glow_memory_mode memory, const char *file)
 {
     golden_fixture g;
-    golden_load(&g);
+    golden_load_file(&g, file);
     glow_model *m = golden_model(be, &g);
     const glow_param_table *t = glow_model_param_table(m);
     const size_t d = glow_model_latent_size(m);
@@ -154,6 +183,7 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
 
     /* latents and log-likelihood */
     float *z = malloc((size_t)n * d * sizeof *z), *logp = malloc((size_t)n * sizeof *logp);
+    golden_labels(m, &g);
     TU_OK(glow_model_encode(m, x->data, n, z, logp));
     size_t off = 0;
     for (int l = 0; l < g.cfg.levels; l++) {
@@ -173,7 +203,19 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
 
     /* bpd and gradients */
     float mean_bpd, *grads = calloc(t->total, sizeof *grads);
+    golden_labels(m, &g);
     TU_OK(glow_model_gradients_from_x(m, x->data, n, memory, &mean_bpd, logp, grads));
+    if (g.cfg.class_weight > 0.0f) {
+        /* the classifier's mean bits_y: CE of K = 4 logits of size ~1 in fp32 (observed ~1e-7) */
+        glow_class_stats cs;
+        TU_OK(glow_model_class_stats(m, &cs));
+        const golden_tensor *gy = golden_get(&g, "mean_bits_y", 1);
+        assert_int_equal(cs.count, n);
+        if (fabs(cs.bits_y - gy->data[0]) > 1e-5)
+            fail_msg("mean bits_y %.7f, reference %.7f", cs.bits_y, (double)gy->data[0]);
+        print_message("%s: mean bits_y %.7f (reference %.7f), %d of %d correct\n", be->info.backend, cs.bits_y,
+                      (double)gy->data[0], cs.correct, cs.count);
+    }
     const golden_tensor *gbpd = golden_get(&g, "bpd", (size_t)n), *gmean = golden_get(&g, "mean_bpd", 1);
     const double dln2 = (double)d * log(2.0);
     for (int s = 0; s < n; s++) {
@@ -217,12 +259,14 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
     float bpd_before;
     for (int s = 1; s <= g.adam_steps; s++) {
         opt.adam.step = s;
+        golden_labels(m, &g);
         TU_OK(glow_model_train_step_from_x(m, x->data, n, &opt, &bpd_before));
         if (s > 1 && fabs((double)bpd_before - adam->data[s - 2]) > 1e-4)
             fail_msg("bpd after Adam step %d: %.7f, reference %.7f", s - 1, (double)bpd_before,
                      (double)adam->data[s - 2]);
     }
     float last;
+    golden_labels(m, &g);
     TU_OK(glow_model_gradients_from_x(m, x->data, n, memory, &last, NULL, NULL));
     if (fabs((double)last - adam->data[g.adam_steps - 1]) > 1e-4)
         fail_msg("bpd after Adam step %d: %.7f, reference %.7f", g.adam_steps, (double)last,
@@ -235,6 +279,11 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory)
     free(grads);
     glow_model_destroy(m);
     golden_free(&g);
+}
+
+static inline void golden_check(glow_backend *be, glow_memory_mode memory)
+{
+    golden_check_file(be, memory, "glow_golden.bin");
 }
 
 #endif

@@ -12,7 +12,7 @@
 static inline glow_model *mt_create(glow_backend *be, int c, int h, int w, int levels, int steps, int hidden,
                                     int max_batch, uint64_t seed)
 {
-    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5};
+    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5, 0, 0.0f};
     glow_model *m = NULL;
     TU_OK(glow_model_create(be, &cfg, seed, max_batch, &m));
     return m;

@@ -12,13 +12,15 @@
  *                i32 memory mode; i64 step; i32 epoch; i64 position;
  *                i32 actnorm_initialized; i32 optimizer kind;
  *                f32 beta1, beta2, eps, max_grad_norm
- *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 only)
+ *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 on)
+ *                i32 n_classes; f32 class_weight (version 3: class-conditional model)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
  *          .   u64 checksum: 64-bit FNV-1a over every byte before it
  * Version 1 files (header of 132 bytes, without the last two fields) still
  * load; their train_limit and train_count read as -1, "not recorded".
+ * Version 1 and 2 files (148 bytes) load as unconditional models (n_classes 0).
  * The table must be consistent: offsets ascending, each entry inside the arena,
  * no overlaps, names NUL-terminated and unique.
  *
@@ -38,7 +40,7 @@
 #include "glow/status.h"
 
 #define GLOW_CHECKPOINT_MAGIC "GLOWCKPT"
-#define GLOW_CHECKPOINT_VERSION 2
+#define GLOW_CHECKPOINT_VERSION 3
 
 typedef struct {
     glow_model_config config;  /* n_bits lives here */

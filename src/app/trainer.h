@@ -41,6 +41,8 @@ typedef struct {
     const char *backend;  /* "auto", "ref", "cpu", "vulkan", "cuda", or one per rank: "vulkan,ref" */
     const char *devices;  /* device index, or one per rank ("0,1"); NULL: preferred / node-local rank */
     int levels, steps, hidden, n_bits;
+    int conditional;      /* class-conditional model (--conditional): classes from the data set's labels */
+    float class_weight;   /* weight of the classifier's bits_y in the objective (0: no classifier) */
     int batch;
     float lr;
     float warmup_epochs;
