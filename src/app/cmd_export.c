@@ -36,9 +36,9 @@ int cmd_export(int argc, char **argv)
     glow_status st = glow_checkpoint_load(checkpoint, NULL, &s, &table, &params, NULL, NULL);
     if (st != GLOW_OK)
         return app_report_error("export", st);
-    char v[12][64];
-    const char *keys[12] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
-                            "batch", "dataset"};
+    char v[14][64];
+    const char *keys[14] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
+                            "batch", "dataset", "n_classes", "class_weight"};
     snprintf(v[0], 64, "glow-vk 1");
     snprintf(v[1], 64, "%d", s.config.in_c);
     snprintf(v[2], 64, "%d", s.config.in_h);
@@ -51,10 +51,13 @@ int cmd_export(int argc, char **argv)
     snprintf(v[9], 64, "%lld", (long long)s.step);
     snprintf(v[10], 64, "%d", s.batch);
     snprintf(v[11], 64, "%.31s", s.dataset);
-    const char *values[12];
-    for (int i = 0; i < 12; i++)
+    /* a class-conditional model (0 and 0: unconditional; its class tensors are in the table) */
+    snprintf(v[12], 64, "%d", s.config.n_classes);
+    snprintf(v[13], 64, "%.9g", (double)s.config.class_weight);
+    const char *values[14];
+    for (int i = 0; i < 14; i++)
         values[i] = v[i];
-    st = glow_safetensors_write(output, &table, params, keys, values, 12);
+    st = glow_safetensors_write(output, &table, params, keys, values, 14);
     if (st == GLOW_OK)
         printf("wrote %s: %d tensors, %zu floats, from %s (step %lld)\n", output, table.count, table.total,
                checkpoint, (long long)s.step);
