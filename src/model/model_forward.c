@@ -103,7 +103,7 @@ glow_status model_read_sums(glow_model *m, int n, float **host, const float **lo
         free(h);
         return st;
     }
-    if (m->cond.classifier)
+    if (m->cond.classifier && m->dp == NULL) /* a data-parallel step sums them (model_sum_gradients) */
         model_cond_read_stats(m, n, h);
     *host = h;
     *logp = h;

@@ -212,8 +212,8 @@ glow_status model_classifier_forward(glow_model *m, int n);
 glow_status model_top_backward(glow_model *m, int n, glow_tensor dhp, glow_tensor dout);
 /* dLoss/dloss_y[n] for the classifier: class_weight / (N ln 2), N the (global) batch. */
 float model_class_loss_grad(const glow_model *m, int n);
-/* From a host copy of the io buffer from logp on (see model_read_sums): the classifier's
- * stats of n samples into m->cond.stats; its mean bits_y. */
+/* From a host copy of the io buffer from logp on (see model_read_sums, which calls it outside
+ * data-parallel steps): the classifier's stats of n samples into m->cond.stats; its mean bits_y. */
 double model_cond_read_stats(glow_model *m, int n, const float *io_from_logp);
 
 /* ---- model_data_parallel.c: where a data-parallel step meets the other ranks ---- */
