@@ -172,6 +172,38 @@ check "too large: suggests a smaller --batch" grep -qE -- '--batch [0-9]+ is the
 check "too large: no training started" bash -c "! grep -qF 'training from step' oom.log"
 check "too large: no output folder" test ! -e oom
 
+# ---- class-conditional model (--conditional) ---------------------------------------
+expect_rc "train --conditional" 0 cond.log "$GLOW" train "${TINY[@]}" --steps 4 --conditional --class-weight 0.5 \
+    --out cond
+check "conditional: settings" contains cond/config.txt "class_weight = 0.5"
+check "conditional: metrics.csv has the classifier columns" test "$(head -n 1 cond/metrics.csv)" = \
+    "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds,train_bits_y,train_class_acc,test_bits_y,test_class_acc"
+check "conditional: train bits_y near log2(10) after 4 steps" \
+    awk -F, 'NR > 1 { if (!($8 > 2.5 && $8 < 4.5)) exit 1 } END { if (NR != 5) exit 1 }' cond/metrics.csv
+check "conditional: test figures on the last row" test -n "$(csv_col cond/metrics.csv 4 11)"
+check "conditional: classifier logged" contains cond.log "classifier: train"
+expect_rc "sample --class 2" 0 cond_s2.log "$GLOW" sample --checkpoint cond/checkpoint.glow -n 4 --class 2 \
+    -o cond_s2.png --backend ref
+png_is "sample --class: 4 images" cond_s2.png "$(grid_px 2)" "$(grid_px 2)"
+expect_rc "sample, conditional, no --class" 0 cond_rows.log "$GLOW" sample --checkpoint cond/checkpoint.glow -n 15 \
+    -o cond_rows.png --backend ref
+png_is "sample: one row of 2 per class" cond_rows.png "$(grid_px 2)" "$(grid_px 10)"
+expect_rc "sample --class 10 of 10 classes" 2 cond_s10.log "$GLOW" sample --checkpoint cond/checkpoint.glow \
+    --class 10 --backend ref
+check "--class out of range named" contains cond_s10.log "--class 10 is outside 0..9"
+expect_rc "sample --class on an unconditional model" 2 uncond_class.log "$GLOW" sample \
+    --checkpoint run6/checkpoint.glow --class 1 --backend ref
+check "--class on an unconditional model named" contains uncond_class.log "is not class-conditional"
+expect_rc "eval, conditional" 0 cond_eval.log "$GLOW" eval --checkpoint cond/checkpoint.glow --data-dir "$DATA" \
+    --limit 16 --backend ref
+check "eval, conditional: classifier line" grep -qE '^classifier: [0-9.]+ bits_y, accuracy' cond_eval.log
+check "eval, conditional: last line is the bpd" grep -qE '^test bpd: [0-9.]+$' <(tail -n 1 cond_eval.log)
+expect_rc "interpolate, conditional" 0 cond_interp.log "$GLOW" interpolate --checkpoint cond/checkpoint.glow \
+    --data-dir "$DATA" --pairs 2 --steps 2 -o cond_interp.png --backend ref
+expect_rc "--class-weight without --conditional" 2 cw.log "$GLOW" train "${TINY[@]}" --steps 1 --class-weight 0.1 \
+    --out cw
+check "--class-weight alone named" contains cw.log "--class-weight applies to a --conditional model only"
+
 # ---- sample, interpolate, eval ----------------------------------------------------
 expect_rc "sample" 0 sample.log "$GLOW" sample --checkpoint run6/checkpoint.glow -n 10 --temperature 0.7 -o s.png \
     --backend ref --seed 3

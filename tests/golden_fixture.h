@@ -1,4 +1,5 @@
-/* Loader for tests/data/glow_golden.bin and glow_golden_edge.bin (format: tests/data/README.md) and the
+/* Loader for tests/data/glow_golden.bin, glow_golden_edge.bin (--pad edge) and glow_golden_cond.bin
+ * (the class-conditional model, version 2; format: tests/data/README.md) and the
  * golden comparison shared by test_model_golden (CPU) and test_backend_model
  * (every other backend). Header-only: each suite is linked with test_util.c only. */
 #ifndef GLOW_GOLDEN_FIXTURE_H
@@ -21,6 +22,7 @@ typedef struct {
 typedef struct {
     glow_model_config cfg;
     int batch, adam_steps;
+    int labels[64]; /* version 2 (conditional): the batch's labels */
     float lr;
     int count;
     golden_tensor *tensors;
@@ -31,6 +33,8 @@ static inline void golden_read(FILE *f, void *dst, size_t bytes, const char *pat
     if (fread(dst, 1, bytes, f) != bytes)
         fail_msg("%s: truncated while reading %s at byte %ld", path, what, ftell(f));
 }
+
+static inline const golden_tensor *golden_get(const golden_fixture *g, const char *name, size_t count);
 
 /* file: a fixture's name under $GLOW_TEST_DATA (default tests/data). */
 static inline void golden_load(golden_fixture *g, const char *file)
@@ -47,13 +51,19 @@ static inline void golden_load(golden_fixture *g, const char *file)
     if (memcmp(magic, "GLOWGOLD", 8) != 0)
         fail_msg("%s: wrong magic", path);
     golden_read(f, &version, 4, path, "version");
-    if (version != 1)
-        fail_msg("%s: version %u, expected 1", path, version);
+    if (version != 1 && version != 2)
+        fail_msg("%s: version %u, expected 1 or 2", path, version);
     golden_read(f, hdr, sizeof hdr, path, "config");
     golden_read(f, &g->lr, 4, path, "lr");
+    uint32_t n_classes = 0;
+    float class_weight = 0.0f;
+    if (version == 2) { /* class-conditional */
+        golden_read(f, &n_classes, 4, path, "n_classes");
+        golden_read(f, &class_weight, 4, path, "class_weight");
+    }
     golden_read(f, &count, 4, path, "tensor count");
     glow_model_config cfg = {(int)hdr[0], (int)hdr[1], (int)hdr[2], (int)hdr[3], (int)hdr[4], (int)hdr[5],
-                             (int)hdr[6], GLOW_PAD_ZERO}; /* pad: set below from the tensors */
+                             (int)hdr[6], GLOW_PAD_ZERO, (int)n_classes, class_weight}; /* pad: set below */
     g->cfg = cfg;
     g->batch = (int)hdr[7];
     g->adam_steps = (int)hdr[8];
@@ -81,6 +91,20 @@ static inline void golden_load(golden_fixture *g, const char *file)
     for (int i = 0; i < g->count; i++)
         if (strcmp(g->tensors[i].name, "param/top_prior.edge") == 0)
             g->cfg.pad = GLOW_PAD_EDGE;
+    if (n_classes > 0) {
+        if (g->batch > 64)
+            fail_msg("%s: batch %d > 64", path, g->batch);
+        const golden_tensor *lab = golden_get(g, "labels", (size_t)g->batch);
+        for (int i = 0; i < g->batch; i++)
+            g->labels[i] = (int)lab->data[i];
+    }
+}
+
+/* A conditional fixture's labels before each call that runs the top prior. */
+static inline void golden_labels(glow_model *m, const golden_fixture *g)
+{
+    if (g->cfg.n_classes > 0)
+        TU_OK(glow_model_set_labels(m, g->labels, g->batch));
 }
 
 static inline void golden_free(golden_fixture *g)
@@ -161,6 +185,7 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory, const
 
     /* latents and log-likelihood */
     float *z = malloc((size_t)n * d * sizeof *z), *logp = malloc((size_t)n * sizeof *logp);
+    golden_labels(m, &g);
     TU_OK(glow_model_encode(m, x->data, n, z, logp));
     size_t off = 0;
     for (int l = 0; l < g.cfg.levels; l++) {
@@ -180,7 +205,19 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory, const
 
     /* bpd and gradients */
     float mean_bpd, *grads = calloc(t->total, sizeof *grads);
+    golden_labels(m, &g);
     TU_OK(glow_model_gradients_from_x(m, x->data, n, memory, &mean_bpd, logp, grads));
+    if (g.cfg.class_weight > 0.0f) {
+        /* the classifier's mean bits_y: CE of K = 4 logits of size ~1 in fp32 (observed ~1e-7) */
+        glow_class_stats cs;
+        TU_OK(glow_model_class_stats(m, &cs));
+        const golden_tensor *gy = golden_get(&g, "mean_bits_y", 1);
+        assert_int_equal(cs.count, n);
+        if (fabs(cs.bits_y - gy->data[0]) > 1e-5)
+            fail_msg("mean bits_y %.7f, reference %.7f", cs.bits_y, (double)gy->data[0]);
+        print_message("%s: mean bits_y %.7f (reference %.7f), %d of %d correct\n", be->info.backend, cs.bits_y,
+                      (double)gy->data[0], cs.correct, cs.count);
+    }
     const golden_tensor *gbpd = golden_get(&g, "bpd", (size_t)n), *gmean = golden_get(&g, "mean_bpd", 1);
     const double dln2 = (double)d * log(2.0);
     for (int s = 0; s < n; s++) {
@@ -224,12 +261,14 @@ static inline void golden_check(glow_backend *be, glow_memory_mode memory, const
     float bpd_before;
     for (int s = 1; s <= g.adam_steps; s++) {
         opt.adam.step = s;
+        golden_labels(m, &g);
         TU_OK(glow_model_train_step_from_x(m, x->data, n, &opt, &bpd_before));
         if (s > 1 && fabs((double)bpd_before - adam->data[s - 2]) > 1e-4)
             fail_msg("bpd after Adam step %d: %.7f, reference %.7f", s - 1, (double)bpd_before,
                      (double)adam->data[s - 2]);
     }
     float last;
+    golden_labels(m, &g);
     TU_OK(glow_model_gradients_from_x(m, x->data, n, memory, &last, NULL, NULL));
     if (fabs((double)last - adam->data[g.adam_steps - 1]) > 1e-4)
         fail_msg("bpd after Adam step %d: %.7f, reference %.7f", g.adam_steps, (double)last,

@@ -13,7 +13,7 @@
 static inline glow_model *mt_create_pad(glow_backend *be, int c, int h, int w, int levels, int steps, int hidden,
                                         int max_batch, uint64_t seed, int pad)
 {
-    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5, pad};
+    glow_model_config cfg = {c, h, w, levels, steps, hidden, 5, pad, 0, 0.0f};
     glow_model *m = NULL;
     TU_OK(glow_model_create(be, &cfg, seed, max_batch, &m));
     return m;

@@ -8,6 +8,8 @@
 #   - mixed devices: rank 0 on Vulkan (lavapipe), rank 1 on the CPU: bpd within 1e-5, and the
 #     parameters no farther from the CPU run than a single-process Vulkan run is (see below);
 #   - eval split over 2 ranks gives the single process's figure exactly;
+#   - a class-conditional model with a classifier (--conditional): 2 ranks x 4 against 1 rank x 8
+#     for 6 steps, train bpd and classifier bits_y within 1e-5 and the same accuracy every step;
 #   - a batch that does not split evenly is a usage error;
 #   - a rank killed in the middle of an epoch: the other stops within seconds naming it,
 #     the last checkpoint stays intact and --resume continues.
@@ -89,6 +91,18 @@ run "eval, 2 ranks" e2.log "${MPI[@]}" "$GLOW" eval --checkpoint one/checkpoint.
 b1=$(grep '^test bpd:' e1.log); b2=$(grep '^test bpd:' e2.log)
 if [ -n "$b1" ] && [ "$b1" = "$b2" ] && [ "$(grep -c '^test bpd:' e2.log)" = 1 ]; then pass "eval: 2 ranks give '$b2' exactly"
 else fail "eval: '$b1' vs '$b2'"; fi
+
+# ---- class-conditional model: the classifier's figures are summed over the ranks too ----
+COND=(--dataset fashion-mnist --L 2 --K 1 --hidden 8 --batch 8 --train-limit 320 --steps 6 --test-limit 16
+      --samples 4 --conditional --class-weight 0.5 --backend ref)
+run "conditional, 1 rank x 8" cond1.log "$GLOW" train "${COND[@]}" --out cond1
+run "conditional, 2 ranks x 4" cond2.log "${MPI[@]}" "$GLOW" train "${COND[@]}" --out cond2
+same_bpd "conditional: per-step bpd" cond1/metrics.csv cond2/metrics.csv 1 6
+if awk -F, 'FNR == 1 { next } FNR == NR { y[$1] = $8; acc[$1] = $9; next }
+            { d = y[$1] - $8; if (d < 0) d = -d; if (d > 1e-5 || acc[$1] != $9) bad++; n++ }
+            END { exit (bad || n != 6) }' cond1/metrics.csv cond2/metrics.csv; then
+    pass "conditional: per-step bits_y within 1e-5 and the same accuracy on 2 ranks"
+else fail "conditional: classifier figures differ"; paste -d'|' cond1/metrics.csv cond2/metrics.csv | tail -3; fi
 
 # ---- usage ----
 "${MPI[@]}" "$GLOW" train "${TINY[@]}" --batch 33 --backend ref --out bad >bad.log 2>&1

@@ -17,8 +17,11 @@ Trains a tiny model for a few steps on Fashion-MNIST (ref backend), runs
      to float32 (backends/ref/ref_random.c). Philox4x32-10 is re-implemented
      below. The two figures must agree within 2e-5 bits/dim (the engine
      computes in float32, the reference in float64).
-Both are done for a model with zero padding and one with --pad edge (whose
-<conv>.edge tensors, shape [Co, 3, 3], the reference uses as openai/glow does).
+Three models: zero padding, --pad edge (whose <conv>.edge tensors, shape [Co, 3, 3],
+the reference uses as openai/glow does), and a class-conditional one (train
+--conditional --class-weight 0.5), whose file must hold the class tensors
+(top_prior.class.*, classifier.*) and n_classes in __metadata__, and whose bpd
+the reference recomputes with the images' labels.
 Part 2 needs torch: Debian's python3-torch lives in /usr/bin/python3 (not the
 pyenv python3 first on PATH), so the script re-runs itself there. Where torch
 is not importable at all (CI: tools/install-deps does not install it) part 1
@@ -86,6 +89,12 @@ def test_pixels(n):
     return images
 
 
+def test_labels(n):
+    with gzip.open(os.path.join(DATA, "t10k-labels-idx1-ubyte.gz"), "rb") as f:
+        raw = f.read()
+    return list(raw[8:8 + n])
+
+
 def read_safetensors(path):
     data = open(path, "rb").read()
     (n,) = struct.unpack("<Q", data[:8])
@@ -113,7 +122,12 @@ def check_file(header, body, n, pad):
         end = e
     if end != len(body):
         problems.append("tensors cover %d of %d data bytes" % (end, len(body)))
-    for name in ("top_prior.w", "l0.s0.actnorm.bias", "l0.s0.invconv.perm", "l0.s0.coupling.conv1.w"):
+    names = ["top_prior.w", "l0.s0.actnorm.bias", "l0.s0.invconv.perm", "l0.s0.coupling.conv1.w"]
+    if meta is not None and int(meta.get("n_classes", "0")) > 0:
+        names += ["top_prior.class.w", "top_prior.class.b", "top_prior.class.logs"]
+        if float(meta.get("class_weight", "0")) > 0:
+            names += ["classifier.w", "classifier.b", "classifier.logs"]
+    for name in names:
         if name not in header:
             problems.append("missing " + name)
     edges = [name for name in header if name.endswith(".edge")]
@@ -126,13 +140,14 @@ def check_file(header, body, n, pad):
     return meta, problems
 
 
-def reference_bpd(meta, header, body, images):
+def reference_bpd(meta, header, body, images, labels):
     import torch
     spec = importlib.util.spec_from_file_location("glow_reference",
                                                   os.path.join(ROOT, "tools", "reference", "glow_reference.py"))
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)  # sets torch's default dtype to float64
-    cfg = {k: int(meta[k]) for k in ("in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits")}
+    cfg = {k: int(meta[k]) for k in ("in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "n_classes")}
+    cfg["class_weight"] = float(meta["class_weight"])
     cfg["pad"] = meta.get("pad", "zero")
     p = {}
     for name, t in header.items():
@@ -148,8 +163,9 @@ def reference_bpd(meta, header, body, images):
         level = torch.tensor([px >> shift for img in batch for px in img], dtype=torch.float32)
         x32 = (level / bins - 0.5) + u / bins  # float32 rounding as in ref_dequantize
         x = x32.to(torch.float64).reshape(len(batch), cfg["in_h"], cfg["in_w"], cfg["in_c"])
+        y = torch.tensor(labels[first:first + BATCH], dtype=torch.long) if cfg["n_classes"] > 0 else None
         with torch.no_grad():
-            logpx, _ = ref.forward(cfg, p, x)
+            logpx, _ = ref.forward(cfg, p, x, y=y)
             total += ref.bpd_of(cfg, logpx).sum().item()
     return total / len(images)
 
@@ -166,19 +182,22 @@ def main():
         sys.exit(1 if os.environ.get("GLOW_TEST_STRICT") == "1" else 77)
     tmp = tempfile.mkdtemp(prefix="glow-safetensors.")
     try:
-        codes = [check_pad(glow, tmp, pad) for pad in ("zero", "edge")]
+        runs = [("zero", []), ("edge", []), ("zero", ["--conditional", "--class-weight", "0.5"])]
+        codes = [check_run(glow, tmp, pad, extra) for pad, extra in runs]
         sys.exit(1 if 1 in codes else 77 if 77 in codes else 0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_pad(glow, tmp, pad):
-    """Train, eval, export and compare one model with --pad pad; 0 ok, 1 failed, 77 no torch."""
+def check_run(glow, tmp, pad, extra):
+    """Trains with --pad pad (and the extra train flags), evaluates, exports and compares;
+    0 ok, 1 failed, 77 no torch."""
     run = lambda args: subprocess.run([glow] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = os.path.join(tmp, "run-" + pad)
+    name = pad + ("-conditional" if extra else "")
+    out = os.path.join(tmp, "run-" + name)
     r = run(["train", "--dataset", "fashion-mnist", "--backend", "ref", "--preset", "small", "--L", "2", "--K",
              "2", "--hidden", "16", "--batch", str(BATCH), "--steps", "6", "--test-limit", str(N_IMAGES),
-             "--samples", "4", "--seed", "7", "--pad", pad, "--out", out])
+             "--samples", "4", "--seed", "7", "--pad", pad, "--out", out] + extra)
     if r.returncode != 0:
         print(r.stdout)
         sys.exit("train failed")
@@ -189,7 +208,7 @@ def check_pad(glow, tmp, pad):
         print(r.stdout)
         sys.exit("eval failed")
     eval_bpd = float(lines[0].split(": ")[1])
-    st = os.path.join(tmp, "model-%s.safetensors" % pad)
+    st = os.path.join(tmp, "model-%s.safetensors" % name)
     r = run(["export", "--checkpoint", ckpt, "-o", st])
     if r.returncode != 0:
         print(r.stdout)
@@ -197,7 +216,7 @@ def check_pad(glow, tmp, pad):
     header, body, n = read_safetensors(st)
     meta, problems = check_file(dict(header), body, n, pad)
     for pr in problems:
-        print("FAIL - safetensors (--pad %s): %s" % (pad, pr))
+        print("FAIL - safetensors (%s): %s" % (name, pr))
     if problems:
         return 1
     print("ok   - %s: %d tensors, %d data bytes, metadata %s" % (st, len(header) - 1, len(body), meta))
@@ -205,10 +224,10 @@ def check_pad(glow, tmp, pad):
         print("SKIP - torch is not importable: the PyTorch comparison did not run (exit 77, allowed in CI)")
         return 77
     del header["__metadata__"]
-    ref_bpd = reference_bpd(meta, header, body, test_pixels(N_IMAGES))
+    ref_bpd = reference_bpd(meta, header, body, test_pixels(N_IMAGES), test_labels(N_IMAGES))
     ok = abs(ref_bpd - eval_bpd) <= TOL
-    print("%s - --pad %s: reference bpd %.9f, glow-vk eval %.9f (|diff| %.2e, tolerance %.0e)" %
-          ("ok  " if ok else "FAIL", pad, ref_bpd, eval_bpd, abs(ref_bpd - eval_bpd), TOL))
+    print("%s - %s: reference bpd %.9f, glow-vk eval %.9f (|diff| %.2e, tolerance %.0e)" %
+          ("ok  " if ok else "FAIL", name, ref_bpd, eval_bpd, abs(ref_bpd - eval_bpd), TOL))
     return 0 if ok else 1
 
 

@@ -10,7 +10,10 @@
  * A backend that is unavailable is reported and skipped (a failure when
  * $GLOW_TEST_REQUIRE names it, or when it is present but broken: test_util.h);
  * the suite exits 77 (meson: SKIP) when no backend but the CPU's opens. And
- * the cpu backend gives bit-identical training on any thread count. */
+ * the cpu backend gives bit-identical training on any thread count.
+ * The class-conditional model (glow_model_config.n_classes, class_weight) is checked
+ * the same way: its golden fixture, and 20 training steps with labels whose bpd and
+ * classifier bits_y follow the reference's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,31 @@ static void train_losses(glow_backend *be, const glow_dataset *ds, float *bpd)
     train_losses_at(be, ds, TRAIN_BATCH, bpd);
 }
 
+/* The same run on a class-conditional model (10 classes, classifier weight 0.5) with the
+ * images' labels: per-step bpd and classifier bits_y. */
+static void train_losses_cond(glow_backend *be, const glow_dataset *ds, float *bpd, double *bits_y)
+{
+    glow_model_config cfg = {1, 32, 32, 2, 2, 16, 5, GLOW_PAD_ZERO, 10, 0.5f};
+    glow_model *m = NULL;
+    TU_OK(glow_model_create(be, &cfg, 78, TRAIN_BATCH, &m));
+    glow_train_options opt = {{GLOW_OPT_ADAM, 1e-3f, 0.9f, 0.999f, 1e-8f, 1, 50.0f}, GLOW_MEMORY_REVERSIBLE};
+    const size_t image = (size_t)ds->h * ds->w * ds->c;
+    for (int s = 0; s < TRAIN_STEPS; s++) {
+        glow_rng rng = {78, GLOW_STREAM_DEQUANT, (uint32_t)s, 0};
+        int labels[TRAIN_BATCH];
+        for (int i = 0; i < TRAIN_BATCH; i++)
+            labels[i] = ds->labels[(size_t)s * TRAIN_BATCH + i];
+        opt.adam.step = s + 1;
+        TU_OK(glow_model_set_labels(m, labels, TRAIN_BATCH));
+        TU_OK(glow_model_train_step(m, ds->pixels + (size_t)s * TRAIN_BATCH * image, TRAIN_BATCH, rng, &opt,
+                                    &bpd[s]));
+        glow_class_stats cs;
+        TU_OK(glow_model_class_stats(m, &cs));
+        bits_y[s] = cs.bits_y;
+    }
+    glow_model_destroy(m);
+}
+
 static void test_every_backend(void **state)
 {
     (void)state;
@@ -50,9 +78,11 @@ static void test_every_backend(void **state)
     glow_dataset ds;
     glow_status loaded = glow_dataset_load("fashion-mnist", NULL, 1, &ds);
     tu_require(loaded == GLOW_OK, "Fashion-MNIST (apt-get install dataset-fashion-mnist)");
-    float cpu_bpd[TRAIN_STEPS];
+    float cpu_bpd[TRAIN_STEPS], cpu_cond_bpd[TRAIN_STEPS];
+    double cpu_bits_y[TRAIN_STEPS];
     glow_backend *cpu = tu_open_cpu();
     train_losses(cpu, &ds, cpu_bpd);
+    train_losses_cond(cpu, &ds, cpu_cond_bpd, cpu_bits_y);
     glow_backend_close(cpu);
 
     for (int i = 0; i < nf; i++) {
@@ -78,6 +108,19 @@ static void test_every_backend(void **state)
         }
         print_message("%s: 20 training steps follow the CPU (last %.6f vs %.6f)\n", factories[i]->name,
                       (double)bpd[TRAIN_STEPS - 1], (double)cpu_bpd[TRAIN_STEPS - 1]);
+        /* class-conditional: same bounds (bits_y is a CE of 10 logits, as sensitive as bpd) */
+        golden_check(be, GLOW_MEMORY_STORE, "glow_golden_cond.bin");
+        golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden_cond.bin");
+        double bits_y[TRAIN_STEPS];
+        train_losses_cond(be, &ds, bpd, bits_y);
+        for (int s = 0; s < TRAIN_STEPS; s++)
+            if (!(fabs((double)bpd[s] - (double)cpu_cond_bpd[s]) <= 1e-3) ||
+                !(fabs(bits_y[s] - cpu_bits_y[s]) <= 1e-3))
+                fail_msg("%s conditional step %d: bpd %.6f, bits_y %.6f; CPU %.6f, %.6f", factories[i]->name, s + 1,
+                         (double)bpd[s], bits_y[s], (double)cpu_cond_bpd[s], cpu_bits_y[s]);
+        print_message("%s: 20 conditional training steps follow the CPU (last bpd %.6f vs %.6f, bits_y %.6f vs "
+                      "%.6f)\n", factories[i]->name, (double)bpd[TRAIN_STEPS - 1],
+                      (double)cpu_cond_bpd[TRAIN_STEPS - 1], bits_y[TRAIN_STEPS - 1], cpu_bits_y[TRAIN_STEPS - 1]);
         glow_backend_close(be);
         tested++;
     }

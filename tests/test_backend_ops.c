@@ -862,6 +862,70 @@ static void test_prior(void **state)
     }
 }
 
+/* ---- class-conditional prior and classifier ------------------------------------------ */
+
+static glow_status run_spatial_sum(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    int accumulate = *(const int *)arg;
+    return glow_spatial_sum(be, t[0], 0.3125f, t[1], accumulate);
+}
+
+static glow_status run_spatial_broadcast_add(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_spatial_broadcast_add(be, t[0], -0.625f, t[1]);
+}
+
+static glow_status run_softmax_xent(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_softmax_xent(be, t[0], t[1], t[2]);
+}
+
+static glow_status run_softmax_xent_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_softmax_xent_backward(be, t[0], t[1], 0.8125f, t[2]);
+}
+
+static void test_cond(void **state)
+{
+    (void)state;
+    require_targets();
+    int shapes[3][4] = {{3, 5, 7, 13}, {4, 4, 4, 32}, ODD_LARGE};
+    for (int s = 0; s < 3; s++) {
+        int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
+        for (int accumulate = 0; accumulate <= 1; accumulate++) {
+            operand sum[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                             {"v", n, 1, 1, c, accumulate ? ACC : OUT, -1, 1, NULL, TOL_F32}};
+            run_case(accumulate ? "spatial_sum(+=)" : "spatial_sum", sum, 2, run_spatial_sum, &accumulate, 90);
+        }
+        operand add[] = {{"v", n, 1, 1, c, IN, -2, 2, NULL, 0}, {"x", n, h, w, c, ACC, -1, 1, NULL, TOL_F32}};
+        run_case("spatial_broadcast_add", add, 2, run_spatial_broadcast_add, NULL, 91);
+    }
+    /* logits over K classes; one-hot targets (the model's) and soft ones (sum != 1). */
+    int rows[3][2] = {{7, 10}, {33, 3}, {5, 257}};
+    for (int r = 0; r < 3; r++) {
+        int n = rows[r][0], k = rows[r][1];
+        float *onehot = calloc((size_t)n * k, sizeof *onehot);
+        assert_non_null(onehot);
+        for (int i = 0; i < n; i++)
+            onehot[(size_t)i * k + (size_t)(i * 7 + 3) % k] = 1.0f;
+        for (int soft = 0; soft <= 1; soft++) {
+            operand fwd[] = {{"logits", n, 1, 1, k, IN, -6, 6, NULL, 0},
+                             {"target", n, 1, 1, k, IN, 0, 1, soft ? NULL : onehot, 0},
+                             {"loss", 1, 1, 1, n, OUT, -1, 1, NULL, TOL_F32}};
+            run_case(soft ? "softmax_xent(soft)" : "softmax_xent", fwd, 3, run_softmax_xent, NULL, 92);
+            operand bwd[] = {{"logits", n, 1, 1, k, IN, -6, 6, NULL, 0},
+                             {"target", n, 1, 1, k, IN, 0, 1, soft ? NULL : onehot, 0},
+                             {"dlogits", n, 1, 1, k, ACC, -1, 1, NULL, TOL_F32}};
+            run_case(soft ? "softmax_xent_backward(soft)" : "softmax_xent_backward", bwd, 3,
+                     run_softmax_xent_backward, NULL, 93);
+        }
+        free(onehot);
+    }
+}
+
 /* ---- random numbers and dequantisation ---------------------------------------------- */
 
 static glow_status run_rng_uniform(glow_backend *be, glow_tensor *t, const void *arg)
@@ -1168,6 +1232,7 @@ int main(void)
         cmocka_unit_test(test_conv_edge),
         cmocka_unit_test(test_coupling),
         cmocka_unit_test(test_prior),
+        cmocka_unit_test(test_cond),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_optim),
         cmocka_unit_test(test_recorded_chain),

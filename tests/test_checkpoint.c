@@ -16,7 +16,7 @@
 #include "glow/checkpoint.h"
 
 /* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
-#define HEADER_V3 152
+#define HEADER_V3 160
 #define HEADER_V2 148
 #define HEADER_V1 132
 #define TABLE_AT (16 + HEADER_V3 + 12)
@@ -33,7 +33,7 @@ static void make_fixture(fixture *fx, uint32_t seed)
 {
     memset(fx, 0, sizeof *fx);
     glow_checkpoint_state *st = &fx->st;
-    st->config = (glow_model_config){1, 32, 32, 3, 4, 64, 5, GLOW_PAD_ZERO};
+    st->config = (glow_model_config){1, 32, 32, 3, 4, 64, 5, GLOW_PAD_ZERO, 10, 0.01f}; /* class-conditional: version 3 */
     snprintf(st->dataset, sizeof st->dataset, "fashion-mnist");
     st->batch = 64;
     st->lr = 1e-3f;
@@ -279,6 +279,47 @@ static void test_wrong_version_and_magic(void **state)
     free_fixture(&fx);
 }
 
+/* A version-2 file (the 148-byte header without the class-conditional fields)
+ * loads as an unconditional model (n_classes 0, class_weight 0). */
+static void test_reads_version_2(void **state)
+{
+    (void)state;
+    fixture fx;
+    char path[512];
+    size_t len;
+    uint8_t *b = saved_bytes(&fx, "v2.ckpt", path, sizeof path, &len);
+    const size_t cut = 16 + HEADER_V2, extra = HEADER_V3 - HEADER_V2;
+    memmove(b + cut, b + cut + extra, len - cut - extra);
+    size_t v2_len = len - extra;
+    b[8] = 2;
+    b[12] = HEADER_V2;
+    reseal(b, v2_len);
+    write_all(path, b, v2_len);
+    glow_checkpoint_state st;
+    glow_param_table t;
+    float *p;
+    TU_OK(glow_checkpoint_load(path, NULL, &st, &t, &p, NULL, NULL));
+    assert_int_equal(st.config.n_classes, 0);
+    assert_true(st.config.class_weight == 0.0f);
+    st.config.n_classes = fx.st.config.n_classes;
+    st.config.class_weight = fx.st.config.class_weight;
+    assert_same_state(&fx.st, &st);
+    assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
+    free(p);
+    glow_param_table_free(&t);
+    /* a version-3 file whose class_weight needs classes it does not have is refused */
+    fixture fx3;
+    uint8_t *c = saved_bytes(&fx3, "v3bad.ckpt", path, sizeof path, &len);
+    memset(c + 16 + 152, 0, 4); /* n_classes (header byte 152) = 0, class_weight 0.01 */
+    reseal(c, len);
+    write_all(path, c, len);
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "invalid class-conditional settings (n_classes 0");
+    free(c);
+    free_fixture(&fx3);
+    free(b);
+    free_fixture(&fx);
+}
+
 /* A version-1 file (the 132-byte header without the three data-order fields)
  * still loads, with the two fields "not recorded" (-1); a version-1 preamble
  * in front of a version-2 header is refused. */
@@ -299,13 +340,17 @@ static void test_reads_version_1(void **state)
     glow_checkpoint_state st;
     glow_param_table t;
     float *p;
-    TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
+    glow_model_config unconditional = fx.st.config; /* version 1 has no class-conditional fields */
+    unconditional.n_classes = 0;
+    unconditional.class_weight = 0.0f;
+    TU_OK(glow_checkpoint_load(path, &unconditional, &st, &t, &p, NULL, NULL));
     assert_int_equal(st.train_limit, -1);
     assert_int_equal(st.train_count, -1);
     st.train_limit = fx.st.train_limit;
     assert_true(st.train_fingerprint == 0);
     st.train_count = fx.st.train_count;
     st.train_fingerprint = fx.st.train_fingerprint;
+    st.config = fx.st.config;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
@@ -352,8 +397,13 @@ static void test_reads_version_2_and_pad(void **state)
     b[12] = HEADER_V2;
     reseal(b, v2_len);
     write_all(path, b, v2_len);
-    TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
+    glow_model_config v2_config = fx.st.config; /* version 2 has no class-conditional fields either */
+    v2_config.n_classes = 0;
+    v2_config.class_weight = 0.0f;
+    TU_OK(glow_checkpoint_load(path, &v2_config, &st, &t, &p, NULL, NULL));
     assert_int_equal(st.config.pad, GLOW_PAD_ZERO);
+    st.config.n_classes = fx.st.config.n_classes;
+    st.config.class_weight = fx.st.config.class_weight;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
@@ -518,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_wrong_version_and_magic),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2_and_pad),
+        cmocka_unit_test(test_reads_version_2),
         cmocka_unit_test(test_inconsistent_table),
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),

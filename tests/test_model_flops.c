@@ -21,7 +21,7 @@
 static void test_hand_count(void **state)
 {
     (void)state;
-    glow_model_config cfg = {1, 4, 4, 2, 1, 4, 5, GLOW_PAD_ZERO};
+    glow_model_config cfg = {1, 4, 4, 2, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f};
     glow_model_flops f;
     TU_OK(glow_model_count_flops(&cfg, 1, &f));
     assert_true(f.forward == 5888.0);
@@ -39,7 +39,7 @@ static int ends_with(const char *s, const char *suffix)
 static void test_matches_parameter_table(void **state)
 {
     (void)state;
-    const glow_model_config cfg = {3, 16, 16, 3, 2, 6, 5, GLOW_PAD_ZERO};
+    const glow_model_config cfg = {3, 16, 16, 3, 2, 6, 5, GLOW_PAD_ZERO, 0, 0.0f};
     const int batch = 3;
     glow_backend *be = tu_open_cpu();
     glow_model *m = NULL;
@@ -77,9 +77,9 @@ static void test_refuses_bad_configuration(void **state)
 {
     (void)state;
     glow_model_flops f;
-    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO}; /* 12 is not divisible by 2^3 */
+    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f}; /* 12 is not divisible by 2^3 */
     assert_int_equal(glow_model_count_flops(&odd, 1, &f), GLOW_ERR_SHAPE);
-    glow_model_config ok = {1, 8, 8, 3, 1, 4, 5, GLOW_PAD_ZERO};
+    glow_model_config ok = {1, 8, 8, 3, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f};
     assert_int_equal(glow_model_count_flops(&ok, 0, &f), GLOW_ERR_INVALID_ARG);
 }
 

@@ -32,12 +32,24 @@ static void test_golden_edge(void **state)
     glow_backend_close(be);
 }
 
+/* The class-conditional model (tests/data/glow_golden_cond.bin): the per-class term of the
+ * top prior and the classifier's loss, in the gradients and the Adam steps too. */
+static void test_golden_conditional(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    golden_check(be, GLOW_MEMORY_STORE, "glow_golden_cond.bin");
+    golden_check(be, GLOW_MEMORY_REVERSIBLE, "glow_golden_cond.bin");
+    glow_backend_close(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_store),
         cmocka_unit_test(test_golden_reversible),
         cmocka_unit_test(test_golden_edge),
+        cmocka_unit_test(test_golden_conditional),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,10 @@
  *  - a non-finite loss is refused with GLOW_ERR_NONFINITE before any update.
  * Both with zero padding and with --pad edge (whose top prior's edge-indicator weights,
  * unlike its conv weights, must get a gradient).
+ *  - the class-conditional model (3 classes, classifier weight 0.7): store equals
+ *    reversible, and every trainable tensor (the class term of the top prior and the
+ *    classifier included) agrees with finite differences of its objective
+ *    mean(bpd) + 0.7 mean(bits_y).
  * Model: 1x8x8 input, L = 2, K = 3, F = 8, batch 2, all layers perturbed. */
 #include <math.h>
 #include <stdlib.h>
@@ -197,6 +201,118 @@ static void test_finite_differences_edge(void **state)
     assert_true(check_finite_differences(GLOW_PAD_EDGE) >= 11);
 }
 
+/* ---- the class-conditional model ---- */
+
+enum { COND_CLASSES = 3 };
+#define COND_WEIGHT 0.7f
+static const int cond_labels[BATCH] = {2, 0};
+
+/* The conditional objective mean(bpd) + w mean(bits_y) and (grads != NULL) its gradients. */
+static double cond_objective(glow_model *m, const float *x, glow_memory_mode mode, float *grads)
+{
+    float bpd;
+    glow_class_stats cs;
+    TU_OK(glow_model_set_labels(m, cond_labels, BATCH));
+    TU_OK(glow_model_gradients_from_x(m, x, BATCH, mode, &bpd, NULL, grads));
+    TU_OK(glow_model_class_stats(m, &cs));
+    return (double)bpd + (double)COND_WEIGHT * cs.bits_y;
+}
+
+static glow_model *cond_model(glow_backend *be, uint64_t seed)
+{
+    glow_model_config cfg = {C, H, W, 2, 3, 8, 5, GLOW_PAD_ZERO, COND_CLASSES, COND_WEIGHT};
+    glow_model *m = NULL;
+    TU_OK(glow_model_create(be, &cfg, seed, BATCH, &m));
+    mt_perturb_params(m, (uint32_t)seed * 100u, 1); /* top_prior.class.* as priors */
+    /* the classifier (zero-initialised) away from zero, so that its input gradient is not 0; the
+     * coupling networks' hidden biases at 0.3 (pre-activations ~1e-3 otherwise): every ReLU unit
+     * is then far from its kink and the objective is smooth in every parameter */
+    const glow_param_table *t = glow_model_param_table(m);
+    float *p = malloc(t->total * sizeof *p);
+    assert_non_null(p);
+    TU_OK(glow_model_arena_download(m, GLOW_ARENA_PARAMS, p));
+    for (int i = 0; i < t->count; i++) {
+        const glow_param_entry *e = &t->entries[i];
+        size_t n = (size_t)e->n * e->h * e->w * e->c;
+        if (strstr(e->name, "coupling.conv1.b") || strstr(e->name, "coupling.conv2.b"))
+            for (size_t j = 0; j < n; j++)
+                p[e->off + j] = 0.3f;
+        if (strncmp(e->name, "classifier.", 11) != 0)
+            continue;
+        float *noise = tu_random(n, 700u + (uint32_t)i, -0.5f, 0.5f);
+        memcpy(p + e->off, noise, n * sizeof *p);
+        free(noise);
+    }
+    TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+    free(p);
+    return m;
+}
+
+static void test_conditional_gradients(void **state)
+{
+    (void)state;
+    glow_backend *be = tu_open_cpu();
+    glow_model *m = cond_model(be, 23);
+    const glow_param_table *t = glow_model_param_table(m);
+    const size_t d = glow_model_latent_size(m);
+    float *x = tu_random(BATCH * d, 7, -0.5f, 0.5f);
+    float *gs = calloc(t->total, sizeof *gs), *gr = calloc(t->total, sizeof *gr), *p = malloc(t->total * sizeof *p);
+    double obj_s = cond_objective(m, x, GLOW_MEMORY_STORE, gs);
+    double obj_r = cond_objective(m, x, GLOW_MEMORY_REVERSIBLE, gr);
+    assert_true(obj_s == obj_r);
+    TU_OK(glow_model_arena_download(m, GLOW_ARENA_PARAMS, p));
+    int checked = 0, skipped = 0, class_tensors = 0;
+    for (int i = 0; i < t->count; i++) {
+        const glow_param_entry *e = &t->entries[i];
+        size_t n = (size_t)e->n * e->h * e->w * e->c, best = 0;
+        if (tensor_rel_err(gr + e->off, gs + e->off, n) > 1e-4)
+            fail_msg("%s: reversible vs store relative error %.3g > 1e-4", e->name,
+                     tensor_rel_err(gr + e->off, gs + e->off, n));
+        if (!e->trainable)
+            continue;
+        for (size_t j = 1; j < n; j++)
+            if (fabsf(gs[e->off + j]) > fabsf(gs[e->off + best]))
+                best = j;
+        const size_t at = e->off + best;
+        if (gs[at] == 0.0f)
+            continue; /* the top prior's conv weights (zero input) */
+        /* central differences with two step sizes (ReLU kinks: as test_finite_differences) */
+        double fd2[2];
+        const float eps[2] = {1e-2f, 5e-3f};
+        for (int k = 0; k < 2; k++) {
+            const float saved = p[at];
+            p[at] = saved + eps[k];
+            TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+            double plus = cond_objective(m, x, GLOW_MEMORY_REVERSIBLE, NULL);
+            p[at] = saved - eps[k];
+            TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+            double minus = cond_objective(m, x, GLOW_MEMORY_REVERSIBLE, NULL);
+            p[at] = saved;
+            TU_OK(glow_model_arena_upload(m, GLOW_ARENA_PARAMS, p));
+            fd2[k] = (plus - minus) / ((double)(saved + eps[k]) - (double)(saved - eps[k]));
+        }
+        if (fabs(fd2[0] - fd2[1]) > 3e-4 + 0.02 * fabs(fd2[1])) {
+            skipped++;
+            continue;
+        }
+        /* tolerance as test_finite_differences (bits_y ~ 1.6 in fp32 adds ~1e-7 of rounding) */
+        if (fabs(fd2[1] - (double)gs[at]) > 5e-4 + 0.02 * fabs(fd2[1]))
+            fail_msg("%s[%zu]: analytic %.6g vs finite difference %.6g (%.6g at eps 1e-2)", e->name, best, (double)gs[at], fd2[1], fd2[0]);
+        checked++;
+        class_tensors += strstr(e->name, "class") != NULL;
+    }
+    print_message("conditional: objective %.6f; checked %d tensors (%d of the class term and classifier) against "
+                  "finite differences, %d skipped at a ReLU kink\n", obj_s, checked, class_tensors, skipped);
+    assert_int_equal(class_tensors, 6);
+    assert_true(checked >= 3 * skipped && checked > 30);
+    free(x);
+    free(gs);
+    free(gr);
+    free(p);
+    glow_model_destroy(m);
+    glow_backend_close(be);
+}
+
 static float *download_params(glow_model *m)
 {
     float *p = malloc(glow_model_param_table(m)->total * sizeof *p);
@@ -347,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_store_equals_reversible),
         cmocka_unit_test(test_finite_differences),
         cmocka_unit_test(test_finite_differences_edge),
+        cmocka_unit_test(test_conditional_gradients),
         cmocka_unit_test(test_actnorm_init_once),
         cmocka_unit_test(test_nonfinite_loss_refused),
         cmocka_unit_test(test_reversible_falls_back_when_scale_underflows),

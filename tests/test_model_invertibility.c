@@ -90,14 +90,14 @@ static void test_rejects_bad_config(void **state)
     (void)state;
     glow_backend *be = tu_open_cpu();
     glow_model *m = NULL;
-    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO}; /* 12 is not divisible by 2^3 */
+    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f}; /* 12 is not divisible by 2^3 */
     assert_int_equal(glow_model_create(be, &odd, 1, 1, &m), GLOW_ERR_SHAPE);
     assert_null(m);
-    glow_model_config bits = {1, 8, 8, 2, 1, 4, 9, GLOW_PAD_ZERO};
+    glow_model_config bits = {1, 8, 8, 2, 1, 4, 9, GLOW_PAD_ZERO, 0, 0.0f};
     assert_int_equal(glow_model_create(be, &bits, 1, 1, &m), GLOW_ERR_INVALID_ARG);
-    glow_model_config pad = {1, 8, 8, 2, 1, 4, 5, 2}; /* neither GLOW_PAD_ZERO nor GLOW_PAD_EDGE */
+    glow_model_config pad = {1, 8, 8, 2, 1, 4, 5, 2, 0, 0.0f}; /* neither GLOW_PAD_ZERO nor GLOW_PAD_EDGE */
     assert_int_equal(glow_model_create(be, &pad, 1, 1, &m), GLOW_ERR_INVALID_ARG);
-    glow_model_config ok = {1, 8, 8, 2, 1, 4, 5, GLOW_PAD_ZERO};
+    glow_model_config ok = {1, 8, 8, 2, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f};
     TU_OK(glow_model_create(be, &ok, 1, 2, &m));
     float x[3 * 64] = {0}, z[3 * 64];
     assert_int_equal(glow_model_encode(m, x, 3, z, NULL), GLOW_ERR_INVALID_ARG); /* batch > max_batch */

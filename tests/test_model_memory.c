@@ -31,7 +31,7 @@ static size_t trained_peak(const glow_model_config *cfg, int batch, glow_memory_
 
 static void check_mode(glow_memory_mode mode)
 {
-    const glow_model_config cfg = {1, 16, 16, 2, 3, 24, 5, GLOW_PAD_ZERO};
+    const glow_model_config cfg = {1, 16, 16, 2, 3, 24, 5, GLOW_PAD_ZERO, 0, 0.0f};
     const int batch = 5;
     glow_model_memory need;
     TU_OK(glow_model_memory_need(&cfg, batch, mode, &need));
@@ -60,7 +60,7 @@ static void test_reversible_plan_matches_ref_peak(void **state)
 static void test_workspace_scales_with_steps(void **state)
 {
     (void)state;
-    glow_model_config k2 = {3, 32, 32, 3, 2, 64, 5, GLOW_PAD_ZERO}, k8 = k2;
+    glow_model_config k2 = {3, 32, 32, 3, 2, 64, 5, GLOW_PAD_ZERO, 0, 0.0f}, k8 = k2;
     k8.steps = 8;
     glow_model_memory s2, s8, r2, r8;
     TU_OK(glow_model_memory_need(&k2, 16, GLOW_MEMORY_STORE, &s2));
@@ -76,7 +76,7 @@ static void test_refuses_bad_configuration(void **state)
 {
     (void)state;
     glow_model_memory need;
-    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO}; /* 12 is not divisible by 2^3 */
+    glow_model_config odd = {1, 12, 12, 3, 1, 4, 5, GLOW_PAD_ZERO, 0, 0.0f}; /* 12 is not divisible by 2^3 */
     assert_int_equal(glow_model_memory_need(&odd, 1, GLOW_MEMORY_STORE, &need), GLOW_ERR_SHAPE);
 }
 

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     printf("%4s  %14s  %16s  %16s  %8s\n", "K", "arenas (MiB)", "store peak (MiB)", "rev. peak (MiB)", "ratio");
     for (int i = 0; i < nk; i++) {
         int k = argc > 5 ? atoi(argv[5 + i]) : ks_default[i];
-        glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO};
+        glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO, 0, 0.0f};
         size_t peak_store = 0, peak_rev = 0, arenas = 0;
         if (measure(backend, cfg, batch, GLOW_MEMORY_STORE, &peak_store, &arenas) ||
             measure(backend, cfg, batch, GLOW_MEMORY_REVERSIBLE, &peak_rev, &arenas))

@@ -13,14 +13,15 @@
  *                i32 actnorm_initialized; i32 optimizer kind;
  *                f32 beta1, beta2, eps, max_grad_norm
  *                i32 train_limit, i32 train_count; u64 train_fingerprint (version >= 2)
- *                i32 pad (glow_pad_mode, config.pad; version >= 3)
+ *                i32 pad (glow_pad_mode, config.pad); i32 n_classes; f32 class_weight (version >= 3)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
  *          .   u64 checksum: 64-bit FNV-1a over every byte before it
  * Version 1 files (header of 132 bytes, without the last two fields) still
  * load; their train_limit and train_count read as -1, "not recorded".
- * Version 1 and 2 files (before --pad) load as pad = GLOW_PAD_ZERO, the only padding then.
+ * Version 1 and 2 files (148 bytes, before --pad and --conditional) load as pad = GLOW_PAD_ZERO and
+ * unconditional models (n_classes 0).
  * The table must be consistent: offsets ascending, each entry inside the arena,
  * no overlaps, names NUL-terminated and unique.
  *

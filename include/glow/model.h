@@ -28,6 +28,15 @@ typedef struct {
     int hidden;           /* F, width of the coupling networks */
     int n_bits;           /* 1..8 */
     int pad;              /* glow_pad_mode of the padded 3x3 convs (0, the zero value, is GLOW_PAD_ZERO) */
+    /* Class-conditional model (openai/glow's ycond); both 0: unconditional.
+     *   n_classes > 0: the top prior's (mean, logsd) gain a learned per-class term,
+     *     h_top += broadcast_HW(linear_zeros(one_hot(y)))     (params top_prior.class.*)
+     *   class_weight > 0 (needs n_classes): a classifier on the top latent,
+     *     logits = linear_zeros(mean_HW(z_top)), bits_y = CE(logits, y) / ln 2 (params classifier.*),
+     *     and the training objective is mean(bpd + class_weight * bits_y).
+     * linear_zeros(v) = (W v + b) * exp(3 logs), all zero-initialised (a 1x1 zeroconv). */
+    int n_classes;        /* 0..GLOW_MODEL_MAX_CLASSES */
+    float class_weight;   /* >= 0 */
 } glow_model_config;
 
 /* Padding of every padded 3x3 conv (the coupling networks' first conv and zero conv, the
@@ -37,6 +46,8 @@ typedef struct {
  *                  the padded border and 0 inside, with its own weights <conv>.edge (Co,3,3,1)
  *                  (glow_conv2d_edge_forward), so e.g. the top prior can learn a spatial pattern. */
 typedef enum { GLOW_PAD_ZERO = 0, GLOW_PAD_EDGE = 1 } glow_pad_mode;
+
+#define GLOW_MODEL_MAX_CLASSES 256
 
 typedef enum { GLOW_MEMORY_STORE = 0, GLOW_MEMORY_REVERSIBLE = 1 } glow_memory_mode;
 
@@ -146,6 +157,24 @@ glow_status glow_model_encode(glow_model *m, const float *x, int batch, float *z
 glow_status glow_model_decode(glow_model *m, const float *z, int batch, float *x);
 /* Sample at temperature T: z_l = mean_l + exp(logsd_l) * T * eps at every level, decoded to x. */
 glow_status glow_model_sample(glow_model *m, int batch, float temperature, glow_rng rng, float *x);
+
+/* Class labels (0 <= labels[i] < n_classes) of the batch of the next call on a conditional
+ * model (n_classes > 0). Every call that runs the top prior (eval_bpd, train_step,
+ * gradients, encode, sample; with or without _from_x) takes them: it refuses to run
+ * unless labels for exactly its batch were set since the previous such call, so stale
+ * labels are never used. decode needs none. Unconditional models refuse labels. */
+glow_status glow_model_set_labels(glow_model *m, const int *labels, int batch);
+
+/* The classifier's figures over the batch of the last call that ran the forward pass
+ * with labels (a data-parallel training step: over the global batch): mean bits_y =
+ * CE / ln 2 and the count of samples whose argmax logit is their label. GLOW_ERR_INVALID_ARG
+ * when the model has no classifier (class_weight 0). */
+typedef struct {
+    double bits_y;  /* mean over the batch */
+    int correct;    /* argmax logit == label */
+    int count;      /* samples */
+} glow_class_stats;
+glow_status glow_model_class_stats(const glow_model *m, glow_class_stats *out);
 
 /* Model-space value in [-0.5, 0.5] to an 8-bit pixel, honouring n_bits. */
 uint8_t glow_model_to_pixel(const glow_model *m, float x);

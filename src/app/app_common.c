@@ -95,39 +95,93 @@ void app_from_pixels(int n_bits, const uint8_t *pixels, size_t count, float *x)
         x[i] = ((float)(pixels[i] >> shift) + 0.5f) / bins - 0.5f;
 }
 
+int app_sample_grid_count(const glow_model *m, int count, int class_k, int *cols)
+{
+    const int K = glow_model_get_config(m)->n_classes;
+    if (K > 0 && class_k < 0) { /* one row per class */
+        int per = (count + K - 1) / K;
+        *cols = per;
+        return per * K;
+    }
+    *cols = (int)ceil(sqrt((double)count));
+    return count;
+}
+
 glow_status app_write_samples(glow_model *m, int max_batch, int count, float temperature, uint64_t seed,
-                              uint32_t first_counter, const char *path)
+                              uint32_t first_counter, int class_k, const char *path)
 {
     const glow_model_config *cfg = glow_model_get_config(m);
     const size_t d = glow_model_latent_size(m);
-    float *x = malloc((size_t)count * d * sizeof *x);
-    uint8_t *pixels = malloc((size_t)count * d);
-    if (x == NULL || pixels == NULL) {
+    int cols = 0;
+    const int total = app_sample_grid_count(m, count, class_k, &cols);
+    const int per_class = cfg->n_classes > 0 && class_k < 0 ? cols : 0;
+    if (cfg->n_classes > 0 && class_k >= cfg->n_classes)
+        return glow_error(GLOW_ERR_INVALID_ARG, "class %d: the model has classes 0..%d", class_k, cfg->n_classes - 1);
+    if (cfg->n_classes == 0 && class_k >= 0)
+        return glow_error(GLOW_ERR_INVALID_ARG, "class %d: the model is not class-conditional (trained without "
+                          "--conditional)", class_k);
+    float *x = malloc((size_t)total * d * sizeof *x);
+    uint8_t *pixels = malloc((size_t)total * d);
+    int *labels = malloc((size_t)max_batch * sizeof *labels);
+    if (x == NULL || pixels == NULL || labels == NULL) {
         free(x);
         free(pixels);
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "sampling %d images of %zu values", count, d);
+        free(labels);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "sampling %d images of %zu values", total, d);
     }
     glow_status st = GLOW_OK;
     uint32_t counter = first_counter;
-    for (int done = 0; done < count && st == GLOW_OK; counter++) {
-        int n = count - done < max_batch ? count - done : max_batch;
+    for (int done = 0; done < total && st == GLOW_OK; counter++) {
+        int n = total - done < max_batch ? total - done : max_batch;
         glow_rng rng = {seed, GLOW_STREAM_SAMPLE, counter, 0};
-        st = glow_model_sample(m, n, temperature, rng, x + (size_t)done * d);
+        if (cfg->n_classes > 0) { /* image i of the grid: class_k, or row i / per_class */
+            for (int i = 0; i < n; i++)
+                labels[i] = class_k >= 0 ? class_k : (done + i) / per_class;
+            st = glow_model_set_labels(m, labels, n);
+        }
+        if (st == GLOW_OK)
+            st = glow_model_sample(m, n, temperature, rng, x + (size_t)done * d);
         done += n;
     }
     if (st == GLOW_OK) {
-        app_to_pixels(m, x, (size_t)count, pixels);
-        int cols = (int)ceil(sqrt((double)count));
-        st = glow_png_write_grid(path, pixels, count, cfg->in_h, cfg->in_w, cfg->in_c, cols, 2);
+        app_to_pixels(m, x, (size_t)total, pixels);
+        st = glow_png_write_grid(path, pixels, total, cfg->in_h, cfg->in_w, cfg->in_c, cols, 2);
     }
     free(x);
     free(pixels);
+    free(labels);
     return st;
 }
 
-glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int batch, uint64_t seed,
-                         const volatile sig_atomic_t *stop, double *bpd)
+glow_status app_set_labels(glow_model *m, const uint8_t *labels, int n)
 {
+    if (glow_model_get_config(m)->n_classes == 0)
+        return GLOW_OK;
+    int *v = malloc((size_t)n * sizeof *v);
+    if (v == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "%d labels", n);
+    for (int i = 0; i < n; i++)
+        v[i] = labels[i];
+    glow_status st = glow_model_set_labels(m, v, n);
+    free(v);
+    return st;
+}
+
+int app_dataset_classes(const glow_dataset *a, const glow_dataset *b)
+{
+    int top = -1;
+    for (int i = 0; a && i < a->count; i++)
+        top = a->labels[i] > top ? a->labels[i] : top;
+    for (int i = 0; b && i < b->count; i++)
+        top = b->labels[i] > top ? b->labels[i] : top;
+    return top + 1;
+}
+
+glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int batch, uint64_t seed,
+                         const volatile sig_atomic_t *stop, double *bpd, glow_class_stats *cls)
+{
+    const int classifier = glow_model_get_config(m)->class_weight > 0.0f;
+    double class_sums[2] = {0.0, 0.0}; /* sum of bits_y, correct predictions (this rank's images) */
     const int total = (limit > 0 && limit < test->count) ? limit : test->count;
     const size_t image_bytes = (size_t)test->h * test->w * test->c;
     const int rank = dist_rank(), ranks = dist_size();
@@ -159,7 +213,14 @@ glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int
         if (n <= 0)
             continue;
         glow_rng rng = {seed, GLOW_STREAM_TEST, j, (uint32_t)((size_t)lo * image_bytes / 4)};
-        st = glow_model_eval_bpd(m, test->pixels + (size_t)(first + lo) * image_bytes, n, rng, per_sample);
+        st = app_set_labels(m, test->labels + first + lo, n); /* a conditional model: the true labels */
+        if (st == GLOW_OK)
+            st = glow_model_eval_bpd(m, test->pixels + (size_t)(first + lo) * image_bytes, n, rng, per_sample);
+        glow_class_stats s;
+        if (st == GLOW_OK && classifier && (st = glow_model_class_stats(m, &s)) == GLOW_OK) {
+            class_sums[0] += s.bits_y * s.count;
+            class_sums[1] += s.correct;
+        }
         if (st != GLOW_OK)
             break;
         for (int i = 0; i < n; i++)
@@ -168,6 +229,11 @@ glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int
     /* x + 0 is exact: the sum over ranks assembles every image's value unchanged */
     if (st == GLOW_OK && ranks > 1)
         st = dist_sum_doubles(all, (size_t)total, "test bpd");
+    if (st == GLOW_OK && ranks > 1 && classifier)
+        st = dist_sum_doubles(class_sums, 2, "test class loss");
+    if (cls != NULL)
+        *cls = (glow_class_stats){classifier ? class_sums[0] / total : NAN, (int)class_sums[1],
+                                  classifier ? total : 0};
     double sum = 0.0;
     for (int i = 0; st == GLOW_OK && i < total; i++)
         sum += all[i];

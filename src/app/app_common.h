@@ -52,9 +52,18 @@ void app_from_pixels(int n_bits, const uint8_t *pixels, size_t count, float *x);
 
 /* Draws `count` samples at `temperature` (rng stream GLOW_STREAM_SAMPLE, counter
  * = first_counter + chunk index, chunks of at most max_batch images) and writes
- * them as a grid PNG with ceil(sqrt(count)) columns. */
+ * them as a grid PNG with ceil(sqrt(count)) columns. A class-conditional model
+ * draws them all from class class_k (>= 0), or (class_k < 0) draws
+ * ceil(count / K) of each of its K classes, one row per class, class 0 on top. */
 glow_status app_write_samples(glow_model *m, int max_batch, int count, float temperature, uint64_t seed,
-                              uint32_t first_counter, const char *path);
+                              uint32_t first_counter, int class_k, const char *path);
+/* The number of images and columns of that grid. */
+int app_sample_grid_count(const glow_model *m, int count, int class_k, int *cols);
+
+/* A class-conditional model: glow_model_set_labels with n uint8 labels; otherwise nothing. */
+glow_status app_set_labels(glow_model *m, const uint8_t *labels, int n);
+/* 1 + the largest label of a and b (either may be NULL): the class count of a data set. */
+int app_dataset_classes(const glow_dataset *a, const glow_dataset *b);
 
 /* Mean test bits/dim over the first `limit` images of `test` (limit <= 0: all)
  * in batches of `batch` (the last may be smaller). Batch j is dequantised with
@@ -64,9 +73,12 @@ glow_status app_write_samples(glow_model *m, int max_batch, int count, float tem
  * GLOW_ERR_INTERRUPTED. Under mpirun every batch is split evenly over the ranks (batch
  * must be a multiple of the rank count), each rank evaluating its part with the noise of
  * those elements of the batch's draw; the per-image values are assembled exactly and
- * summed in image order on every rank, so the figure is the single process's. */
+ * summed in image order on every rank, so the figure is the single process's.
+ * A class-conditional model is evaluated with the images' true labels; with a
+ * classifier, *cls (may be NULL) receives its mean bits_y and correct count over
+ * the images (bits_y NAN and count 0 without one). */
 glow_status app_test_bpd(glow_model *m, const glow_dataset *test, int limit, int batch, uint64_t seed,
-                         const volatile sig_atomic_t *stop, double *bpd);
+                         const volatile sig_atomic_t *stop, double *bpd, glow_class_stats *cls);
 
 /* "dir/name" into out (outlen bytes); GLOW_ERR_INVALID_ARG if it does not fit. */
 glow_status app_path_join(char *out, size_t outlen, const char *dir, const char *name);

@@ -48,7 +48,7 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
     glow_backend *be = NULL;
     glow_model *m = NULL;
     GLOW_TRY(dist_open_backend(name, device, &be));
-    glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO};
+    glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO, 0, 0.0f};
     uint8_t *pixels = malloc((size_t)batch * 32 * 32);
     glow_status st = pixels == NULL ? glow_error(GLOW_ERR_OUT_OF_MEMORY, "bench pixels") : GLOW_OK;
     if (st == GLOW_OK)

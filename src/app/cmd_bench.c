@@ -80,13 +80,13 @@ static int parse_config(const char *text, int n_bits, glow_model_config *cfg, ch
     int l, k, f, c, h, w;
     char extra;
     if (strcmp(text, "small") == 0) {
-        *cfg = (glow_model_config){1, 32, 32, 3, 8, 128, n_bits, GLOW_PAD_ZERO};
+        *cfg = (glow_model_config){1, 32, 32, 3, 8, 128, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
         *default_batch = 32;
     } else if (strcmp(text, "report") == 0) {
-        *cfg = (glow_model_config){1, 32, 32, 3, 16, 512, n_bits, GLOW_PAD_ZERO};
+        *cfg = (glow_model_config){1, 32, 32, 3, 16, 512, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
         *default_batch = 16;
     } else if (sscanf(text, "%d,%d,%d,%d,%d,%d%c", &l, &k, &f, &c, &h, &w, &extra) == 6) {
-        *cfg = (glow_model_config){c, h, w, l, k, f, n_bits, GLOW_PAD_ZERO};
+        *cfg = (glow_model_config){c, h, w, l, k, f, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
         *default_batch = 16;
     } else {
         snprintf(err, errlen, "--config: '%s' is not small, report or L,K,F,C,H,W", text);

@@ -38,7 +38,9 @@ int cmd_eval(int argc, char **argv)
     cli_result r = cli_parse(flags, nflags, argc, argv, err, sizeof err);
     if (!cli_handle(r, "eval", usage,
                     "Mean bits per dimension of the test set under the model, with dequantisation noise drawn\n"
-                    "as in training (stream GLOW_STREAM_TEST). The last line is 'test bpd: <value>'.",
+                    "as in training (stream GLOW_STREAM_TEST). The last line is 'test bpd: <value>'.\n"
+                    "A class-conditional model is evaluated with the images' true labels (and its classifier's\n"
+                    "bits_y and accuracy are printed when it has one).",
                     flags, nflags, err, &code))
         return code;
     if (!cli_require(flags, nflags, "checkpoint", "eval", usage, &code))
@@ -54,6 +56,7 @@ int cmd_eval(int argc, char **argv)
     glow_dataset test = {0};
     glow_checkpoint_state state;
     double bpd = 0.0;
+    glow_class_stats cls = {0.0, 0, 0};
     /* The checkpoint and the data first (the batch size comes from the checkpoint), then the backend. */
     glow_status st = app_check_checkpoint(checkpoint, &state);
     if (st == GLOW_OK) {
@@ -80,11 +83,17 @@ int cmd_eval(int argc, char **argv)
     if (st == GLOW_OK) /* each rank evaluates batch / ranks images of every batch (app_test_bpd) */
         st = app_load_model(checkpoint, be, batch / dist_size(), 0, &state, &model);
     if (st == GLOW_OK)
-        st = app_test_bpd(model, &test, limit, batch, state.seed, NULL, &bpd);
+        st = app_test_bpd(model, &test, limit, batch, state.seed, NULL, &bpd, &cls);
     if (st == GLOW_OK && dist_rank() == 0) {
         int n = (limit > 0 && limit < test.count) ? limit : test.count;
         printf("checkpoint %s: step %lld, dataset %s, %d test images, batch %d\n", checkpoint,
                (long long)state.step, dataset, n, batch);
+        if (state.config.n_classes > 0)
+            printf("class-conditional model (%d classes): evaluated with the test images' labels\n",
+                   state.config.n_classes);
+        if (cls.count > 0)
+            printf("classifier: %.6f bits_y, accuracy %.4f (%d of %d)\n", cls.bits_y, (double)cls.correct / cls.count,
+                   cls.correct, cls.count);
         printf("test bpd: %.9g\n", bpd);
     }
     if (model)

@@ -36,9 +36,9 @@ int cmd_export(int argc, char **argv)
     glow_status st = glow_checkpoint_load(checkpoint, NULL, &s, &table, &params, NULL, NULL);
     if (st != GLOW_OK)
         return app_report_error("export", st);
-    char v[13][64];
-    const char *keys[13] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
-                            "batch", "dataset", "pad"};
+    char v[15][64];
+    const char *keys[15] = {"format", "in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "seed", "step",
+                            "batch", "dataset", "pad", "n_classes", "class_weight"};
     snprintf(v[0], 64, "glow-vk 1");
     snprintf(v[1], 64, "%d", s.config.in_c);
     snprintf(v[2], 64, "%d", s.config.in_h);
@@ -52,10 +52,13 @@ int cmd_export(int argc, char **argv)
     snprintf(v[10], 64, "%d", s.batch);
     snprintf(v[11], 64, "%.31s", s.dataset);
     snprintf(v[12], 64, "%s", s.config.pad == GLOW_PAD_EDGE ? "edge" : "zero");
-    const char *values[13];
-    for (int i = 0; i < 13; i++)
+    /* a class-conditional model (0 and 0: unconditional; its class tensors are in the table) */
+    snprintf(v[13], 64, "%d", s.config.n_classes);
+    snprintf(v[14], 64, "%.9g", (double)s.config.class_weight);
+    const char *values[15];
+    for (int i = 0; i < 15; i++)
         values[i] = v[i];
-    st = glow_safetensors_write(output, &table, params, keys, values, 13);
+    st = glow_safetensors_write(output, &table, params, keys, values, 15);
     if (st == GLOW_OK)
         printf("wrote %s: %d tensors, %zu floats, from %s (step %lld)\n", output, table.count, table.total,
                checkpoint, (long long)s.step);

@@ -2,7 +2,11 @@
  * images of class i mod 10 (the (2q)-th and (2q+1)-th of that class, q = i / 10)
  * are encoded to latents z1, z2 (every level concatenated, D floats each);
  * for a_k = (k + 1) / (S + 1), k < S, the latent (1 - a_k) z1 + a_k z2 is
- * decoded. Row i of the grid: real image 1, the S interpolants, real image 2. */
+ * decoded. Row i of the grid: real image 1, the S interpolants, real image 2.
+ * A class-conditional model encodes the pair with their class (their labels are
+ * the same): the class enters only the top prior, so the latents, and hence the
+ * interpolants, are those of the flow; with the same class at both ends, the line
+ * between z1 and z2 is also the line between their standardised top latents. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -31,6 +35,8 @@ static glow_status interpolate_pair(glow_model *m, const glow_dataset *ds, int a
     const uint8_t *pa = ds->pixels + (size_t)a * d, *pb = ds->pixels + (size_t)b * d;
     app_from_pixels(n_bits, pa, d, x);
     app_from_pixels(n_bits, pb, d, x + d);
+    const uint8_t labels[2] = {ds->labels[a], ds->labels[b]};
+    GLOW_TRY(app_set_labels(m, labels, 2)); /* a conditional model: the pair's class */
     GLOW_TRY(glow_model_encode(m, x, 2, z, NULL));
     const float *z1 = z, *z2 = z + d;
     float *zi = z + 2 * d; /* steps x d interpolated latents */

@@ -13,7 +13,12 @@
  * (--out, --temperature, --samples, --test-limit, --log-every, --data-dir)
  * may be chosen anew. Everything that decides the data order (dataset, seed,
  * batch, --train-limit) comes from the checkpoint.
- * --L must leave images divisible by 2^L: a larger one is a usage error. */
+ * --L must leave images divisible by 2^L: a larger one is a usage error.
+ * --conditional makes the model class-conditional (openai/glow's ycond) with as many
+ * classes as the data set's labels (1 + the largest label: 10 for mnist, fashion-mnist,
+ * cifar10; a folder's subfolders); --class-weight W (default 0.01, openai's) weights the
+ * classifier's bits_y in the objective, 0 leaves the classifier out. Both are stored in
+ * the checkpoint (a resumed run takes them from there). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,11 +43,12 @@ typedef struct {
     const char *dataset, *data_dir, *backend, *devices, *memory, *optimizer, *out, *resume, *preset, *pad;
     app_folder_flags folder;
     int levels, steps, hidden, n_bits, batch, epochs, samples, train_limit, test_limit, log_every;
-    float lr, warmup_epochs, temperature, max_grad_norm;
+    int conditional;
+    float lr, warmup_epochs, temperature, max_grad_norm, class_weight;
     uint64_t seed, max_steps;
 } train_flags;
 
-enum { N_TRAIN_FLAGS = 33 };
+enum { N_TRAIN_FLAGS = 35 };
 
 static void describe_flags(train_flags *v, cli_flag *f)
 {
@@ -74,6 +80,12 @@ static void describe_flags(train_flags *v, cli_flag *f)
         {"n-bits", 0, CLI_INT, &v->n_bits, 1, 8, NULL, "N", "bits per colour channel the model sees", NULL, 0},
         {"pad", 0, CLI_CHOICE, &v->pad, 0, 0, "zero|edge", "P",
          "padding of the 3x3 convs: zeros, or zeros plus openai/glow's edge-indicator channel", NULL, 0},
+        {"conditional", 0, CLI_SWITCH, &v->conditional, 0, 0, NULL, NULL,
+         "class-conditional model: a learned per-class term in the top prior (classes from the data's labels)",
+         NULL, 0},
+        {"class-weight", 0, CLI_FLOAT, &v->class_weight, 0, 1e6, NULL, "W",
+         "with --conditional: weight of the top-latent classifier's bits_y in the loss (0: no classifier)",
+         "0.01", 0},
         {"batch", 0, CLI_INT, &v->batch, 1, 65536, NULL, "N", "images per optimiser step", NULL, 0},
         {"lr", 0, CLI_FLOAT, &v->lr, 1e-12, 1.0, NULL, "X", "learning rate after warm-up",
          "1e-3 for cifar10, 1e-4 for mnist and fashion-mnist", 0},
@@ -184,6 +196,8 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
         bad = 1;
     }
     v->pad = stored_pad;
+    TAKE_INT("conditional", conditional, s.config.n_classes > 0 ? 1 : 0);
+    TAKE_FLOAT("class-weight", class_weight, s.config.class_weight);
     TAKE_INT("batch", batch, s.batch);
     TAKE_INT("seed", seed, s.seed);
     TAKE_FLOAT("lr", lr, s.lr);
@@ -277,8 +291,8 @@ int cmd_train(int argc, char **argv)
         .optimizer = "adam", .out = "glow-run", .resume = NULL, .preset = "report", .pad = "zero",
         .folder = APP_FOLDER_FLAGS_DEFAULT,
         .levels = 3, .steps = 16, .hidden = 512, .n_bits = 5, .batch = 256, .epochs = 100,
-        .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50,
-        .lr = 1e-4f, .warmup_epochs = 0.0f, .temperature = 0.7f, .max_grad_norm = 0.0f,
+        .samples = 64, .train_limit = 0, .test_limit = 0, .log_every = 50, .conditional = 0,
+        .lr = 1e-4f, .warmup_epochs = 0.0f, .temperature = 0.7f, .max_grad_norm = 0.0f, .class_weight = 0.01f,
         .seed = 1, .max_steps = 0,
     };
     cli_flag flags[N_TRAIN_FLAGS];
@@ -303,6 +317,8 @@ int cmd_train(int argc, char **argv)
     } else {
         apply_defaults(&v, flags);
     }
+    if (is_given(flags, "class-weight") && !v.conditional)
+        return usage_error("--class-weight applies to a --conditional model only");
     int folder_rc = check_folder_flags(&v, flags);
     if (folder_rc >= 0)
         return folder_rc;
@@ -324,6 +340,7 @@ int cmd_train(int argc, char **argv)
         .dataset = v.dataset, .data_dir = v.data_dir, .folder = v.folder, .backend = v.backend, .devices = v.devices,
         .levels = v.levels, .steps = v.steps, .hidden = v.hidden, .n_bits = v.n_bits,
         .pad = strcmp(v.pad, "edge") == 0 ? GLOW_PAD_EDGE : GLOW_PAD_ZERO,
+        .conditional = v.conditional, .class_weight = v.conditional ? v.class_weight : 0.0f,
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,
         .memory = strcmp(v.memory, "store") == 0 ? GLOW_MEMORY_STORE : GLOW_MEMORY_REVERSIBLE,

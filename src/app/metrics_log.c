@@ -8,6 +8,26 @@
 #include "glow/plot.h"
 
 static const char k_header[] = "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds\n";
+static const char k_header_classes[] =
+    "step,epoch,lr,train_bpd,test_bpd,images_per_s,seconds,train_bits_y,train_class_acc,test_bits_y,test_class_acc\n";
+
+static const char *header(const metrics_log *log)
+{
+    return log->class_columns ? k_header_classes : k_header;
+}
+
+/* ",a,b,c,d" of the classifier columns (NAN or no row: empty cells) into out. */
+static void class_cells(const metrics_class_row *cls, char *out, size_t len)
+{
+    const double v[4] = {cls ? cls->train_bits_y : NAN, cls ? cls->train_acc : NAN, cls ? cls->test_bits_y : NAN,
+                         cls ? cls->test_acc : NAN};
+    size_t used = 0;
+    out[0] = '\0';
+    for (int k = 0; k < 4 && used < len; k++) {
+        int n = isfinite(v[k]) ? snprintf(out + used, len - used, ",%.9g", v[k]) : snprintf(out + used, len - used, ",");
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
 
 static glow_status series_push(metrics_series *s, double x, double y)
 {
@@ -37,19 +57,21 @@ static glow_status record(metrics_log *log, int64_t step, double train_bpd, doub
     return GLOW_OK;
 }
 
+/* suffix: the classifier cells (",a,b,c,d"), or "" */
 static int write_row(FILE *f, int64_t step, int epoch, double lr, double train_bpd, double test_bpd, double ips,
-                     double seconds)
+                     double seconds, const char *suffix)
 {
     char test[40] = "";
     if (isfinite(test_bpd))
         snprintf(test, sizeof test, "%.9g", test_bpd);
-    return fprintf(f, "%lld,%d,%.9g,%.9g,%s,%.2f,%.3f\n", (long long)step, epoch, lr, train_bpd, test, ips,
-                   seconds) > 0;
+    return fprintf(f, "%lld,%d,%.9g,%.9g,%s,%.2f,%.3f%s\n", (long long)step, epoch, lr, train_bpd, test, ips,
+                   seconds, suffix) > 0;
 }
 
-/* Parses one CSV row; an empty test_bpd cell gives NAN. Returns 0 on a malformed row. */
+/* Parses one CSV row; an empty test_bpd cell gives NAN. *rest points at what follows the
+ * seconds cell (the classifier cells, or the newline). Returns 0 on a malformed row. */
 static int parse_row(const char *line, int64_t *step, int *epoch, double *lr, double *train_bpd, double *test_bpd,
-                     double *ips, double *seconds)
+                     double *ips, double *seconds, const char **rest)
 {
     char *end;
     const char *p = line;
@@ -72,6 +94,8 @@ static int parse_row(const char *line, int64_t *step, int *epoch, double *lr, do
         *fields[k] = strtod(p, &end);
         if (end == p || (k < 4 && *end != ','))
             return 0;
+        if (k == 4)
+            *rest = end;
         p = end + 1;
     }
     return 1;
@@ -89,7 +113,7 @@ static glow_status keep_rows_until(metrics_log *log, const char *tmp_path, int64
         return glow_error(GLOW_ERR_IO, "%s: cannot create: %s", tmp_path, strerror(errno));
     }
     glow_status st = GLOW_OK;
-    int ok = fputs(k_header, out) >= 0;
+    int ok = fputs(header(log), out) >= 0;
     char line[512];
     int lineno = 0;
     while (st == GLOW_OK && fgets(line, sizeof line, in) != NULL) {
@@ -99,13 +123,22 @@ static glow_status keep_rows_until(metrics_log *log, const char *tmp_path, int64
         int64_t step;
         int epoch;
         double lr, train, test, ips, seconds;
-        if (!parse_row(line, &step, &epoch, &lr, &train, &test, &ips, &seconds)) {
+        const char *rest = NULL;
+        if (!parse_row(line, &step, &epoch, &lr, &train, &test, &ips, &seconds, &rest)) {
             st = glow_error(GLOW_ERR_FORMAT, "%s: line %d is not a metrics row", log->path, lineno);
             break;
         }
         if (step > resume_step)
             continue;
-        ok &= write_row(out, step, epoch, lr, train, test, ips, seconds);
+        /* the classifier cells are kept as they were (a row written without them gets empty ones) */
+        char suffix[256] = "";
+        if (log->class_columns) {
+            if (*rest == ',')
+                snprintf(suffix, sizeof suffix, "%.*s", (int)strcspn(rest, "\r\n"), rest);
+            else
+                class_cells(NULL, suffix, sizeof suffix);
+        }
+        ok &= write_row(out, step, epoch, lr, train, test, ips, seconds, suffix);
         st = record(log, step, train, test);
         log->seconds_offset = seconds;
     }
@@ -119,9 +152,10 @@ static glow_status keep_rows_until(metrics_log *log, const char *tmp_path, int64
     return st;
 }
 
-glow_status metrics_log_open(metrics_log *log, const char *out_dir, int64_t resume_step)
+glow_status metrics_log_open(metrics_log *log, const char *out_dir, int64_t resume_step, int class_columns)
 {
     memset(log, 0, sizeof *log);
+    log->class_columns = class_columns;
     int n = snprintf(log->path, sizeof log->path, "%s/metrics.csv", out_dir);
     if (n < 0 || (size_t)n >= sizeof log->path)
         return glow_error(GLOW_ERR_INVALID_ARG, "output directory path too long: %s", out_dir);
@@ -145,7 +179,7 @@ glow_status metrics_log_open(metrics_log *log, const char *out_dir, int64_t resu
         metrics_log_close(log);
         return st;
     }
-    if (!have_rows && fputs(k_header, log->f) < 0) {
+    if (!have_rows && fputs(header(log), log->f) < 0) {
         metrics_log_close(log);
         return glow_error(GLOW_ERR_IO, "%s: write failed", log->path);
     }
@@ -154,9 +188,13 @@ glow_status metrics_log_open(metrics_log *log, const char *out_dir, int64_t resu
 }
 
 glow_status metrics_log_append(metrics_log *log, int64_t step, int epoch, double lr, double train_bpd,
-                               double test_bpd, double images_per_s, double seconds)
+                               double test_bpd, double images_per_s, double seconds, const metrics_class_row *cls)
 {
-    if (!write_row(log->f, step, epoch, lr, train_bpd, test_bpd, images_per_s, log->seconds_offset + seconds) ||
+    char suffix[256] = "";
+    if (log->class_columns)
+        class_cells(cls, suffix, sizeof suffix);
+    if (!write_row(log->f, step, epoch, lr, train_bpd, test_bpd, images_per_s, log->seconds_offset + seconds,
+                   suffix) ||
         fflush(log->f) != 0)
         return glow_error(GLOW_ERR_IO, "%s: write failed: %s", log->path, strerror(errno));
     return record(log, step, train_bpd, test_bpd);

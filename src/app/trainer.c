@@ -68,6 +68,9 @@ void trainer_write_config(FILE *f, const train_config *c)
     fprintf(f, "ranks = %d\n", dist_size());
     fprintf(f, "L = %d\nK = %d\nhidden = %d\nn_bits = %d\n", c->levels, c->steps, c->hidden, c->n_bits);
     fprintf(f, "pad = %s\n", c->pad == GLOW_PAD_EDGE ? "edge" : "zero");
+    fprintf(f, "conditional = %s\n", c->conditional ? "yes" : "no");
+    if (c->conditional)
+        fprintf(f, "class_weight = %g\n", c->class_weight);
     fprintf(f, "batch = %d\nlr = %g\nwarmup_epochs = %g\nepochs = %d\n", c->batch, c->lr, c->warmup_epochs,
             c->epochs);
     fprintf(f, "max_steps = %lld\n", (long long)c->max_steps);
@@ -212,18 +215,19 @@ static glow_status write_samples(trainer *tr, const char *name)
         return GLOW_OK;
     GLOW_TRY(app_path_join(path, sizeof path, tr->cfg->out_dir, name));
     /* Counter 0 for every grid: the same noise each epoch shows how the model evolves. */
+    /* a conditional model: one row per class */
     return app_write_samples(tr->model, tr->local_batch, tr->cfg->sample_count, tr->cfg->temperature, tr->cfg->seed,
-                             0, path);
+                             0, -1, path);
 }
 
 /* Test bpd and sample grid after an epoch and/or at the end (the caller logs
  * the step, then saves the checkpoint). *test_bpd receives the test figure
- * (NAN if interrupted). */
-static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, double *test_bpd)
+ * (NAN if interrupted) and *cls the classifier's test figures (a conditional model). */
+static glow_status end_of_period(trainer *tr, int epoch_done, int is_final, double *test_bpd, glow_class_stats *cls)
 {
     *test_bpd = NAN;
     glow_status st = app_test_bpd(tr->model, &tr->test, tr->cfg->test_limit, tr->cfg->batch, tr->cfg->seed,
-                                  &g_stop_signal, test_bpd);
+                                  &g_stop_signal, test_bpd, cls);
     if (st == GLOW_ERR_INTERRUPTED) {
         *test_bpd = NAN;
         return GLOW_OK; /* the caller sees the signal and saves */
@@ -261,6 +265,19 @@ static glow_status load_data(trainer *tr)
 
 static glow_status load_model_state(trainer *tr);
 
+/* The model of this run: the data's shape, the flags' sizes; conditional: the data's classes. */
+static glow_model_config model_config(const trainer *tr)
+{
+    const train_config *c = tr->cfg;
+    glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits, c->pad,
+                            0, 0.0f};
+    if (c->conditional) {
+        mc.n_classes = app_dataset_classes(&tr->train, &tr->test);
+        mc.class_weight = c->class_weight;
+    }
+    return mc;
+}
+
 /* Builds a fresh model or restores the checkpoint's; sets tr->step. Data-parallel ranks
  * take their steps through tr->dp. */
 static glow_status load_model(trainer *tr)
@@ -274,7 +291,7 @@ static glow_status load_model(trainer *tr)
 static glow_status load_model_state(trainer *tr)
 {
     const train_config *c = tr->cfg;
-    glow_model_config mc = {tr->train.c, tr->train.h, tr->train.w, c->levels, c->steps, c->hidden, c->n_bits, c->pad};
+    glow_model_config mc = model_config(tr);
     if (c->resume_path == NULL) {
         tr->step = 0;
         tr->saved_step = -1;
@@ -319,9 +336,9 @@ static glow_status write_config_file(const train_config *c)
     return GLOW_OK;
 }
 
-/* This rank's images of global step `step` into out (local_batch x image_bytes):
- * positions rank*local_batch .. of the global batch. Runs on the prefetch thread,
- * the only user of tr->perm once training starts. */
+/* This rank's images of global step `step` into out (local_batch x image_bytes, then
+ * their local_batch labels, one byte each): positions rank*local_batch .. of the global
+ * batch. Runs on the prefetch thread, the only user of tr->perm once training starts. */
 static void fill_batch(void *ctx, int64_t step, uint8_t *out)
 {
     trainer *tr = ctx;
@@ -333,6 +350,7 @@ static void fill_batch(void *ctx, int64_t step, uint8_t *out)
     for (int i = 0; i < tr->local_batch; i++) {
         uint32_t idx = tr->perm[first + i];
         memcpy(out + (size_t)i * tr->image_bytes, tr->train.pixels + (size_t)idx * tr->image_bytes, tr->image_bytes);
+        out[(size_t)tr->local_batch * tr->image_bytes + i] = tr->train.labels[idx];
     }
 }
 
@@ -372,7 +390,10 @@ static glow_status train_one_step(trainer *tr, double lr, float *bpd)
     /* the noise of global elements rank*local_batch*D .. (D is a multiple of 4: H, W even) */
     const uint64_t first_element = (uint64_t)tr->rank * tr->local_batch * tr->image_bytes;
     glow_rng rng = {c->seed, GLOW_STREAM_DEQUANT, (uint32_t)(tr->step + 1), (uint32_t)(first_element / 4)};
-    glow_status st = glow_model_train_step(tr->model, pixels, tr->local_batch, rng, &opt, bpd);
+    /* a conditional model takes the batch's labels, which follow its pixels */
+    glow_status st = app_set_labels(tr->model, pixels + (size_t)tr->local_batch * tr->image_bytes, tr->local_batch);
+    if (st == GLOW_OK)
+        st = glow_model_train_step(tr->model, pixels, tr->local_batch, rng, &opt, bpd);
     batch_prefetch_release(tr->prefetch);
     if (st == GLOW_OK && !tr->same_devices)
         st = broadcast_params(tr);
@@ -402,6 +423,8 @@ static int run_loop(trainer *tr)
     const int epochs_total = c->epochs;
     double epoch_sum = 0.0;
     int64_t epoch_n = 0;
+    const int classifier = glow_model_get_config(tr->model)->class_weight > 0.0f;
+    double epoch_bits_y = 0.0, epoch_correct = 0.0, epoch_images = 0.0; /* the classifier's, over the epoch */
     while (tr->step < tr->stop_step) {
         const double lr = lr_at(c, tr->step, tr->steps_per_epoch);
         const int epoch1 = (int)(tr->step / tr->steps_per_epoch) + 1;
@@ -420,7 +443,7 @@ static int run_loop(trainer *tr)
         if (st == GLOW_ERR_NONFINITE) {
             if (tr->rank == 0)
                 metrics_log_append(&tr->log, tr->step + 1, epoch1, lr, bpd, NAN, c->batch / dt,
-                               app_now_seconds() - tr->session_start);
+                                   app_now_seconds() - tr->session_start, NULL);
             return stop_nonfinite(tr, tr->step + 1, epoch1);
         }
         if (st != GLOW_OK) {
@@ -431,14 +454,28 @@ static int run_loop(trainer *tr)
         tr->step++;
         epoch_sum += bpd;
         epoch_n++;
+        metrics_class_row cls_row = {NAN, NAN, NAN, NAN};
+        glow_class_stats train_cls;
+        if (classifier && glow_model_class_stats(tr->model, &train_cls) == GLOW_OK) {
+            cls_row.train_bits_y = train_cls.bits_y;
+            cls_row.train_acc = (double)train_cls.correct / train_cls.count;
+            epoch_bits_y += train_cls.bits_y * train_cls.count;
+            epoch_correct += train_cls.correct;
+            epoch_images += train_cls.count;
+        }
         const double ips = c->batch / dt;
         progress_step(&tr->prog, tr->step, tr->stop_step, epoch1, epochs_total, ips, c->batch, bpd);
 
         const int epoch_end = tr->step % tr->steps_per_epoch == 0;
         const int is_final = tr->step == tr->stop_step;
         double test_bpd = NAN;
+        glow_class_stats test_cls = {NAN, 0, 0};
         if (epoch_end || is_final) {
-            st = end_of_period(tr, epoch_end ? epoch1 : 0, is_final, &test_bpd);
+            st = end_of_period(tr, epoch_end ? epoch1 : 0, is_final, &test_bpd, &test_cls);
+            if (classifier && test_cls.count > 0) {
+                cls_row.test_bits_y = test_cls.bits_y;
+                cls_row.test_acc = (double)test_cls.correct / test_cls.count;
+            }
             if (st == GLOW_ERR_NONFINITE)
                 return stop_nonfinite(tr, tr->step, epoch1);
             if (st != GLOW_OK) {
@@ -448,7 +485,7 @@ static int run_loop(trainer *tr)
         }
         if (tr->rank == 0)
             st = metrics_log_append(&tr->log, tr->step, epoch1, lr, bpd, test_bpd, ips,
-                                    app_now_seconds() - tr->session_start);
+                                    app_now_seconds() - tr->session_start, &cls_row);
         if (st == GLOW_OK && tr->rank == 0 && (epoch_end || is_final))
             st = metrics_log_plot(&tr->log, tr->loss_path, tr->plot_title);
         /* The checkpoint after the step's metrics row: a kill between the two
@@ -467,8 +504,13 @@ static int run_loop(trainer *tr)
                              epoch_end ? "epoch" : "stopped in epoch", epoch1, epochs_total,
                              epoch_sum / (double)epoch_n, (long long)epoch_n, test_bpd,
                              isfinite(test_bpd) ? "" : " (interrupted)");
+            if (classifier && epoch_images > 0)
+                progress_message(&tr->prog, "  classifier: train %.4f bits_y, accuracy %.4f; test %.4f bits_y, "
+                                 "accuracy %.4f over %d images", epoch_bits_y / epoch_images,
+                                 epoch_correct / epoch_images, cls_row.test_bits_y, cls_row.test_acc, test_cls.count);
             epoch_sum = 0.0;
             epoch_n = 0;
+            epoch_bits_y = epoch_correct = epoch_images = 0.0;
         }
         if (g_stop_signal || dist_stop_requested()) { /* every rank learns of a stop in the same step */
             progress_finish(&tr->prog);
@@ -567,8 +609,10 @@ int trainer_run(const train_config *cfg)
      * checkpoint to resume have been checked; rank 0 alone writes there. */
     if ((st = load_data(&tr)) != GLOW_OK || (st = open_rank_backend(&tr)) != GLOW_OK)
         return fail(&tr, st);
-    const glow_model_config mc = {tr.train.c, tr.train.h, tr.train.w, cfg->levels, cfg->steps, cfg->hidden,
-                                  cfg->n_bits, cfg->pad};
+    const glow_model_config mc = model_config(&tr);
+    if (cfg->conditional && (mc.n_classes < 1 || mc.n_classes > GLOW_MODEL_MAX_CLASSES))
+        return fail(&tr, glow_error(GLOW_ERR_INVALID_ARG, "--conditional: %s has %d classes (1..%d needed)",
+                                    cfg->dataset, mc.n_classes, GLOW_MODEL_MAX_CLASSES));
     if ((st = app_check_train_memory(&tr.be->info, &mc, tr.local_batch, cfg->memory)) != GLOW_OK ||
         (st = load_model(&tr)) != GLOW_OK ||
         (tr.rank == 0 && ((st = app_prepare_out_dir(cfg->out_dir)) != GLOW_OK ||
@@ -586,7 +630,8 @@ int trainer_run(const train_config *cfg)
         trainer_free(&tr);
         return CLI_EXIT_OK;
     }
-    if (tr.rank == 0 && (st = metrics_log_open(&tr.log, cfg->out_dir, cfg->resume_path ? tr.step : -1)) != GLOW_OK)
+    if (tr.rank == 0 && (st = metrics_log_open(&tr.log, cfg->out_dir, cfg->resume_path ? tr.step : -1,
+                                               mc.class_weight > 0.0f)) != GLOW_OK)
         return fail(&tr, st);
     if (cfg->resume_path)
         fprintf(out, "%sresuming from %s at step %lld (epoch %lld)\n", dist_prefix(), cfg->resume_path,
@@ -607,8 +652,8 @@ int trainer_run(const train_config *cfg)
     dist_watch_stop(&g_stop_signal);
 
     const int64_t first_step = tr.step;
-    if ((st = batch_prefetch_start(2, (size_t)tr.local_batch * tr.image_bytes, tr.step, tr.stop_step, fill_batch, &tr,
-                                   &tr.prefetch)) != GLOW_OK)
+    if ((st = batch_prefetch_start(2, (size_t)tr.local_batch * (tr.image_bytes + 1), tr.step, tr.stop_step,
+                                   fill_batch, &tr, &tr.prefetch)) != GLOW_OK)
         return fail(&tr, st);
     tr.session_start = app_now_seconds();
     int code = run_loop(&tr);

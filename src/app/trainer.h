@@ -42,6 +42,8 @@ typedef struct {
     const char *devices;  /* device index, or one per rank ("0,1"); NULL: preferred / node-local rank */
     int levels, steps, hidden, n_bits;
     int pad;              /* glow_pad_mode (--pad) */
+    int conditional;      /* class-conditional model (--conditional): classes from the data set's labels */
+    float class_weight;   /* weight of the classifier's bits_y in the objective (0: no classifier) */
     int batch;
     float lr;
     float warmup_epochs;

@@ -1,6 +1,7 @@
 /* Compatibility of a loaded checkpoint with the model the caller built. */
 #include "glow/checkpoint.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@ glow_status glow_checkpoint_check_config(const char *path, const glow_model_conf
         {"in_w", want->in_w, got->in_w},       {"levels", want->levels, got->levels},
         {"steps", want->steps, got->steps},    {"hidden", want->hidden, got->hidden},
         {"n_bits", want->n_bits, got->n_bits},  {"pad", want->pad, got->pad},
+        {"n_classes", want->n_classes, got->n_classes},
+        /* class_weight compared in thousandths: a different weight is a different objective */
+        {"class_weight x1000", (int)lroundf(want->class_weight * 1000.0f), (int)lroundf(got->class_weight * 1000.0f)},
     };
     char diff[512] = "";
     size_t used = 0;

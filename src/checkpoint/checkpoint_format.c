@@ -46,7 +46,8 @@ float ckpt_get_f32(const uint8_t *p)
  *  96 epoch  100 position(i64)  108 actnorm_initialized  112 optimizer
  * 116 beta1  120 beta2  124 eps  128 max_grad_norm  -> 132 bytes
  * version 2 appends:  132 train_limit  136 train_count  140 train_fingerprint(u64)  -> 148 bytes
- * version 3 appends:  148 pad (glow_pad_mode of the config; older files: GLOW_PAD_ZERO) -> 152 bytes */
+ * version 3 appends:  148 pad (i32 glow_pad_mode; older files: GLOW_PAD_ZERO)
+ *                     152 n_classes (i32, 0: unconditional)  156 class_weight (f32)  -> 160 bytes */
 void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER_BYTES])
 {
     const glow_model_config *c = &st->config;
@@ -77,7 +78,9 @@ void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER
     ckpt_put_u32(out + 132, (uint32_t)st->train_limit);
     ckpt_put_u32(out + 136, (uint32_t)st->train_count);
     ckpt_put_u64(out + 140, st->train_fingerprint);
-    ckpt_put_u32(out + 148, (uint32_t)c->pad); /* version 3: --pad */
+    ckpt_put_u32(out + 148, (uint32_t)c->pad);         /* version 3: --pad */
+    ckpt_put_u32(out + 152, (uint32_t)c->n_classes);   /* version 3: class-conditional model */
+    ckpt_put_f32(out + 156, c->class_weight);
 }
 
 void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoint_state *st)
@@ -110,8 +113,12 @@ void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoin
     st->train_limit = header_bytes >= CKPT_HEADER_BYTES_V2 ? (int32_t)ckpt_get_u32(in + 132) : -1;
     st->train_count = header_bytes >= CKPT_HEADER_BYTES_V2 ? (int32_t)ckpt_get_u32(in + 136) : -1;
     st->train_fingerprint = header_bytes >= CKPT_HEADER_BYTES_V2 ? ckpt_get_u64(in + 140) : 0;
-    /* version 3: --pad; versions 1 and 2 had zero padding only */
-    c->pad = header_bytes >= CKPT_HEADER_BYTES ? (int32_t)ckpt_get_u32(in + 148) : GLOW_PAD_ZERO;
+    /* version 3: --pad and the class-conditional model; versions 1 and 2 had zero padding only and
+     * were unconditional */
+    const int v3 = header_bytes >= CKPT_HEADER_BYTES;
+    c->pad = v3 ? (int32_t)ckpt_get_u32(in + 148) : GLOW_PAD_ZERO;
+    c->n_classes = v3 ? (int32_t)ckpt_get_u32(in + 152) : 0;
+    c->class_weight = v3 ? ckpt_get_f32(in + 156) : 0.0f;
 }
 
 uint32_t ckpt_header_bytes(uint32_t version)

@@ -128,6 +128,10 @@ static glow_status check_state(const char *path, const glow_checkpoint_state *st
     if (st->train_limit < -1 || st->train_count < -1)
         return glow_error(GLOW_ERR_FORMAT, "%s: invalid data order (train_limit %d, train_count %d)", path,
                           st->train_limit, st->train_count);
+    if (c->n_classes < 0 || c->n_classes > GLOW_MODEL_MAX_CLASSES || !isfinite(c->class_weight) ||
+        c->class_weight < 0.0f || (c->class_weight > 0.0f && c->n_classes == 0))
+        return glow_error(GLOW_ERR_FORMAT, "%s: invalid class-conditional settings (n_classes %d, class_weight %g)",
+                          path, c->n_classes, (double)c->class_weight);
     if (!isfinite(st->lr) || !isfinite(st->warmup_epochs))
         return glow_error(GLOW_ERR_FORMAT, "%s: non-finite learning rate or warm-up", path);
     return GLOW_OK;

@@ -510,6 +510,69 @@ glow_status glow_gaussian_sample(glow_backend *be, glow_tensor h, float temperat
     return be->ops->gaussian_sample(be, h, temperature, rng, z);
 }
 
+/* ---- class-conditional prior and class prediction ---------------------------- */
+
+/* v must be (x.n, 1, 1, x.c), x and v disjoint. */
+static glow_status check_sample_vec(glow_backend *be, const char *op, glow_tensor x, glow_tensor v)
+{
+    GLOW_TRY(check_tensor(be, op, "x", x));
+    GLOW_TRY(check_tensor(be, op, "v", v));
+    if (v.n != x.n || v.h != 1 || v.w != 1 || v.c != x.c)
+        return glow_error(GLOW_ERR_SHAPE, "%s: 'v' must be (%d,1,1,%d) for x (%d,%d,%d,%d), got (%d,%d,%d,%d)", op,
+                          x.n, x.c, x.n, x.h, x.w, x.c, v.n, v.h, v.w, v.c);
+    return check_disjoint(op, "x", x, "v", v);
+}
+
+glow_status glow_spatial_sum(glow_backend *be, glow_tensor x, float scale, glow_tensor v, int accumulate)
+{
+    GLOW_TRY(check_sample_vec(be, "spatial_sum", x, v));
+    if (!is_finite_value(scale))
+        return glow_error(GLOW_ERR_NONFINITE, "spatial_sum: scale is not finite");
+    return be->ops->spatial_sum(be, x, scale, v, accumulate != 0);
+}
+
+glow_status glow_spatial_broadcast_add(glow_backend *be, glow_tensor v, float scale, glow_tensor x)
+{
+    GLOW_TRY(check_sample_vec(be, "spatial_broadcast_add", x, v));
+    if (!is_finite_value(scale))
+        return glow_error(GLOW_ERR_NONFINITE, "spatial_broadcast_add: scale is not finite");
+    return be->ops->spatial_broadcast_add(be, v, scale, x);
+}
+
+/* logits and target (N,1,1,K) of the same shape, `out` (per-sample losses or the
+ * logits' gradient) disjoint from both. */
+static glow_status check_xent(glow_backend *be, const char *op, glow_tensor logits, glow_tensor target,
+                              const char *out_name, glow_tensor out)
+{
+    GLOW_TRY(check_tensor(be, op, "logits", logits));
+    GLOW_TRY(check_tensor(be, op, "target", target));
+    GLOW_TRY(check_tensor(be, op, out_name, out));
+    if (logits.h != 1 || logits.w != 1)
+        return glow_error(GLOW_ERR_SHAPE, "%s: 'logits' must be (N,1,1,K), got (%d,%d,%d,%d)", op, logits.n,
+                          logits.h, logits.w, logits.c);
+    GLOW_TRY(check_same_shape(op, "logits", logits, "target", target));
+    GLOW_TRY(check_disjoint(op, "logits", logits, out_name, out));
+    return check_disjoint(op, "target", target, out_name, out);
+}
+
+glow_status glow_softmax_xent(glow_backend *be, glow_tensor logits, glow_tensor target, glow_tensor loss)
+{
+    GLOW_TRY(check_xent(be, "softmax_xent", logits, target, "loss", loss));
+    GLOW_TRY(check_count("softmax_xent", "loss", loss, (size_t)logits.n));
+    return be->ops->softmax_xent(be, logits, target, loss);
+}
+
+glow_status glow_softmax_xent_backward(glow_backend *be, glow_tensor logits, glow_tensor target, float g,
+                                       glow_tensor dlogits)
+{
+    const char *op = "softmax_xent_backward";
+    GLOW_TRY(check_xent(be, op, logits, target, "dlogits", dlogits));
+    GLOW_TRY(check_same_shape(op, "logits", logits, "dlogits", dlogits));
+    if (!is_finite_value(g))
+        return glow_error(GLOW_ERR_NONFINITE, "%s: loss gradient g is not finite", op);
+    return be->ops->softmax_xent_backward(be, logits, target, g, dlogits);
+}
+
 /* ---- RNG and dequantisation ------------------------------------------------- */
 
 glow_status glow_rng_fill_uniform(glow_backend *be, glow_rng rng, glow_tensor out)

@@ -22,6 +22,15 @@ static glow_status check_config(const glow_model_config *cfg, int max_batch)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: n_bits=%d must be in 1..8", cfg->n_bits);
     if (cfg->pad != GLOW_PAD_ZERO && cfg->pad != GLOW_PAD_EDGE)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: pad=%d must be 0 (zero) or 1 (edge)", cfg->pad);
+    if (cfg->n_classes < 0 || cfg->n_classes > GLOW_MODEL_MAX_CLASSES)
+        return glow_error(GLOW_ERR_INVALID_ARG, "model: n_classes=%d must be in 0..%d (0: unconditional)",
+                          cfg->n_classes, GLOW_MODEL_MAX_CLASSES);
+    if (!(cfg->class_weight >= 0.0f) || !isfinite(cfg->class_weight))
+        return glow_error(GLOW_ERR_INVALID_ARG, "model: class_weight=%g must be finite and >= 0",
+                          (double)cfg->class_weight);
+    if (cfg->class_weight > 0.0f && cfg->n_classes == 0)
+        return glow_error(GLOW_ERR_INVALID_ARG, "model: class_weight=%g needs a conditional model (n_classes > 0)",
+                          (double)cfg->class_weight);
     if (max_batch < 1)
         return glow_error(GLOW_ERR_INVALID_ARG, "model: max_batch=%d must be at least 1", max_batch);
     /* one squeeze before level 0 and one after every level but the last: L squeezes */

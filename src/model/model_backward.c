@@ -1,6 +1,7 @@
 /* The whole backward pass of the batch-mean bpd, from the top level down.
  * g = dLoss/dlogp_n = dLoss/dld_n = -1 / (N D ln 2) for every sample.
- *   top:   d out_{L-1} = dlogN/dz (gaussian_logp_backward); top prior conv gradients
+ *   top:   d out_{L-1} = dlogN/dz (gaussian_logp_backward) + the classifier's; top prior conv
+ *          gradients (model_top_backward, model_cond.c)
  *   level l < L-1: d out_l = concat(unsqueeze(d u_{l+1}) + d kept from the prior conv, dlogN/dz_l)
  *   each level: back through its steps, K-1 .. 0, gA carrying d(step output) -> d(step input).
  * Reversible mode: before a step's backward, its input and internal activations are
@@ -30,14 +31,12 @@ glow_status model_backward(glow_model *m, glow_memory_mode mode, int n)
     {
         const int l = L - 1;
         const model_level *lv = &m->levels[l];
-        const prior_params *pp = &m->priors[l];
         glow_tensor dout = model_level_tensor(m->gr.buf, m->gr.ga, n, lv, lv->c);
         glow_tensor dhp = model_level_tensor(m->gr.buf, m->gr.dhp, n, lv, 2 * lv->c);
         GLOW_TRY(glow_fill(be, dout, 0.0f));
         GLOW_TRY(glow_fill(be, dhp, 0.0f));
         GLOW_TRY(glow_gaussian_logp_backward(be, model_out(m, l, n), model_prior_h(m, l, n), g, dout, dhp));
-        GLOW_TRY(model_zeroconv_backward(m, model_top_zeros(m, n), model_prior_h(m, l, n), dhp, glow_tensor_none(),
-                                         pp->w, pp->b, pp->logs, pp->edge));
+        GLOW_TRY(model_top_backward(m, n, dhp, dout)); /* top prior (+ class term), classifier into dout */
         GLOW_TRY(level_backward(m, mode, l, n, g));
     }
 

@@ -79,6 +79,7 @@ glow_status model_alloc_fixed(glow_model *m)
     m->logp = reserve(&used, (size_t)m->max_batch);
     m->ld = reserve(&used, (size_t)m->max_batch);
     m->sumsq = reserve(&used, 1);
+    model_cond_plan_io(m, &used); /* classifier: yloss, logits */
     GLOW_TRY(create(m, used, &m->io, "input"));
     GLOW_TRY(model_buffer_create(m, (size_t)m->max_batch * m->d, &m->pixels, "input pixels"));
 
@@ -96,6 +97,7 @@ glow_status model_alloc_fixed(glow_model *m)
     m->lv.zeros = reserve(&used, level_count(m, top, top->c));
     m->lv.htop = reserve(&used, level_count(m, top, 2 * top->c));
     GLOW_TRY(create(m, used, &m->lv.buf, "level outputs"));
+    GLOW_TRY(model_cond_alloc(m));
 
     /* backward scratch at level-0 size (the largest level) */
     size_t s0 = level_count(m, l0, l0->c);
@@ -153,6 +155,7 @@ void model_free_buffers(glow_model *m)
     glow_buffer_destroy(m->pixels);
     glow_buffer_destroy(m->lv.buf);
     glow_buffer_destroy(m->gr.buf);
+    model_cond_free(m);
     free(m->w_off);
     free(m->winv_off);
     free(m->lv.out);

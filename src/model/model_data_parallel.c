@@ -60,11 +60,14 @@ glow_status model_actnorm_init_global(glow_model *m, glow_tensor x, int bias_ind
 glow_status model_sum_gradients(glow_model *m, int n, float *mean_bpd)
 {
     const size_t total = m->table.total;
-    float *host = malloc((total + 1) * sizeof *host);
+    /* the gradients, then this rank's share of the mean bpd and, with a classifier only, its
+     * share of the mean bits_y and its count of correct class predictions */
+    const size_t extra = m->cond.classifier ? 3 : 1;
+    float *host = malloc((total + extra) * sizeof *host);
     float *sums = NULL;
     const float *logp = NULL, *ld = NULL;
     if (host == NULL)
-        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "data-parallel step: %zu gradient floats", total + 1);
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "data-parallel step: %zu gradient floats", total + extra);
     glow_status st = model_read_sums(m, n, &sums, &logp, &ld, NULL);
     if (st == GLOW_OK)
         st = glow_download(m->arena[MODEL_ARENA_GRADS], 0, host, total * sizeof(float));
@@ -74,12 +77,20 @@ glow_status model_sum_gradients(glow_model *m, int n, float *mean_bpd)
         if (model_bpd_from_sums(m, n, logp, ld, NULL, NULL, &local_mean) != GLOW_OK)
             glow_clear_error(); /* a non-finite loss travels as NaN/Inf and is reported after the sum */
         host[total] = (float)((double)local_mean * n / m->dp->global_batch);
-        st = m->dp->sum_floats(m->dp->ctx, host, total + 1, "gradients");
+        if (m->cond.classifier) {
+            model_cond_read_stats(m, n, sums); /* this rank's samples */
+            host[total + 1] = (float)(m->cond.stats.bits_y * n / m->dp->global_batch);
+            host[total + 2] = (float)m->cond.stats.correct;
+        }
+        st = m->dp->sum_floats(m->dp->ctx, host, total + extra, "gradients");
     }
     if (st == GLOW_OK)
         st = glow_upload(m->arena[MODEL_ARENA_GRADS], 0, host, total * sizeof(float));
-    if (st == GLOW_OK)
+    if (st == GLOW_OK) {
         *mean_bpd = host[total];
+        if (m->cond.classifier) /* the global batch's classifier figures */
+            m->cond.stats = (glow_class_stats){host[total + 1], (int)host[total + 2], m->dp->global_batch};
+    }
     free(sums);
     free(host);
     return st;

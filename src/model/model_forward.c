@@ -3,7 +3,8 @@
  *   level l: out_l = flow steps(u_l);
  *     l < L-1: (kept_l, z_l) = split(out_l); hp_l = zeroconv(kept_l) = (mean, logsd);
  *              logp += log N(z_l; hp_l); u_{l+1} = squeeze(kept_l)
- *     l = L-1: htop = zeroconv(zeros); logp += log N(out_l; htop)
+ *     l = L-1: htop = zeroconv(zeros) (+ the class term); logp += log N(out_l; htop);
+ *              classifier logits and CE from out_l (conditional models, model_cond.c)
  * bpd_n = (-(logp_n + ld_n) + D n_bits ln 2) / (D ln 2). */
 #include <math.h>
 #include <stdlib.h>
@@ -51,10 +52,9 @@ glow_status model_forward(glow_model *m, glow_memory_mode mode, int n, int init_
             GLOW_TRY(glow_gaussian_logp(be, z, hp, logp));
             GLOW_TRY(glow_squeeze(be, kept, model_step_tensors(m, mode, l + 1, 0, n).x, 0));
         } else {
-            glow_tensor zeros = model_top_zeros(m, n);
-            GLOW_TRY(glow_fill(be, zeros, 0.0f));
-            GLOW_TRY(model_zeroconv_forward(m, zeros, pp->w, pp->b, pp->logs, pp->edge, hp));
+            GLOW_TRY(model_top_prior_forward(m, n)); /* into hp; with the class term when conditional */
             GLOW_TRY(glow_gaussian_logp(be, model_out(m, l, n), hp, logp));
+            GLOW_TRY(model_classifier_forward(m, n));
         }
     }
     return GLOW_OK;
@@ -91,8 +91,10 @@ glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, c
 glow_status model_read_sums(glow_model *m, int n, float **host, const float **logp, const float **ld,
                             const float **sumsq)
 {
-    /* logp, ld and sumsq lie in this order in the io buffer (model_alloc_fixed): one download */
-    const size_t first = m->logp, count = m->sumsq + 1 - first;
+    /* logp, ld and sumsq (then the classifier's yloss and logits) lie in this order in the io
+     * buffer (model_alloc_fixed): one download */
+    const size_t first = m->logp;
+    const size_t count = (m->cond.classifier ? m->cond.logits + (size_t)n * m->cond.n_classes : m->sumsq + 1) - first;
     float *h = malloc(count * sizeof *h);
     if (h == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "model: reading %d log-densities", n);
@@ -101,6 +103,8 @@ glow_status model_read_sums(glow_model *m, int n, float **host, const float **lo
         free(h);
         return st;
     }
+    if (m->cond.classifier && m->dp == NULL) /* a data-parallel step sums them (model_sum_gradients) */
+        model_cond_read_stats(m, n, h);
     *host = h;
     *logp = h;
     *ld = h + (m->ld - first);

@@ -79,6 +79,26 @@ typedef struct {
     size_t ping[2];     /* step inputs/outputs alternate between these */
 } rev_buffers;
 
+/* The class-conditional parts (glow_model_config.n_classes > 0; src/model/model_cond.c).
+ * K classes, C = C_{L-1} channels and (Ht, Wt) pixels at the top level:
+ *   cond buffer  onehot (N,1,1,K)  the labels set by glow_model_set_labels
+ *                e, de (N,1,1,2C)  class term of the top prior and its gradient
+ *                hconv (N,Ht,Wt,2C) the top prior's zeroconv output before the class term
+ *                mean, dmean (N,1,1,C), dlogits (N,1,1,K)  classifier (class_weight > 0)
+ *   io buffer    yloss (N) nats, logits (N,1,1,K), after sumsq (one download with logp, ld). */
+typedef struct {
+    int n_classes, classifier;
+    prior_params prior;      /* top_prior.class.{w,b,logs}: (2C,1,1,K), (1,1,1,2C) x2 */
+    prior_params head;       /* classifier.{w,b,logs}: (K,1,1,C), (1,1,1,K) x2 */
+    glow_buffer *buf;
+    size_t onehot, e, de, hconv, mean, dmean, dlogits;
+    size_t yloss, logits;    /* in io */
+    int *labels;             /* max_batch: the labels of the batch on the device */
+    int labels_batch;        /* batch of those labels (0: none yet) */
+    int labels_pending;      /* set and not yet taken by a call */
+    glow_class_stats stats;  /* of the last forward with labels */
+} model_cond;
+
 struct glow_model {
     glow_backend *be;
     glow_model_config cfg;
@@ -108,6 +128,7 @@ struct glow_model {
     rev_buffers *rev;     /* allocated on first use */
 
     size_t planned_bytes; /* be == NULL (glow_model_memory_need): bytes the buffers would take */
+    model_cond cond;      /* class-conditional parts (cond.n_classes == 0: none) */
 };
 
 /* Index of the gradient arena in glow_model.arena (the public kinds are 0, 1, 2). */
@@ -184,6 +205,29 @@ glow_status model_bpd_from_sums(const glow_model *m, int n, const float *logp, c
 /* The per-sample log-det gradient dLoss/dld_n = dLoss/dlogp_n = -1 / (N D ln 2), N = n, or
  * the global batch during a data-parallel step. */
 float model_loss_grad(const glow_model *m, int n);
+
+/* ---- model_cond.c: the class-conditional top prior and the classifier ---- */
+/* Appends top_prior.class.* and classifier.* to the table (after every other entry). */
+glow_status model_cond_build_table(glow_model *m);
+/* Reserves yloss and logits in the io buffer being planned (used: its float count so far). */
+void model_cond_plan_io(glow_model *m, size_t *used);
+glow_status model_cond_alloc(glow_model *m);
+void model_cond_free(glow_model *m);
+/* A conditional model's calls that run the top prior take the labels set for their batch
+ * (GLOW_ERR_INVALID_ARG, naming op, when there are none); no-op when unconditional. */
+glow_status model_take_labels(glow_model *m, int n, const char *op);
+/* The top prior's h (N,Ht,Wt,2C) into model_prior_h(L-1): zeroconv(zeros), plus the class term. */
+glow_status model_top_prior_forward(glow_model *m, int n);
+/* Classifier forward on out_{L-1}: logits and yloss (nothing without a classifier). */
+glow_status model_classifier_forward(glow_model *m, int n);
+/* Backward of the top prior given dhp = dLoss/dh_top (consumed) and of the classifier
+ * into dout = dLoss/d out_{L-1} (+=); parameter gradients accumulated. */
+glow_status model_top_backward(glow_model *m, int n, glow_tensor dhp, glow_tensor dout);
+/* dLoss/dloss_y[n] for the classifier: class_weight / (N ln 2), N the (global) batch. */
+float model_class_loss_grad(const glow_model *m, int n);
+/* From a host copy of the io buffer from logp on (see model_read_sums, which calls it outside
+ * data-parallel steps): the classifier's stats of n samples into m->cond.stats; its mean bits_y. */
+double model_cond_read_stats(glow_model *m, int n, const float *io_from_logp);
 
 /* ---- model_data_parallel.c: where a data-parallel step meets the other ranks ---- */
 /* The actnorm init of backend.h (population mean and std per channel) over x of every rank:

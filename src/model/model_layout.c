@@ -92,7 +92,7 @@ glow_status model_build_table(glow_model *m)
                 GLOW_TRY(add(m, &p->edge, 1, 2 * lv->c, 3, 3, 1, "top_prior.edge"));
         }
     }
-    return GLOW_OK;
+    return model_cond_build_table(m); /* top_prior.class.*, classifier.* (zeros) when conditional */
 }
 
 static float *entry_ptr(const glow_model *m, float *host, int index)

@@ -52,6 +52,7 @@ glow_status glow_model_encode(glow_model *m, const float *x, int batch, float *z
     GLOW_TRY(check_batch(m, batch, "encode"));
     if (x == NULL || z == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model encode: missing x or z");
+    GLOW_TRY(model_take_labels(m, batch, "encode"));
     GLOW_TRY(model_any_workspace(m, &mode));
     GLOW_TRY(glow_tensor_upload(model_x0(m, batch), x));
     GLOW_TRY(model_forward(m, mode, batch, 0));
@@ -90,11 +91,11 @@ static glow_status fill_z(glow_model *m, int l, int n, const z_source *src, floa
         return glow_tensor_upload(z, scratch);
     }
     const prior_params *pp = &m->priors[l];
-    glow_tensor in = l == m->cfg.levels - 1 ? model_top_zeros(m, n) : model_kept(m, l, n);
     glow_tensor hp = model_prior_h(m, l, n);
     if (l == m->cfg.levels - 1)
-        GLOW_TRY(glow_fill(m->be, in, 0.0f));
-    GLOW_TRY(model_zeroconv_forward(m, in, pp->w, pp->b, pp->logs, pp->edge, hp));
+        GLOW_TRY(model_top_prior_forward(m, n)); /* zeroconv(zeros), plus the class term */
+    else
+        GLOW_TRY(model_zeroconv_forward(m, model_kept(m, l, n), pp->w, pp->b, pp->logs, pp->edge, hp));
     glow_rng rng = src->rng;
     rng.seed ^= (uint64_t)(l + 1) * 0x9E3779B97F4A7C15ull;
     return glow_gaussian_sample(m->be, hp, src->temperature, rng, z);
@@ -150,6 +151,7 @@ glow_status glow_model_sample(glow_model *m, int batch, float temperature, glow_
         return glow_error(GLOW_ERR_INVALID_ARG, "model sample: no output");
     if (!(temperature >= 0.0f))
         return glow_error(GLOW_ERR_INVALID_ARG, "model sample: temperature %g must be >= 0", (double)temperature);
+    GLOW_TRY(model_take_labels(m, batch, "sample"));
     z_source src = {NULL, temperature, rng};
     return generate(m, batch, &src, x);
 }

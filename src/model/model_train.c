@@ -81,6 +81,7 @@ glow_status glow_model_gradients(glow_model *m, const uint8_t *pixels, int batch
                                  glow_memory_mode memory, float *mean_bpd, float *grads_host)
 {
     GLOW_TRY(load_pixels(m, pixels, batch, rng, "gradients"));
+    GLOW_TRY(model_take_labels(m, batch, "gradients"));
     return gradients_loaded(m, batch, memory, mean_bpd, NULL, grads_host);
 }
 
@@ -88,6 +89,7 @@ glow_status glow_model_gradients_from_x(glow_model *m, const float *x, int batch
                                         float *mean_bpd, float *logp, float *grads_host)
 {
     GLOW_TRY(load_x(m, x, batch, "gradients"));
+    GLOW_TRY(model_take_labels(m, batch, "gradients"));
     return gradients_loaded(m, batch, memory, mean_bpd, logp, grads_host);
 }
 
@@ -176,6 +178,7 @@ glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batc
                                   const glow_train_options *opt, float *mean_bpd)
 {
     GLOW_TRY(load_pixels(m, pixels, batch, rng, "train step"));
+    GLOW_TRY(model_take_labels(m, batch, "train step"));
     return train_loaded(m, batch, opt, mean_bpd);
 }
 
@@ -183,6 +186,7 @@ glow_status glow_model_train_step_from_x(glow_model *m, const float *x, int batc
                                          float *mean_bpd)
 {
     GLOW_TRY(load_x(m, x, batch, "train step"));
+    GLOW_TRY(model_take_labels(m, batch, "train step"));
     return train_loaded(m, batch, opt, mean_bpd);
 }
 
@@ -190,6 +194,7 @@ glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch,
 {
     glow_memory_mode mode;
     GLOW_TRY(load_pixels(m, pixels, batch, rng, "eval"));
+    GLOW_TRY(model_take_labels(m, batch, "eval"));
     GLOW_TRY(model_any_workspace(m, &mode));
     GLOW_TRY(model_forward(m, mode, batch, 0));
     return model_read_bpd(m, batch, bpd, NULL, NULL);

@@ -23,22 +23,33 @@ edge_bias=True: the input is padded by one pixel with zeros and given one more c
 that is 1 in the padded border and 0 inside, then convolved VALID with the weights
 (w, <conv>.edge) concatenated along the input channels (<conv>.edge: (Co, 3, 3, 1)).
 
+Class-conditional model (--conditional; openai/glow's ycond, written here as openai's
+model.py does it): with y_onehot (N, K) the labels,
+  top: h = zc(zeros) + reshape(linear_zeros(y_onehot), (N, 1, 1, 2C))
+  classifier: logits = linear_zeros(mean over H, W of the top latent);
+              bits_y = cross_entropy(logits, y) / ln 2;  loss = mean(bpd + class_weight * bits_y)
+  linear_zeros(v) = (v W^T + b) * exp(3 * logs), W stored (Co, 1, 1, Ci) as a 1x1 conv
+  (params top_prior.class.{w,b,logs} and classifier.{w,b,logs}, after every other entry).
+
 Regenerate the fixture (needs Debian's torch, i.e. /usr/bin/python3, not the
 pyenv python3 first on PATH), from the repository root:
 
     /usr/bin/python3 tools/reference/glow_reference.py tests/data/glow_golden.bin
     /usr/bin/python3 tools/reference/glow_reference.py --pad edge tests/data/glow_golden_edge.bin
+    /usr/bin/python3 tools/reference/glow_reference.py --conditional tests/data/glow_golden_cond.bin
 
 File format (little-endian), described in tests/data/README.md:
-    char magic[8] = "GLOWGOLD"; u32 version = 1;
+    char magic[8] = "GLOWGOLD"; u32 version = 1 (2: conditional);
     u32 in_c, in_h, in_w, levels, steps, hidden, n_bits, batch, adam_steps;
-    f32 lr; u32 tensor_count;
+    f32 lr; (version 2: u32 n_classes; f32 class_weight;) u32 tensor_count;
     tensor_count x { u32 name_len; char name[name_len]; u64 count; f32 data[count]; }
 The padding is not in the header: an edge fixture holds the param/<conv>.edge entries.
 Tensor names: "x" (batch*D input), "param/<name>" for every table entry,
 "z/<l>" (batch x level-l latent, NHWC), "logp" (batch: log p(x)), "bpd" (batch),
 "mean_bpd" (1), "grad/<name>" for every trainable entry, "adam_bpd"
 (adam_steps: batch-mean bpd after each Adam step, lr, betas (0.9, 0.999), eps 1e-8, same input).
+Version 2 adds "labels" (batch, as floats), "bits_y" (batch) and "mean_bits_y" (1); "mean_bpd" stays
+the mean bpd (bits_x), "grad/<name>" and the Adam steps are of the whole loss, "adam_bpd" the mean bpd.
 """
 import math
 import struct
@@ -48,6 +59,10 @@ import torch
 import torch.nn.functional as F
 
 CFG = dict(in_c=3, in_h=8, in_w=8, levels=2, steps=2, hidden=8, n_bits=5, batch=2, adam_steps=5, pad="zero")
+# the conditional fixture: 4 classes, a classifier weighted 0.5 (openai's default is 0.01; a larger weight
+# makes the classifier's share of the gradients large enough to be checked), 3 samples, two of class 1
+COND_CFG = dict(CFG, batch=3, n_classes=4, class_weight=0.5)
+COND_LABELS = [1, 3, 1]
 LR = 1e-3
 SEED = 1234
 EDGE_SEED = 4321  # the edge weights' own stream: every other value equals the zero-padding fixture's
@@ -120,9 +135,22 @@ def actnorm_init(h, bias, logs):
         logs.copy_(-torch.log(std + 1e-6))
 
 
-def forward(cfg, p, x, init_actnorm=False):
+def linear_zeros(v, p, name):
+    """openai's linear_zeros: (v W^T + b) * exp(3 logs), W stored (Co, 1, 1, Ci)."""
+    w = p[name + ".w"]
+    return (v @ w.reshape(w.shape[0], -1).t() + p[name + ".b"]) * torch.exp(3.0 * p[name + ".logs"])
+
+
+def class_bits(cfg, p, z_top, y):
+    """Per-sample bits_y of the classifier on the top latent (N,H,W,C), labels y (N,)."""
+    logits = linear_zeros(z_top.mean(dim=(1, 2)), p, "classifier")
+    return F.cross_entropy(logits, y, reduction="none") / math.log(2.0)
+
+
+def forward(cfg, p, x, init_actnorm=False, y=None):
     """Returns per-sample logp (log p(z) + log-det), and the list of per-level latents.
-    init_actnorm: first set every actnorm's parameters from its input (a model's first step)."""
+    init_actnorm: first set every actnorm's parameters from its input (a model's first step).
+    y: labels (N,) of a conditional model (cfg["n_classes"] > 0)."""
     n = x.shape[0]
     levels = levels_shapes(cfg)
     logp = torch.zeros(n, dtype=x.dtype)
@@ -156,7 +184,11 @@ def forward(cfg, p, x, init_actnorm=False):
             h = squeeze(kept)
         else:
             zeros = torch.zeros_like(h)
-            logp = logp + gaussian_logp(h, zeroconv(cfg, zeros, p, "top_prior"))
+            htop = zeroconv(cfg, zeros, p, "top_prior")
+            if cfg.get("n_classes", 0) > 0:
+                onehot = F.one_hot(y, cfg["n_classes"]).to(x.dtype)
+                htop = htop + linear_zeros(onehot, p, "top_prior.class").reshape(n, 1, 1, 2 * c)
+            logp = logp + gaussian_logp(h, htop)
             zs.append(h)
     return logp + ld, zs
 
@@ -222,17 +254,30 @@ def make_params(cfg, gen):
             entries.append(("top_prior.b", uniform(2 * c, amp=0.1), True))
             entries.append(("top_prior.logs", uniform(2 * c, amp=0.1), True))
             add_edge("top_prior", 2 * c, 0.1)
+    k = cfg.get("n_classes", 0)
+    if k > 0:
+        c = levels[-1][2]
+        entries.append(("top_prior.class.w", uniform(2 * c, 1, 1, k, amp=0.3), True))
+        entries.append(("top_prior.class.b", uniform(2 * c, amp=0.1), True))
+        entries.append(("top_prior.class.logs", uniform(2 * c, amp=0.1), True))
+        if cfg["class_weight"] > 0:
+            entries.append(("classifier.w", uniform(k, 1, 1, c, amp=0.5), True))
+            entries.append(("classifier.b", uniform(k, amp=0.2), True))
+            entries.append(("classifier.logs", uniform(k, amp=0.1), True))
     return entries
 
 
 def write_fixture(path, cfg, tensors):
     with open(path, "wb") as f:
+        conditional = cfg.get("n_classes", 0) > 0
         f.write(b"GLOWGOLD")
-        f.write(struct.pack("<I", 1))
+        f.write(struct.pack("<I", 2 if conditional else 1))
         f.write(struct.pack("<9I", *[cfg[k] for k in
                                       ("in_c", "in_h", "in_w", "levels", "steps", "hidden", "n_bits", "batch",
                                        "adam_steps")]))
         f.write(struct.pack("<f", LR))
+        if conditional:
+            f.write(struct.pack("<If", cfg["n_classes"], cfg["class_weight"]))
         f.write(struct.pack("<I", len(tensors)))
         for name, t in tensors:
             data = t.detach().to(torch.float32).contiguous().flatten()
@@ -243,32 +288,50 @@ def write_fixture(path, cfg, tensors):
             f.write(struct.pack("<%df" % data.numel(), *data.tolist()))
 
 
+def losses(cfg, p, x, y):
+    """Per-sample log p(x), latents, bpd, bits_y (None when there is no classifier) and the loss."""
+    logpx, zs = forward(cfg, p, x, y=y)
+    bpd = bpd_of(cfg, logpx)
+    bits_y = None
+    loss = bpd.mean()
+    if cfg.get("n_classes", 0) > 0 and cfg["class_weight"] > 0:
+        bits_y = class_bits(cfg, p, zs[-1], y)
+        loss = (bpd + cfg["class_weight"] * bits_y).mean()
+    return logpx, zs, bpd, bits_y, loss
+
+
 def main():
     torch.set_default_dtype(torch.float64)
     args = sys.argv[1:]
-    cfg = dict(CFG)
+    conditional = "--conditional" in args
+    args = [a for a in args if a != "--conditional"]
+    cfg = dict(COND_CFG if conditional else CFG)
     if len(args) >= 2 and args[0] == "--pad" and args[1] in ("zero", "edge"):
         cfg["pad"] = args[1]
         args = args[2:]
-    elif args and args[0].startswith("--"):
-        sys.exit("usage: glow_reference.py [--pad zero|edge] [OUT.bin]")
-    path = args[0] if args else "tests/data/glow_golden%s.bin" % ("_edge" if cfg["pad"] == "edge" else "")
+    if args and args[0].startswith("--") or (conditional and cfg["pad"] == "edge"):
+        sys.exit("usage: glow_reference.py [--pad zero|edge | --conditional] [OUT.bin]")
+    suffix = "_cond" if conditional else "_edge" if cfg["pad"] == "edge" else ""
+    path = args[0] if args else "tests/data/glow_golden%s.bin" % suffix
     gen = torch.Generator().manual_seed(SEED)
     entries = make_params(cfg, gen)
     x = torch.rand(cfg["batch"], cfg["in_h"], cfg["in_w"], cfg["in_c"], generator=gen) - 0.5
     # the fixture stores float32 values: run the reference on exactly those values
     x = x.to(torch.float32).to(torch.float64)
+    y = torch.tensor(COND_LABELS, dtype=torch.long) if conditional else None
     params = {name: t.to(torch.float32).to(torch.float64).clone().requires_grad_(tr) for name, t, tr in entries}
 
-    logpx, zs = forward(cfg, params, x)
-    bpd = bpd_of(cfg, logpx)
-    loss = bpd.mean()
+    logpx, zs, bpd, bits_y, loss = losses(cfg, params, x, y)
     loss.backward()
 
     tensors = [("x", x)]
+    if conditional:
+        tensors.append(("labels", y.to(torch.float64)))
     tensors += [("param/" + name, params[name]) for name, _, _ in entries]
     tensors += [("z/%d" % l, z) for l, z in enumerate(zs)]
-    tensors += [("logp", logpx), ("bpd", bpd), ("mean_bpd", loss.reshape(1))]
+    tensors += [("logp", logpx), ("bpd", bpd), ("mean_bpd", bpd.mean().reshape(1))]
+    if bits_y is not None:
+        tensors += [("bits_y", bits_y), ("mean_bits_y", bits_y.mean().reshape(1))]
     tensors += [("grad/" + name, params[name].grad) for name, _, tr in entries if tr]
     tensors = [(n, t.detach().clone()) for n, t in tensors]
 
@@ -277,16 +340,16 @@ def main():
     after = []
     for _ in range(cfg["adam_steps"]):
         opt.zero_grad()
-        logpx, _ = forward(cfg, params, x)
-        bpd_of(cfg, logpx).mean().backward()
+        losses(cfg, params, x, y)[4].backward()
         opt.step()
         with torch.no_grad():
-            logpx, _ = forward(cfg, params, x)
-            after.append(bpd_of(cfg, logpx).mean().item())
+            after.append(losses(cfg, params, x, y)[2].mean().item())
     tensors.append(("adam_bpd", torch.tensor(after)))
     write_fixture(path, cfg, tensors)
-    print("wrote %s: %d tensors, mean bpd %.6f, after Adam %s" % (path, len(tensors), loss.item(),
-                                                                 ", ".join("%.6f" % b for b in after)))
+    print("wrote %s: %d tensors, mean bpd %.6f%s, after Adam %s" % (
+        path, len(tensors), bpd.mean().item(),
+        ", mean bits_y %.6f" % bits_y.mean().item() if bits_y is not None else "",
+        ", ".join("%.6f" % b for b in after)))
 
 
 if __name__ == "__main__":
