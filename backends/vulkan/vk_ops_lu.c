@@ -5,7 +5,7 @@
  * Semantics: include/glow/ops.def. */
 #include "vk_launch.h"
 
-#define VK_LU_MAX_C 256 /* MAX_C in lu_weight.comp and lu_weight_backward.comp */
+#define VK_LU_MAX_C 2048 /* MAX_C in lu_weight.comp and lu_weight_backward.comp */
 
 static glow_status check_lu_channels(const char *op, int c)
 {

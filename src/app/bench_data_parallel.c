@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "bench_config.h"
 #include "cli_args.h"
 #include "dist.h"
 #include "dist_backend.h"
@@ -37,7 +38,7 @@ static glow_status time_steps(glow_model *m, const uint8_t *pixels, int batch, i
     return GLOW_OK;
 }
 
-static glow_status run(const char *backend, const char *devices, int batch, int levels, int k, int hidden,
+static glow_status run(const char *backend, const char *devices, int batch, const glow_model_config *config,
                        int warmup, int steps)
 {
     const int ranks = dist_size(), rank = dist_rank(), local = batch / ranks;
@@ -48,13 +49,14 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
     glow_backend *be = NULL;
     glow_model *m = NULL;
     GLOW_TRY(dist_open_backend(name, device, &be));
-    glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO, 0, 0.0f};
-    uint8_t *pixels = malloc((size_t)batch * 32 * 32);
+    const glow_model_config cfg = *config;
+    const size_t image = (size_t)cfg.in_c * cfg.in_h * cfg.in_w;
+    uint8_t *pixels = malloc((size_t)batch * image);
     glow_status st = pixels == NULL ? glow_error(GLOW_ERR_OUT_OF_MEMORY, "bench pixels") : GLOW_OK;
     if (st == GLOW_OK)
         st = glow_model_create(be, &cfg, 1, rank == 0 ? batch : local, &m);
     glow_rng pr = {3, GLOW_STREAM_TEST, 0, 0};
-    for (size_t i = 0; st == GLOW_OK && i < (size_t)batch * 32 * 32; i++)
+    for (size_t i = 0; st == GLOW_OK && i < (size_t)batch * image; i++)
         pixels[i] = (uint8_t)glow_rng_bits(pr, i);
     double one = 0.0, many = 0.0, token = 0.0;
     /* 1 rank: rank 0 alone; the others wait in the sum that follows (polling with a sleep) */
@@ -68,13 +70,14 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
         /* rank 0's actnorm init ran in its 1-rank steps; the others must not start one alone */
         glow_model_set_actnorm_initialized(m, 1);
         glow_model_set_data_parallel(m, &dp);
-        st = time_steps(m, pixels + (size_t)rank * local * 32 * 32, local, warmup, steps, &many);
+        st = time_steps(m, pixels + (size_t)rank * local * image, local, warmup, steps, &many);
     }
     const double bytes = (double)(dist_bytes_moved() - bytes0) / (warmup + steps);
     if (st == GLOW_OK && rank == 0) {
         const double ips1 = batch * steps / one, ipsn = batch * steps / many;
-        printf("data-parallel bench: L=%d K=%d F=%d, %zu parameters, global batch %d, %d timed steps\n", levels, k,
-               hidden, glow_model_param_count(m), batch, steps);
+        printf("data-parallel bench: %dx%dx%d, L=%d K=%d F=%d, %zu parameters, global batch %d, %d timed steps\n",
+               cfg.in_c, cfg.in_h, cfg.in_w, cfg.levels, cfg.steps, cfg.hidden, glow_model_param_count(m), batch,
+               steps);
         printf("  1 rank : %8.1f images/s\n", ips1);
         printf("  %d ranks: %8.1f images/s (%d images per rank)\n", ranks, ipsn, local);
         printf("  scaling efficiency: %.2f (images/s of %d ranks / (%d x 1 rank))\n", ipsn / (ranks * ips1), ranks,
@@ -91,13 +94,16 @@ static glow_status run(const char *backend, const char *devices, int batch, int 
 
 int bench_data_parallel(int argc, char **argv)
 {
-    static const char usage[] = "mpirun -np N glow-vk bench [--backend B|B0,B1,..] [--batch B] [--steps S]";
-    const char *backend = "auto", *devices = NULL;
+    static const char usage[] = "mpirun -np N glow-vk bench [--backend B|B0,B1,..] [--batch B] [--steps S] "
+                                "[--config L,K,F,C,H,W]";
+    const char *backend = "auto", *devices = NULL, *config = NULL;
     int batch = 32, levels = 2, k = 4, hidden = 32, warmup = 2, steps = 10;
     cli_flag flags[] = {
         {"backend", 0, CLI_STRING, &backend, 0, 0, NULL, "B", "backend, or one per rank", NULL, 0},
         {"device", 0, CLI_STRING, &devices, 0, 0, NULL, "N", "device, or one per rank", "the node-local rank", 0},
         {"batch", 0, CLI_INT, &batch, 1, 65536, NULL, "B", "global batch", NULL, 0},
+        {"config", 0, CLI_STRING, &config, 0, 0, NULL, "CFG",
+         "small, report or L,K,F,C,H,W (C x H x W images); replaces --L, --K and --hidden", "1x32x32 images", 0},
         {"L", 0, CLI_INT, &levels, 1, 5, NULL, "N", "levels", NULL, 0},
         {"K", 0, CLI_INT, &k, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
         {"hidden", 0, CLI_INT, &hidden, 1, 4096, NULL, "F", "coupling channels", NULL, 0},
@@ -117,6 +123,21 @@ int bench_data_parallel(int argc, char **argv)
         fprintf(stderr, "glow-vk bench: --batch %d cannot be split evenly over %d ranks\n", batch, dist_size());
         return CLI_EXIT_USAGE;
     }
-    glow_status st = run(backend, devices, batch, levels, k, hidden, warmup, steps);
+    glow_model_config cfg = {1, 32, 32, levels, k, hidden, 5, GLOW_PAD_ZERO, 0, 0.0f};
+    if (config != NULL) {
+        static const char *const replaced[] = {"L", "K", "hidden"};
+        char name[16];
+        int default_batch;
+        for (int i = 0; i < 3; i++)
+            if (cli_find(flags, nflags, replaced[i])->given) {
+                fprintf(stderr, "glow-vk bench: --%s and --config exclude each other\nusage: %s\n", replaced[i], usage);
+                return CLI_EXIT_USAGE;
+            }
+        if (!bench_parse_config(config, 5, &cfg, name, sizeof name, &default_batch, err, sizeof err)) {
+            fprintf(stderr, "glow-vk bench: %s\nusage: %s\n", err, usage);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    glow_status st = run(backend, devices, batch, &cfg, warmup, steps);
     return st == GLOW_OK ? CLI_EXIT_OK : app_report_error("bench", st);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app_common.h"
+#include "bench_config.h"
 #include "bench_data_parallel.h"
 #include "bench_json.h"
 #include "bench_model.h"
@@ -46,7 +47,8 @@ static const char k_description[] =
     "to the backends as GLOW_THREADS (the ref backend is single-threaded whatever the count).\n"
     "\n"
     "Configurations: small = 1x32x32, L=3, K=8, F=128 (default batch 32); report = 1x32x32, L=3,\n"
-    "K=16, F=512 (default batch 16); or L,K,F,C,H,W for C x H x W images (default batch 16).\n"
+    "K=16, F=512 (default batch 16); or L,K,F,C,H,W for C x H x W images (default batch 16), e.g.\n"
+    "3,8,128,3,64,64 (H and W divisible by 2^L).\n"
     "\n"
     "FLOPs of a training step: only convolutions, each a GEMM of 2 * (N*H*W) * Co * k*k * Ci FLOPs\n"
     "(multiply-adds x2): per flow step the invertible 1x1 conv C->C, conv1 3x3 C/2->F, conv2 1x1 F->F\n"
@@ -72,29 +74,6 @@ typedef struct {
     int stages;       /* BENCH_STAGE_* bits */
     int store, reversible; /* which memory modes the train stage runs */
 } bench_options;
-
-/* "small", "report" or "L,K,F,C,H,W" -> configuration, its name and default batch. */
-static int parse_config(const char *text, int n_bits, glow_model_config *cfg, char *name, size_t name_len,
-                        int *default_batch, char *err, size_t errlen)
-{
-    int l, k, f, c, h, w;
-    char extra;
-    if (strcmp(text, "small") == 0) {
-        *cfg = (glow_model_config){1, 32, 32, 3, 8, 128, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
-        *default_batch = 32;
-    } else if (strcmp(text, "report") == 0) {
-        *cfg = (glow_model_config){1, 32, 32, 3, 16, 512, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
-        *default_batch = 16;
-    } else if (sscanf(text, "%d,%d,%d,%d,%d,%d%c", &l, &k, &f, &c, &h, &w, &extra) == 6) {
-        *cfg = (glow_model_config){c, h, w, l, k, f, n_bits, GLOW_PAD_ZERO, 0, 0.0f};
-        *default_batch = 16;
-    } else {
-        snprintf(err, errlen, "--config: '%s' is not small, report or L,K,F,C,H,W", text);
-        return 0;
-    }
-    snprintf(name, name_len, "%s", strchr(text, ',') ? "custom" : text);
-    return 1;
-}
 
 /* Whether `name` is an item of the comma-separated list (or the list is "all"). */
 static int list_has(const char *list, const char *name)
@@ -366,7 +345,7 @@ int cmd_bench(int argc, char **argv)
     int default_batch = 16;
     if (!check_backend_list(o.backends, err, sizeof err) || !parse_stages(o.stages_text, &o.stages, err, sizeof err) ||
         !resolve_threads(&o, err, sizeof err) ||
-        !parse_config(o.config, o.n_bits, &cfg, config_name, sizeof config_name, &default_batch, err, sizeof err)) {
+        !bench_parse_config(o.config, o.n_bits, &cfg, config_name, sizeof config_name, &default_batch, err, sizeof err)) {
         cli_handle(CLI_BAD_USAGE, "bench", usage, k_description, flags, nflags, err, &code);
         return code;
     }

@@ -1,6 +1,8 @@
-/* glow-vk interpolate: the lab report's section 6. For pair i, two test
- * images of class i mod 10 (the (2q)-th and (2q+1)-th of that class, q = i / 10)
- * are encoded to latents z1, z2 (every level concatenated, D floats each);
+/* glow-vk interpolate: the lab report's section 6. The classes that have at
+ * least two test images, in label order, are c_0 .. c_{n-1} (n = 10 for the
+ * MNIST-class data sets and CIFAR-10; an image folder may have fewer). For
+ * pair i, two test images of class c_{i mod n} (the (2q)-th and (2q+1)-th of
+ * that class, q = i / n) are encoded to latents z1, z2 (every level concatenated, D floats each);
  * for a_k = (k + 1) / (S + 1), k < S, the latent (1 - a_k) z1 + a_k z2 is
  * decoded. Row i of the grid: real image 1, the S interpolants, real image 2.
  * A class-conditional model encodes the pair with their class (their labels are
@@ -16,6 +18,19 @@
 #include "commands.h"
 #include "glow/data.h"
 #include "glow/image.h"
+
+/* The labels that at least two test images carry, ascending, into classes
+ * (256 entries); returns how many. */
+static int classes_with_pairs(const glow_dataset *ds, int *classes)
+{
+    int count[256] = {0}, n = 0;
+    for (int i = 0; i < ds->count; i++)
+        count[ds->labels[i]]++;
+    for (int label = 0; label < 256; label++)
+        if (count[label] >= 2)
+            classes[n++] = label;
+    return n;
+}
 
 /* Index of the occurrence-th test image of class `label`, or -1. */
 static int find_of_class(const glow_dataset *ds, int label, int occurrence)
@@ -69,8 +84,9 @@ int cmd_interpolate(int argc, char **argv)
         {"data-dir", 0, CLI_STRING, &data_dir, 0, 0, NULL, "DIR", "where the data set's files are",
          "the data set's default directory", 0},
         APP_FOLDER_TEST_FLAGS(folder),
-        {"pairs", 0, CLI_INT, &pairs, 1, 1000, NULL, "P", "rows: pair i uses two test images of class i mod 10",
-         NULL, 0},
+        {"pairs", 0, CLI_INT, &pairs, 1, 1000, NULL, "P",
+         "rows: pair i uses two test images of class i mod n (the n classes with two or more test images)", NULL,
+         0},
         {"steps", 0, CLI_INT, &steps, 1, 256, NULL, "S", "interpolated images between the two real ones", NULL, 0},
         {"output", 'o', CLI_STRING, &output, 0, 0, NULL, "FILE", "PNG grid to write", NULL, 0},
         {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
@@ -116,6 +132,10 @@ int cmd_interpolate(int argc, char **argv)
     const glow_model_config *cfg = model ? glow_model_get_config(model) : NULL;
     const size_t d = model ? glow_model_latent_size(model) : 0;
     const int cols = steps + 2;
+    int classes[256], n_classes = 0;
+    if (st == GLOW_OK && (n_classes = classes_with_pairs(&test, classes)) == 0)
+        st = glow_error(GLOW_ERR_INVALID_ARG, "no class of the %d test images of %s has two images to interpolate "
+                        "between", test.count, dataset);
     if (st == GLOW_OK) {
         x = malloc((size_t)max_batch * d * sizeof *x);
         z = malloc((size_t)(steps + 2) * d * sizeof *z);
@@ -124,11 +144,12 @@ int cmd_interpolate(int argc, char **argv)
             st = glow_error(GLOW_ERR_OUT_OF_MEMORY, "interpolation buffers for %d x %d images", pairs, cols);
     }
     for (int i = 0; i < pairs && st == GLOW_OK; i++) {
-        int label = i % 10, q = i / 10;
+        int label = classes[i % n_classes], q = i / n_classes;
         int a = find_of_class(&test, label, 2 * q), b = find_of_class(&test, label, 2 * q + 1);
         if (a < 0 || b < 0) {
-            st = glow_error(GLOW_ERR_INVALID_ARG, "pair %d: the test set of %s has fewer than %d images of class %d",
-                            i, dataset, 2 * q + 2, label);
+            st = glow_error(GLOW_ERR_INVALID_ARG, "pair %d: the test set of %s has fewer than %d images of class %d "
+                            "(the pairs cycle over the %d class%s that have two or more; use a smaller --pairs)",
+                            i, dataset, 2 * q + 2, label, n_classes, n_classes == 1 ? "" : "es");
             break;
         }
         st = interpolate_pair(model, &test, a, b, steps, x, z, grid + (size_t)i * cols * d);

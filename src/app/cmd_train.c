@@ -62,7 +62,7 @@ static void describe_flags(train_flags *v, cli_flag *f)
         {"test-fraction", 0, CLI_FLOAT, &v->folder.test_fraction, 1e-6, 0.9, NULL, "F",
          "folder: fraction of the images held out for testing (fixed seed)", NULL, 0},
         {"size", 0, CLI_INT, &v->folder.size, 8, 256, NULL, "S",
-         "folder: images are centre-cropped and resized to SxS (training supports 32 only for now)", NULL, 0},
+         "folder: images are centre-cropped and area-resized to SxS (a power of two, 8 to 256)", NULL, 0},
         {"channels", 0, CLI_INT, &v->folder.channels, 1, 3, NULL, "C", "folder: 1 (gray) or 3 (RGB)", NULL, 0},
         {"strict-data", 0, CLI_SWITCH, &v->folder.strict, 0, 0, NULL, NULL,
          "folder: the first unreadable image is an error instead of being skipped", NULL, 0},
@@ -74,7 +74,8 @@ static void describe_flags(train_flags *v, cli_flag *f)
          "device index of the backend (-1: preferred); under mpirun one per rank, e.g. 0,1",
          "preferred; under mpirun the node-local rank", 0},
         APP_THREADS_FLAG,
-        {"L", 0, CLI_INT, &v->levels, 1, 6, NULL, "N", "levels (multi-scale blocks)", NULL, 0},
+        {"L", 0, CLI_INT, &v->levels, 1, 16, NULL, "N",
+         "levels (multi-scale blocks; each halves the image, so at most log2 of the image size)", NULL, 0},
         {"K", 0, CLI_INT, &v->steps, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
         {"hidden", 0, CLI_INT, &v->hidden, 1, 4096, NULL, "F", "channels of the coupling networks", NULL, 0},
         {"n-bits", 0, CLI_INT, &v->n_bits, 1, 8, NULL, "N", "bits per colour channel the model sees", NULL, 0},
@@ -208,8 +209,6 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
     else
         fprintf(stderr, "glow-vk train: note: %s (format version 1) does not record --train-limit; using %d\n",
                 path, v->train_limit);
-#undef TAKE_INT
-#undef TAKE_FLOAT
     static char dataset[32];
     snprintf(dataset, sizeof dataset, "%s", s.dataset);
     if (is_given(f, "dataset") && strcmp(v->dataset, dataset) != 0) {
@@ -217,8 +216,12 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
         bad = 1;
     }
     v->dataset = dataset;
-    if (strcmp(dataset, "folder") == 0 && !is_given(f, "channels"))
-        v->folder.channels = s.config.in_c;
+    if (strcmp(dataset, "folder") == 0) { /* a folder run's images have the model's size and channels */
+        TAKE_INT("size", folder.size, s.config.in_h);
+        TAKE_INT("channels", folder.channels, s.config.in_c);
+    }
+#undef TAKE_INT
+#undef TAKE_FLOAT
     const char *opt = s.optimizer == GLOW_OPT_ADAMAX ? "adamax" : "adam";
     if (is_given(f, "optimizer") && strcmp(v->optimizer, opt) != 0) {
         snprintf(msg, sizeof msg, "--optimizer %s contradicts %s, which has %s", v->optimizer, path, opt);
@@ -254,8 +257,8 @@ static int check_levels(const train_flags *v)
     return usage_error(msg);
 }
 
-/* The folder flags: only with --dataset folder, which needs --data-dir and
- * (for now) --size 32, the size the rest of the program trains at. */
+/* The folder flags: only with --dataset folder, which needs --data-dir and a
+ * --size that is a power of two (8..256, the range the flag accepts). */
 static int check_folder_flags(const train_flags *v, cli_flag *f)
 {
     static const char *const folder_only[] = {"test-dir", "test-fraction", "size", "channels", "strict-data",
@@ -272,9 +275,8 @@ static int check_folder_flags(const train_flags *v, cli_flag *f)
     if (v->data_dir == NULL)
         return usage_error("--dataset folder needs --data-dir PATH (a folder of PNG/JPEG images, one subfolder per "
                            "class)");
-    if (v->folder.size != 32) {
-        snprintf(msg, sizeof msg, "--size %d: training supports only --size 32 for now (the image folder loader "
-                 "itself handles powers of two from 8 to 256)", v->folder.size);
+    if ((v->folder.size & (v->folder.size - 1)) != 0) {
+        snprintf(msg, sizeof msg, "--size %d is not a power of two (8, 16, 32, 64, 128 or 256)", v->folder.size);
         return usage_error(msg);
     }
     if (v->folder.channels == 2)

@@ -34,6 +34,7 @@ typedef struct {
     int64_t perm_epoch;
     batch_prefetch *prefetch; /* fills the batches of the coming steps on its own thread */
     double data_wait_s;       /* time the training thread waited for batches this session */
+    double step_s;            /* wall time of the training steps this session (waits included) */
     size_t image_bytes;
     int64_t steps_per_epoch;
     uint64_t train_fingerprint; /* glow_dataset_fingerprint of the training images used */
@@ -452,6 +453,7 @@ static int run_loop(trainer *tr)
             return app_report_error("train", st);
         }
         tr->step++;
+        tr->step_s += dt;
         epoch_sum += bpd;
         epoch_n++;
         metrics_class_row cls_row = {NAN, NAN, NAN, NAN};
@@ -662,14 +664,15 @@ int trainer_run(const train_config *cfg)
     dist_watch_stop(NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (code == CLI_EXIT_OK) {
+    if (code == CLI_EXIT_OK)
         fprintf(out, "%sdone: %lld steps in %.1f s (%.1f images/s including evaluation); checkpoint %s\n",
                 dist_prefix(), (long long)(tr.step - first_step), seconds,
                 (double)(tr.step - first_step) * cfg->batch / seconds, tr.ckpt_path);
-        fprintf(out, "%sdata: the steps waited %.3f s for their batches (%.3f ms per step, %.2f%% of the run)\n",
-                dist_prefix(), tr.data_wait_s, 1e3 * tr.data_wait_s / (double)(tr.step - first_step),
+    if (tr.step > first_step && tr.step_s > 0.0)
+        fprintf(out, "%sdata: the steps waited %.3f s for their batches (%.3f ms per step, %.2f%% of the step time, "
+                "%.2f%% of the run)\n", dist_prefix(), tr.data_wait_s,
+                1e3 * tr.data_wait_s / (double)(tr.step - first_step), 100.0 * tr.data_wait_s / tr.step_s,
                 100.0 * tr.data_wait_s / seconds);
-    }
     trainer_free(&tr);
     return code;
 }

