@@ -16,9 +16,10 @@
 #include "glow/checkpoint.h"
 
 /* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
+#define HEADER_V3 152
 #define HEADER_V2 148
 #define HEADER_V1 132
-#define TABLE_AT (16 + HEADER_V2 + 12)
+#define TABLE_AT (16 + HEADER_V3 + 12)
 
 typedef struct {
     glow_checkpoint_state st;
@@ -52,6 +53,7 @@ static void make_fixture(fixture *fx, uint32_t seed)
     st->train_limit = 5000;
     st->train_count = 4999;
     st->train_fingerprint = 0xfedcba9876543210ull;
+    st->precision = GLOW_PRECISION_TF32; /* not the default, so a dropped field shows */
 
     glow_param_table_init(&fx->table);
     TU_OK(glow_param_table_add(&fx->table, "level0.step0.actnorm.bias", 1, 1, 1, 4, 1, NULL));
@@ -101,6 +103,7 @@ static void assert_same_state(const glow_checkpoint_state *a, const glow_checkpo
     assert_int_equal(a->train_limit, b->train_limit);
     assert_int_equal(a->train_count, b->train_count);
     assert_true(a->train_fingerprint == b->train_fingerprint);
+    assert_int_equal(a->precision, b->precision);
 }
 
 static void test_round_trip_bit_exact(void **state)
@@ -267,10 +270,10 @@ static void test_wrong_version_and_magic(void **state)
     char path[512];
     size_t len;
     uint8_t *b = saved_bytes(&fx, "version.ckpt", path, sizeof path, &len);
-    b[8] = 3; /* little-endian u32 at byte 8 */
+    b[8] = 4; /* little-endian u32 at byte 8 */
     write_all(path, b, len);
-    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 3, this build reads versions 1 to 2");
-    b[8] = 2;
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "format version 4, this build reads versions 1 to 3");
+    b[8] = 3;
     b[0] = 'X';
     write_all(path, b, len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "not a glow-vk checkpoint");
@@ -278,9 +281,9 @@ static void test_wrong_version_and_magic(void **state)
     free_fixture(&fx);
 }
 
-/* A version-1 file (the 132-byte header without the three data-order fields)
- * still loads, with the two fields "not recorded" (-1); a version-1 preamble
- * in front of a version-2 header is refused. */
+/* A version-1 file (the 132-byte header without the three data-order fields
+ * and the precision) still loads, with the two counts "not recorded" (-1) and
+ * precision fp32; a version-1 preamble in front of a longer header is refused. */
 static void test_reads_version_1(void **state)
 {
     (void)state;
@@ -288,7 +291,7 @@ static void test_reads_version_1(void **state)
     char path[512];
     size_t len;
     uint8_t *b = saved_bytes(&fx, "v1.ckpt", path, sizeof path, &len);
-    const size_t cut = 16 + HEADER_V1, extra = HEADER_V2 - HEADER_V1;
+    const size_t cut = 16 + HEADER_V1, extra = HEADER_V3 - HEADER_V1;
     memmove(b + cut, b + cut + extra, len - cut - extra);
     size_t v1_len = len - extra;
     b[8] = 1;
@@ -301,10 +304,12 @@ static void test_reads_version_1(void **state)
     TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
     assert_int_equal(st.train_limit, -1);
     assert_int_equal(st.train_count, -1);
+    assert_int_equal(st.precision, GLOW_PRECISION_FP32);
     st.train_limit = fx.st.train_limit;
     assert_true(st.train_fingerprint == 0);
     st.train_count = fx.st.train_count;
     st.train_fingerprint = fx.st.train_fingerprint;
+    st.precision = fx.st.precision;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
@@ -313,6 +318,41 @@ static void test_reads_version_1(void **state)
     reseal(b, v1_len);
     write_all(path, b, v1_len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 148 bytes, version 1 has 132");
+    free(b);
+    free_fixture(&fx);
+}
+
+/* A version-2 file (148-byte header, no precision field) loads as fp32 with
+ * everything else intact; a version-2 preamble in front of a version-3 header
+ * is refused. */
+static void test_reads_version_2(void **state)
+{
+    (void)state;
+    fixture fx;
+    char path[512];
+    size_t len;
+    uint8_t *b = saved_bytes(&fx, "v2.ckpt", path, sizeof path, &len);
+    const size_t cut = 16 + HEADER_V2, extra = HEADER_V3 - HEADER_V2;
+    memmove(b + cut, b + cut + extra, len - cut - extra);
+    size_t v2_len = len - extra;
+    b[8] = 2;
+    b[12] = HEADER_V2;
+    reseal(b, v2_len);
+    write_all(path, b, v2_len);
+    glow_checkpoint_state st;
+    glow_param_table t;
+    float *p;
+    TU_OK(glow_checkpoint_load(path, &fx.st.config, &st, &t, &p, NULL, NULL));
+    assert_int_equal(st.precision, GLOW_PRECISION_FP32);
+    st.precision = fx.st.precision;
+    assert_same_state(&fx.st, &st);
+    assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
+    free(p);
+    glow_param_table_free(&t);
+    b[12] = HEADER_V3;
+    reseal(b, v2_len);
+    write_all(path, b, v2_len);
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 152 bytes, version 2 has 148");
     free(b);
     free_fixture(&fx);
 }
@@ -472,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_version_and_magic),
         cmocka_unit_test(test_reads_version_1),
+        cmocka_unit_test(test_reads_version_2),
         cmocka_unit_test(test_inconsistent_table),
         cmocka_unit_test(test_config_mismatch),
         cmocka_unit_test(test_failed_save_keeps_old_file),

@@ -12,13 +12,16 @@
  *                i32 memory mode; i64 step; i32 epoch; i64 position;
  *                i32 actnorm_initialized; i32 optimizer kind;
  *                f32 beta1, beta2, eps, max_grad_norm
- *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 only)
+ *                i32 train_limit, i32 train_count; u64 train_fingerprint (version 2 on)
+ *                i32 precision (glow_precision; version 3 on)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
  *          .   u64 checksum: 64-bit FNV-1a over every byte before it
- * Version 1 files (header of 132 bytes, without the last two fields) still
+ * Version 1 files (header of 132 bytes, without the train_* fields) still
  * load; their train_limit and train_count read as -1, "not recorded".
+ * Versions 1 and 2 (header of 148 bytes) have no precision field and read as
+ * GLOW_PRECISION_FP32, which is what they were trained with.
  * The table must be consistent: offsets ascending, each entry inside the arena,
  * no overlaps, names NUL-terminated and unique.
  *
@@ -38,7 +41,7 @@
 #include "glow/status.h"
 
 #define GLOW_CHECKPOINT_MAGIC "GLOWCKPT"
-#define GLOW_CHECKPOINT_VERSION 2
+#define GLOW_CHECKPOINT_VERSION 3
 
 typedef struct {
     glow_model_config config;  /* n_bits lives here */
@@ -62,6 +65,9 @@ typedef struct {
     int train_limit;
     int train_count;
     uint64_t train_fingerprint; /* glow_dataset_fingerprint of those images (0 in version 1) */
+    /* --precision of the run that wrote it (version 3; older files: fp32). A
+     * resume keeps it unless --precision is given (src/app/cmd_train.c). */
+    glow_precision precision;
 } glow_checkpoint_state;
 
 /* Writes a checkpoint. params, m and v each hold table->total floats; m or v

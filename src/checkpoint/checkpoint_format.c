@@ -45,7 +45,8 @@ float ckpt_get_f32(const uint8_t *p)
  *  60 batch  64 lr  68 warmup_epochs  72 epochs  76 seed(u64)  84 memory  88 step(i64)
  *  96 epoch  100 position(i64)  108 actnorm_initialized  112 optimizer
  * 116 beta1  120 beta2  124 eps  128 max_grad_norm  -> 132 bytes
- * version 2 appends:  132 train_limit  136 train_count  140 train_fingerprint(u64)  -> 148 bytes */
+ * version 2 appends:  132 train_limit  136 train_count  140 train_fingerprint(u64)  -> 148 bytes
+ * version 3 appends:  148 precision (glow_precision: 0 fp32, 1 tf32)  -> 152 bytes */
 void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER_BYTES])
 {
     const glow_model_config *c = &st->config;
@@ -76,6 +77,7 @@ void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER
     ckpt_put_u32(out + 132, (uint32_t)st->train_limit);
     ckpt_put_u32(out + 136, (uint32_t)st->train_count);
     ckpt_put_u64(out + 140, st->train_fingerprint);
+    ckpt_put_u32(out + 148, (uint32_t)st->precision); /* version 3: --precision of the run */
 }
 
 void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoint_state *st)
@@ -105,14 +107,17 @@ void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoin
     st->beta2 = ckpt_get_f32(in + 120);
     st->eps = ckpt_get_f32(in + 124);
     st->max_grad_norm = ckpt_get_f32(in + 128);
-    st->train_limit = header_bytes >= CKPT_HEADER_BYTES ? (int32_t)ckpt_get_u32(in + 132) : -1;
-    st->train_count = header_bytes >= CKPT_HEADER_BYTES ? (int32_t)ckpt_get_u32(in + 136) : -1;
-    st->train_fingerprint = header_bytes >= CKPT_HEADER_BYTES ? ckpt_get_u64(in + 140) : 0;
+    st->train_limit = header_bytes >= CKPT_HEADER_BYTES_V2 ? (int32_t)ckpt_get_u32(in + 132) : -1;
+    st->train_count = header_bytes >= CKPT_HEADER_BYTES_V2 ? (int32_t)ckpt_get_u32(in + 136) : -1;
+    st->train_fingerprint = header_bytes >= CKPT_HEADER_BYTES_V2 ? ckpt_get_u64(in + 140) : 0;
+    /* Versions 1 and 2 predate --precision: they were trained in fp32. */
+    st->precision = header_bytes >= CKPT_HEADER_BYTES ? (glow_precision)(int32_t)ckpt_get_u32(in + 148)
+                                                      : GLOW_PRECISION_FP32;
 }
 
 uint32_t ckpt_header_bytes(uint32_t version)
 {
-    return version == 1 ? CKPT_HEADER_BYTES_V1 : version == 2 ? CKPT_HEADER_BYTES : 0;
+    return version == 1 ? CKPT_HEADER_BYTES_V1 : version == 2 ? CKPT_HEADER_BYTES_V2 : version == 3 ? CKPT_HEADER_BYTES : 0;
 }
 
 /* Entry record: 0 name[64]  64 off(u64)  72 n  76 h  80 w  84 c  88 trainable -> 92 bytes */

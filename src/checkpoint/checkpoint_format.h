@@ -10,7 +10,8 @@
 
 #define CKPT_MAGIC_BYTES 8
 #define CKPT_PREAMBLE_BYTES 16      /* magic, u32 version, u32 header bytes */
-#define CKPT_HEADER_BYTES 148       /* the header record of version 2 (written) */
+#define CKPT_HEADER_BYTES 152       /* the header record of version 3 (written) */
+#define CKPT_HEADER_BYTES_V2 148    /* the header record of version 2 (still read) */
 #define CKPT_HEADER_BYTES_V1 132    /* the header record of version 1 (still read) */
 #define CKPT_TABLE_COUNTS_BYTES 12  /* u32 entry count, u64 arena floats */
 #define CKPT_ENTRY_NAME_BYTES 64
@@ -27,7 +28,7 @@ float ckpt_get_f32(const uint8_t *p);
 
 /* The header record <-> the state. */
 void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER_BYTES]);
-/* header_bytes: CKPT_HEADER_BYTES, or CKPT_HEADER_BYTES_V1 for a version-1 record. */
+/* header_bytes: CKPT_HEADER_BYTES, or CKPT_HEADER_BYTES_V2/_V1 for an older record. */
 void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoint_state *st);
 
 /* Header record size of a format version; 0 for a version this build cannot read. */

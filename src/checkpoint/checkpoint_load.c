@@ -1,7 +1,7 @@
 /* glow_checkpoint_load: validates a checkpoint in this order, so that each
  * kind of damage gets its own message:
  *   1. magic, format version, header size      (not a checkpoint / other version;
- *                                                 versions 1 and 2 are read)
+ *                                                 versions 1 to 3 are read)
  *   2. file size against the header's counts    (truncated or extended)
  *   3. FNV-1a over all bytes but the last 8     (any corrupted byte)
  *   4. header fields and table consistency      (a well-formed but bad file)
@@ -116,6 +116,8 @@ static glow_status check_state(const char *path, const glow_checkpoint_state *st
         return glow_error(GLOW_ERR_FORMAT, "%s: unknown memory mode %d", path, (int)st->memory);
     if (st->optimizer != GLOW_OPT_ADAM && st->optimizer != GLOW_OPT_ADAMAX)
         return glow_error(GLOW_ERR_FORMAT, "%s: unknown optimizer %d", path, (int)st->optimizer);
+    if (st->precision != GLOW_PRECISION_FP32 && st->precision != GLOW_PRECISION_TF32)
+        return glow_error(GLOW_ERR_FORMAT, "%s: unknown precision %d", path, (int)st->precision);
     if (st->batch < 0 || st->epochs < 0 || st->step < 0 || st->epoch < 0 || st->position < 0 ||
         (st->actnorm_initialized != 0 && st->actnorm_initialized != 1))
         return glow_error(GLOW_ERR_FORMAT,
