@@ -9,6 +9,11 @@
  * log_s = -800 (exp underflows to 0 in double), log_s = -80 (tiny but not 0), NaN
  * (not 0: both let it through), and the first of two zeros.
  *
+ * The GEMMs' precision (backends/cuda/cuda_precision.h), decided at open from
+ * --precision and the device's compute capability, is run here with made-up
+ * capabilities: TF32 tensor cores only for tf32 on 8.0 and later, and the text
+ * the backend reports says which, and why not when tf32 was asked for.
+ *
  * The other host-side rules (the device made current for every entry, a launch check
  * right after every kernel) are checked on the source by tests/cuda_source_check.py;
  * what they do at run time needs a GPU (tools/gpu-check.sh). */
@@ -20,6 +25,7 @@
 #include <string.h>
 
 #include "../backends/cuda/cuda_lu_pivot.h"
+#include "../backends/cuda/cuda_precision.h"
 
 enum { C = 5 };
 
@@ -88,10 +94,47 @@ static void test_singular_inverse_matches_reference(void **state)
     assert_int_equal(cu_lu_zero_pivot(s3, l3, 2), -1);
 }
 
+static void test_tf32_selection(void **state)
+{
+    (void)state;
+    static const struct {
+        int major, minor;
+        glow_precision asked;
+        int tf32;
+        const char *text;
+    } cases[] = {
+        {7, 0, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.0 has no TF32 tensor cores)"},
+        {7, 5, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.5 has no TF32 tensor cores)"},
+        {6, 1, GLOW_PRECISION_FP32, 0, "fp32"},
+        {8, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {8, 0, GLOW_PRECISION_FP32, 0, "fp32"},
+        {8, 6, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {8, 9, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {9, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {9, 0, GLOW_PRECISION_FP32, 0, "fp32"},
+        {12, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[96];
+        int got = cu_use_tf32(cases[i].major, cases[i].minor, cases[i].asked);
+        cu_precision_text(cases[i].major, cases[i].minor, cases[i].asked, text, sizeof text);
+        print_message("cc %d.%d, %s: tf32 %d, \"%s\"\n", cases[i].major, cases[i].minor,
+                      glow_precision_name(cases[i].asked), got, text);
+        if (got != cases[i].tf32 || strcmp(text, cases[i].text) != 0)
+            fail_msg("cc %d.%d asked %s: tf32 %d \"%s\", expected %d \"%s\"", cases[i].major, cases[i].minor,
+                     glow_precision_name(cases[i].asked), got, text, cases[i].tf32, cases[i].text);
+    }
+    /* What the precision field holds fits glow_device_info.precision. */
+    glow_device_info info;
+    cu_precision_text(7, 5, GLOW_PRECISION_TF32, info.precision, sizeof info.precision);
+    assert_int_equal(strlen(info.precision), strlen(cases[1].text));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_singular_inverse_matches_reference),
+        cmocka_unit_test(test_tf32_selection),
     };
     return tu_exit_status(cmocka_run_group_tests(tests, tu_setup_cpu, tu_teardown_backend));
 }

@@ -301,6 +301,7 @@ static int run_bench(const bench_options *o, const glow_model_config *cfg, const
             r->flops = flops;
             r->ceiling_index = -1;
             r->threads = o->threads;
+            r->precision = glow_precision_setting();
             r->peak = *peak;
             bench_device(factories[i], o, r);
             failures += r->error[0] != '\0';
@@ -330,7 +331,8 @@ int cmd_bench(int argc, char **argv)
         return bench_data_parallel(argc, argv);
     static const char usage[] =
         "glow-vk bench [--backend all|ref,cpu,vulkan,cuda] [--device N] [--config small|report|L,K,F,C,H,W]\n"
-        "              [--batch B] [--reps R] [--threads N] [--stages LIST] [--memory M] [--json FILE]";
+        "              [--batch B] [--reps R] [--threads N] [--precision P] [--stages LIST] [--memory M]\n"
+        "              [--json FILE]";
     bench_options o = {"all", "small", NULL, "all", "both", -1, 0, 5, 1, 64, 5, 0, 0, 0, 0};
     cli_flag flags[] = {
         {"backend", 'b', CLI_STRING, &o.backends, 0, 0, NULL, "LIST",
@@ -353,6 +355,7 @@ int cmd_bench(int argc, char **argv)
          "memory modes of the train stage", NULL, 0},
         {"json", 'j', CLI_STRING, &o.json, 0, 0, NULL, "FILE", "write one JSON record per device to FILE", "none",
          0},
+        APP_PRECISION_FLAG,
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);
     char err[512];
@@ -374,5 +377,6 @@ int cmd_bench(int argc, char **argv)
         o.batch = default_batch;
     o.store = strcmp(o.memory_text, "reversible") != 0;
     o.reversible = strcmp(o.memory_text, "store") != 0;
+    app_apply_precision(); /* every backend the bench opens (through the factories) */
     return run_bench(&o, &cfg, config_name);
 }
