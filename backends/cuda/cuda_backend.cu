@@ -257,7 +257,7 @@ static void cuda_destroy(glow_backend *be)
     if (st) {
         (void)cu_make_current(be);
         cudaStreamSynchronize(st->stream);
-        cu_step_drop_graphs(be);
+        cu_step_release_all(be);
         if (st->step.pinned)
             cudaFreeHost(st->step.pinned);
         if (st->step.device)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Empties an entry completely (its key is replaced). */
 static void release_graph(cu_step_graph *g)
 {
     if (g->exec)
@@ -12,7 +13,24 @@ static void release_graph(cu_step_graph *g)
     memset(g, 0, sizeof *g);
 }
 
+/* The executable graphs and their signatures go; what is known about each key (its
+ * sightings, failures) stays, so the next sighting captures it again. s->cur stays
+ * valid: a step open now finds its entry without a graph and falls back at its end. */
 void cu_step_drop_graphs(glow_backend *be)
+{
+    cu_step *s = &cu_state(be)->step;
+    for (int i = 0; i < CU_STEP_GRAPHS; i++) {
+        cu_step_graph *g = &s->graphs[i];
+        if (g->exec)
+            cudaGraphExecDestroy(g->exec);
+        g->exec = NULL;
+        g->ops = 0;
+        if (s->mode == CU_STEP_REPLAY && g == s->cur)
+            s->broken = 1; /* its graph is gone */
+    }
+}
+
+void cu_step_release_all(glow_backend *be)
 {
     cu_step *s = &cu_state(be)->step;
     for (int i = 0; i < CU_STEP_GRAPHS; i++)

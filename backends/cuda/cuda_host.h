@@ -31,6 +31,8 @@ glow_status cu_step_begin(glow_backend *be, uint64_t key);
 glow_status cu_step_end(glow_backend *be, int *rerun);
 /* Drops every graph (after a buffer is freed or the scratch moved). */
 void cu_step_drop_graphs(glow_backend *be);
+/* Frees everything of the step graphs (destroy). */
+void cu_step_release_all(glow_backend *be);
 /* Under CAPTURE: stores the op's signature, returns 1 (run it into the capture).
  * Under REPLAY: checks it against the stored one (a difference breaks the step),
  * returns 0 (the graph will run it). */
