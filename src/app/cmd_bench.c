@@ -344,7 +344,8 @@ int cmd_bench(int argc, char **argv)
          NULL, 0},
         {"reps", 'r', CLI_INT, &o.reps, 1, 1000, NULL, "R", "timed repetitions (the median is reported)", NULL, 0},
         {"warmup", 0, CLI_INT, &o.warmup, 0, 100, NULL, "W",
-         "untimed runs before timing (kernels: at least 1; 0 for slow devices times the first step)", NULL, 0},
+         "untimed runs before timing (kernels: at least 1; 0 for slow devices times the first step; CUDA training "
+         "steps: 2 more, so that the timed ones replay the step graph)", NULL, 0},
         {"sample-batch", 0, CLI_INT, &o.sample_batch, 1, 4096, NULL, "B", "batch of the sampling benchmark", NULL, 0},
         {"n-bits", 0, CLI_INT, &o.n_bits, 1, 8, NULL, "B", "bits per colour of the model", NULL, 0},
         {"threads", 't', CLI_INT, &o.threads, 0, 1024, NULL, "N",
