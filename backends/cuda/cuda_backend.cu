@@ -60,9 +60,13 @@ static glow_status cuda_failed(const char *what, cudaError_t e)
 
 glow_status cu_make_current(glow_backend *be)
 {
-    int device = cu_state(be)->device;
+    int device = cu_state(be)->device, current = -1;
     t_current = cu_state(be);
-    cudaError_t e = cudaSetDevice(device);
+    /* cudaSetDevice only when another device is current: the common case makes no call
+     * that could disturb a step capture open on this thread. */
+    cudaError_t e = cudaGetDevice(&current);
+    if (e != cudaSuccess || current != device)
+        e = cudaSetDevice(device);
     if (e != cudaSuccess) {
         char what[48];
         snprintf(what, sizeof what, "cudaSetDevice(%d)", device);
