@@ -10,9 +10,10 @@
  * (not 0: both let it through), and the first of two zeros.
  *
  * The GEMMs' precision (backends/cuda/cuda_precision.h), decided at open from
- * --precision and the device's compute capability, is run here with made-up
- * capabilities: TF32 tensor cores only for tf32 on 8.0 and later, and the text
- * the backend reports says which, and why not when tf32 was asked for.
+ * --precision, the device's compute capability and the module code it runs, is
+ * run here with made-up values: TF32 tensor cores only for tf32 on 8.0 and later
+ * with code built for them, and the text the backend reports says which, and why
+ * not when tf32 was asked for.
  *
  * The other host-side rules (the device made current for every entry, a launch check
  * right after every kernel) are checked on the source by tests/cuda_source_check.py;
@@ -97,37 +98,44 @@ static void test_singular_inverse_matches_reference(void **state)
 static void test_tf32_selection(void **state)
 {
     (void)state;
+    /* code: the PTX version of the module code the device runs (80/90: sm_80/sm_90 SASS or
+     * compute_80 PTX JIT-compiled on newer GPUs; 75: the compute_75 PTX, without mma). */
     static const struct {
-        int major, minor;
+        int major, minor, code;
         glow_precision asked;
         int tf32;
         const char *text;
     } cases[] = {
-        {7, 0, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.0 has no TF32 tensor cores)"},
-        {7, 5, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.5 has no TF32 tensor cores)"},
-        {6, 1, GLOW_PRECISION_FP32, 0, "fp32"},
-        {8, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
-        {8, 0, GLOW_PRECISION_FP32, 0, "fp32"},
-        {8, 6, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
-        {8, 9, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
-        {9, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
-        {9, 0, GLOW_PRECISION_FP32, 0, "fp32"},
-        {12, 0, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {7, 0, 75, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.0 has no TF32 tensor cores)"},
+        {7, 5, 75, GLOW_PRECISION_TF32, 0, "fp32 (tf32 asked; compute capability 7.5 has no TF32 tensor cores)"},
+        {6, 1, 75, GLOW_PRECISION_FP32, 0, "fp32"},
+        {8, 0, 80, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {8, 0, 80, GLOW_PRECISION_FP32, 0, "fp32"},
+        {8, 6, 80, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {8, 9, 80, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {9, 0, 90, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {9, 0, 90, GLOW_PRECISION_FP32, 0, "fp32"},
+        {12, 0, 80, GLOW_PRECISION_TF32, 1, "tf32 (tensor cores)"},
+        {12, 0, 75, GLOW_PRECISION_TF32, 0,
+         "fp32 (tf32 asked; the module's code for this device is compute_75, without mma)"},
+        {8, 0, 0, GLOW_PRECISION_TF32, 0,
+         "fp32 (tf32 asked; the module's code for this device could not be identified)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[96];
-        int got = cu_use_tf32(cases[i].major, cases[i].minor, cases[i].asked);
-        cu_precision_text(cases[i].major, cases[i].minor, cases[i].asked, text, sizeof text);
-        print_message("cc %d.%d, %s: tf32 %d, \"%s\"\n", cases[i].major, cases[i].minor,
+        int got = cu_use_tf32(cases[i].major, cases[i].minor, cases[i].code, cases[i].asked);
+        cu_precision_text(cases[i].major, cases[i].minor, cases[i].code, cases[i].asked, text, sizeof text);
+        print_message("cc %d.%d, code %d, %s: tf32 %d, \"%s\"\n", cases[i].major, cases[i].minor, cases[i].code,
                       glow_precision_name(cases[i].asked), got, text);
         if (got != cases[i].tf32 || strcmp(text, cases[i].text) != 0)
-            fail_msg("cc %d.%d asked %s: tf32 %d \"%s\", expected %d \"%s\"", cases[i].major, cases[i].minor,
-                     glow_precision_name(cases[i].asked), got, text, cases[i].tf32, cases[i].text);
+            fail_msg("cc %d.%d code %d asked %s: tf32 %d \"%s\", expected %d \"%s\"", cases[i].major,
+                     cases[i].minor, cases[i].code, glow_precision_name(cases[i].asked), got, text, cases[i].tf32,
+                     cases[i].text);
     }
-    /* What the precision field holds fits glow_device_info.precision. */
+    /* The longest text fits glow_device_info.precision. */
     glow_device_info info;
-    cu_precision_text(7, 5, GLOW_PRECISION_TF32, info.precision, sizeof info.precision);
-    assert_int_equal(strlen(info.precision), strlen(cases[1].text));
+    cu_precision_text(12, 0, 75, GLOW_PRECISION_TF32, info.precision, sizeof info.precision);
+    assert_int_equal(strlen(info.precision), strlen(cases[10].text));
 }
 
 int main(void)

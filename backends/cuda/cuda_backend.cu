@@ -117,7 +117,7 @@ static glow_status fill_device_info(int device, glow_device_info *info)
              "PCI: %04x:%02x:%02x",
              prop.major, prop.minor, prop.multiProcessorCount, (size_t)prop.sharedMemPerBlock,
              (size_t)prop.sharedMemPerMultiprocessor, prop.l2CacheSize,
-             cu_use_tf32(prop.major, prop.minor, GLOW_PRECISION_TF32) ? "yes (used with --precision tf32)" : "no",
+             prop.major >= 8 ? "yes (used with --precision tf32)" : "no",
              (unsigned)prop.pciDomainID,
              (unsigned)prop.pciBusID, (unsigned)prop.pciDeviceID);
     return GLOW_OK;
@@ -353,6 +353,21 @@ static int preferred_device(int count)
     return best;
 }
 
+/* An empty kernel whose attributes tell which of the module's code images the current
+ * device runs (SASS sm_80/sm_90, or JIT-compiled PTX compute_80/compute_75). */
+static __global__ void code_probe_kernel(void) {}
+
+/* The PTX version of the code the current device runs (80, 90, 75), 0 when unknown. */
+static int module_code_arch(void)
+{
+    cudaFuncAttributes fa;
+    if (cudaFuncGetAttributes(&fa, code_probe_kernel) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return fa.ptxVersion;
+}
+
 static glow_status cuda_open(int device, glow_backend **out)
 {
     *out = NULL;
@@ -399,8 +414,9 @@ static glow_status cuda_open(int device, glow_backend **out)
         return gs;
     }
     const glow_precision asked = g_host->precision();
-    st->tf32 = cu_use_tf32(cc_major, cc_minor, asked);
-    cu_precision_text(cc_major, cc_minor, asked, be->info.precision, sizeof be->info.precision);
+    const int code_arch = module_code_arch();
+    st->tf32 = cu_use_tf32(cc_major, cc_minor, code_arch, asked);
+    cu_precision_text(cc_major, cc_minor, code_arch, asked, be->info.precision, sizeof be->info.precision);
     be->ops = &cuda_ops;
     be->impl = st;
     be->step = &cuda_step_hooks;
