@@ -13,7 +13,8 @@
  *     mma.sync.m16n8k8 (operands rounded to tf32, accumulate in fp32) twice per
  *     GEMM_BK. Same staging, same grid, same Store: only the inner product differs.
  *
- * Shared-memory layout (both kernels): As[kq][col], col = mm ^ swz(kq) with
+ * Shared-memory layout (both kernels; cuda_gemm_layout.h, whose bank behaviour
+ * tests/test_cuda_host.c checks): As[kq][col], col = mm ^ swz(kq) with
  * swz(kq) = 4 * (kq % 8) (Bs likewise with nn). The XOR keeps every aligned
  * group of 4 columns together (so a thread's 4 values are one 16-byte load)
  * and spreads the staging stores over all 32 banks:
@@ -43,18 +44,13 @@
 #ifndef GLOW_CUDA_GEMM_H
 #define GLOW_CUDA_GEMM_H
 
+#include "cuda_gemm_layout.h"
 #include "cuda_precision.h"
 
 /* GEMM_MIN_BLOCKS: 3 resident blocks an SM (24 warps) caps ptxas at 80 registers a
  * thread, without spills (nvcc 13, sm_80/sm_90); uncapped, the unrolled swizzled
  * staging takes up to 105 (2 blocks an SM), and a cap of 4 blocks (64) spills. */
-enum { GEMM_BM = 64, GEMM_BN = 64, GEMM_BK = 16, GEMM_THREADS = 256, GEMM_MIN_BLOCKS = 3 };
-
-/* Column of element (kq, col) in the swizzled tile (see the top of this file). */
-static __device__ __forceinline__ int gemm_swizzle(int kq, int col)
-{
-    return col ^ ((kq & 7) << 2);
-}
+enum { GEMM_MIN_BLOCKS = 3 };
 
 /* Loads one 16 x 64 slice of an operand into tile[kq][swizzled col]: element
  * (kq, c) = load(k0 + kq, base + c), 0 outside [0, limit) x [k0, k_end). */
@@ -65,9 +61,8 @@ static __device__ __forceinline__ void gemm_stage(float (*tile)[GEMM_BM], Load l
     static_assert(GEMM_BM == GEMM_BN && GEMM_BK == 16 && GEMM_THREADS == 256, "the mappings below assume these");
 #pragma unroll
     for (int r = 0; r < (GEMM_BM * GEMM_BK) / GEMM_THREADS; r++) {
-        int e = threadIdx.x + r * GEMM_THREADS;
-        int c = KFastest ? (e >> 3) & 63 : e & 63;
-        int kq = KFastest ? (e & 7) + ((e >> 9) << 3) : e >> 6;
+        int c, kq;
+        gemm_stage_index(KFastest, threadIdx.x + r * GEMM_THREADS, &c, &kq);
         int i = base + c, k = k0 + kq;
         tile[kq][gemm_swizzle(kq, c)] = (i < limit && k < k_end) ? load(i, k) : 0.0f;
     }

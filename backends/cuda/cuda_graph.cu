@@ -19,6 +19,11 @@ static void release_graph(cu_step_graph *g)
 void cu_step_drop_graphs(glow_backend *be)
 {
     cu_step *s = &cu_state(be)->step;
+    int any = 0;
+    for (int i = 0; i < CU_STEP_GRAPHS; i++)
+        any |= s->graphs[i].exec != NULL;
+    if (any && s->mode != CU_STEP_CAPTURE)
+        (void)cudaStreamSynchronize(cu_state(be)->stream); /* no launch of them is pending */
     for (int i = 0; i < CU_STEP_GRAPHS; i++) {
         cu_step_graph *g = &s->graphs[i];
         if (g->exec)
@@ -38,8 +43,9 @@ void cu_step_release_all(glow_backend *be)
     s->cur = NULL;
 }
 
-/* The entry of `key`, or the least recently used one, emptied for it. */
-static cu_step_graph *entry_for(cu_step *s, uint64_t key)
+/* The entry of `key`, or the least recently used one, emptied for it (after the
+ * stream has finished any launch of its graph). */
+static cu_step_graph *entry_for(cu_step *s, cudaStream_t stream, uint64_t key)
 {
     cu_step_graph *lru = &s->graphs[0];
     for (int i = 0; i < CU_STEP_GRAPHS; i++) {
@@ -49,6 +55,8 @@ static cu_step_graph *entry_for(cu_step *s, uint64_t key)
         if (g->sightings == 0 || g->last_use < lru->last_use)
             lru = g;
     }
+    if (lru->exec)
+        (void)cudaStreamSynchronize(stream);
     release_graph(lru);
     lru->key = key;
     return lru;
@@ -76,7 +84,7 @@ glow_status cu_step_begin(glow_backend *be, uint64_t key)
         s->mode = CU_STEP_EAGER_IN_STEP;
         return GLOW_OK;
     }
-    cu_step_graph *g = entry_for(s, key);
+    cu_step_graph *g = entry_for(s, st->stream, key);
     g->sightings++;
     g->last_use = ++s->use_clock;
     s->cur = g;
