@@ -16,7 +16,9 @@ trap 'rm -rf "$WORK"' EXIT
 grep -q "GEMM ceiling probe" "$WORK/stdout.txt"
 grep -q "^fp32 peak of this machine: " "$WORK/stdout.txt"
 "$GLOW_VK" bench --backend ref --config 2,1,8,1,8,8 --batch 2 --reps 1 --threads 1 --stages train \
-    --memory store --json "$WORK/train_only.json" > "$WORK/train_only.txt"
+    --memory store --precision tf32 --json "$WORK/train_only.json" > "$WORK/train_only.txt"
+# --precision is shown with what the backend uses (ref has no matrix units: fp32)
+grep -q "^precision: tf32 asked; the backend uses fp32$" "$WORK/train_only.txt"
 "$GLOW_VK" bench --backend ref --config small --stages peak --json "$WORK/small.json" > /dev/null
 if grep -q -e "GEMM ceiling probe" -e "^fp32 peak of this machine" -e "^sampling" "$WORK/train_only.txt"; then
     echo "bench --stages train ran other stages:"; cat "$WORK/train_only.txt"; exit 1
@@ -84,6 +86,8 @@ for r in records:
         assert want in names, f"{who}: op {want} missing from {names}"
     for o in r["ops"]:
         positive(o["forward_ms"], f'{who} {o["name"]} forward_ms')
+    # --precision: fp32 by default, and what the backend uses (CUDA may say more, e.g. why not tf32)
+    assert r["precision"] == "fp32" and r["backend_precision"].startswith("fp32"), r
     modes = {t["memory"]: t for t in r["train"]}
     assert set(modes) == {"store", "reversible"}, modes.keys()
     for t in modes.values():
@@ -92,6 +96,11 @@ for r in records:
         assert abs(t["images_per_s"] - 2 / (t["step_ms"] * 1e-3)) <= 1e-4 * t["images_per_s"], t
         assert abs(t["ceiling_fraction"] * r["gemm_ceiling"]["gflops"] - t["gflops"]) <= 1e-4 * t["gflops"], t
         assert math.isfinite(t["bpd"]) and 0 < t["bpd"] < 50, t
+        # CUDA launch counts of the last timed step: CUDA only (a step-graph replay: one launch)
+        if d["backend"] == "cuda":
+            assert t["cuda_launches"] >= 1 and t["cuda_kernels"] >= t["cuda_launches"], t
+        else:
+            assert t["cuda_launches"] is None and t["cuda_kernels"] is None, t
     # the same seed and input give the same loss in both memory modes (within float rounding)
     assert abs(modes["store"]["bpd"] - modes["reversible"]["bpd"]) < 1e-3, modes
     # the fp32 peak: measured once per run, the best of its SIMD variants; fractions of it only for
@@ -117,6 +126,7 @@ only = json.load(open(sys.argv[2]))["records"]
 assert len(only) == 1 and only[0]["device"]["backend"] == "ref", only
 r = only[0]
 assert r["error"] == "" and r["threads"] == 1, r
+assert r["precision"] == "tf32" and r["backend_precision"] == "fp32", r
 assert r["fp32_peak"] is None and r["gemm_ceiling"] is None and r["gemm_probe"] == [] and r["ops"] == [], r
 assert [t["memory"] for t in r["train"]] == ["store"], r["train"]
 assert r["train"][0]["ceiling_fraction"] is None and r["train"][0]["peak_fraction"] is None, r["train"]

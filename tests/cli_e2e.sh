@@ -152,6 +152,20 @@ expect_rc "resume with a contradicting --train-limit" 2 lim_contra.log "$GLOW" t
     --train-limit 64 --out lim_b
 check "contradiction names --train-limit" contains lim_contra.log "--train-limit 64 contradicts"
 
+# ---- --precision: stored in the checkpoint, kept by --resume unless given -------------
+expect_rc "train 1 step --precision tf32" 0 prec.log "$GLOW" train "${TINY[@]}" --steps 1 --precision tf32 --out prec
+check "config.txt records the precision" contains prec/config.txt "precision = tf32"
+check "the backend says what it uses (ref: fp32)" contains prec.log "precision: fp32"
+expect_rc "resume it without --precision" 0 prec_resume.log "$GLOW" train --backend ref --data-dir "$DATA" \
+    --test-limit 16 --samples 4 --resume --steps 2 --out prec
+check "resumed run keeps --precision tf32" contains prec_resume.log "precision = tf32"
+expect_rc "resume it with --precision fp32" 0 prec_fp32.log "$GLOW" train --backend ref --data-dir "$DATA" \
+    --test-limit 16 --samples 4 --resume --steps 3 --precision fp32 --out prec
+check "a changed precision is noted" contains prec_fp32.log "was trained with --precision tf32; continuing with fp32"
+check "and recorded from there on" contains prec/config.txt "precision = fp32"
+expect_rc "--precision bf16 is a usage error" 2 prec_bad.log "$GLOW" train "${TINY[@]}" --precision bf16 --out prec_bad
+check "the error names --precision" contains prec_bad.log "--precision"
+
 # ---- nothing is written before the configuration and data are checked ---------------
 expect_rc "--L 6 on 32x32 images" 2 l6.log "$GLOW" train "${TINY[@]}" --L 6 --out l6
 check "--L 6: names the largest valid L" contains l6.log "the largest valid L is 5"

@@ -5,9 +5,13 @@
    a statement that calls cu_launched(): cudaGetLastError read right after the launch,
    so a launch error is reported against the op that made it.
 2. Every entry of the op table (cuda_backend.cu, generated from glow/ops.def) that touches
-   the device is assigned through CU_ENTRY (cu_on_device, cuda_host.h), which makes the backend's
-   device current first; only destroy (which does it itself) and memory_usage (host
-   counters) are exempt.
+   the device makes the backend's device current first: ops through CU_ENTRY (cu_on_device,
+   cuda_host.h, which also runs them through a step graph's capture or replay), core entries
+   through CU_CORE_ENTRY (cu_core_entry, which refuses them inside a captured step); only
+   destroy (which does it itself) and memory_usage (host counters) are exempt.
+3. No device memory is allocated or freed outside cuda_backend.cu (its core entries, open,
+   destroy and the scratch region, which refuses to grow inside a step capture), so no op
+   allocates inside a captured or replayed training step.
 
 Usage: cuda_source_check.py BACKENDS_CUDA_DIR. Prints every violation as file:line."""
 import pathlib
@@ -60,13 +64,27 @@ def main():
         name, value = m.group(1), m.group(2).strip()
         if name in ("destroy", "memory_usage"):
             continue
-        if not value.startswith("CU_ENTRY("):
+        if not value.startswith("CU_CORE_ENTRY("):
             line = backend.count("\n", 0, m.start()) + 1
-            problems.append(f"cuda_backend.cu:{line}: {name} = {value}: not through CU_ENTRY (device not made current)")
+            problems.append(f"cuda_backend.cu:{line}: {name} = {value}: not through CU_CORE_ENTRY (device not made "
+                            "current, or not refused inside a captured step)")
+    for macro, template in (("CU_ENTRY", "cu_on_device"), ("CU_CORE_ENTRY", "cu_core_entry")):
+        if re.search(rf"#define {macro}\(f\) {template}<f>::entry\n", backend) is None:
+            problems.append(f"cuda_backend.cu: {macro}(f) is not {template}<f>::entry")
+    allocations = 0
+    for path in sorted(list(root.glob("*.cu")) + list(root.glob("*.h"))):
+        text = path.read_text()
+        for m in re.finditer(r"\bcuda(Malloc|MallocHost|MallocAsync|MallocManaged|Free|FreeHost|FreeAsync)\s*\(", text):
+            allocations += 1
+            if path.name != "cuda_backend.cu":
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{path.name}:{line}: cuda{m.group(1)} outside cuda_backend.cu (an op must not "
+                                "allocate: it may run inside a captured step)")
     for p in problems:
         print(p)
-    print(f"{launches} kernel launches, {entries} op table entries checked; {len(problems)} problem(s)")
-    if launches == 0 or entries == 0:
+    print(f"{launches} kernel launches, {entries} op table entries, {allocations} allocation calls checked; "
+          f"{len(problems)} problem(s)")
+    if launches == 0 or entries == 0 or allocations == 0:
         print("nothing found to check: has the source layout changed?")
         return 1
     return 1 if problems else 0

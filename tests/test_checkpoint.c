@@ -16,7 +16,7 @@
 #include "glow/checkpoint.h"
 
 /* Byte layout (glow/checkpoint.h): 16-byte preamble, header record, 12 bytes of counts, 92-byte entries. */
-#define HEADER_V3 160
+#define HEADER_V3 164
 #define HEADER_V2 148
 #define HEADER_V1 132
 #define TABLE_AT (16 + HEADER_V3 + 12)
@@ -53,6 +53,7 @@ static void make_fixture(fixture *fx, uint32_t seed)
     st->train_limit = 5000;
     st->train_count = 4999;
     st->train_fingerprint = 0xfedcba9876543210ull;
+    st->precision = GLOW_PRECISION_TF32; /* not the default, so a dropped field shows */
 
     glow_param_table_init(&fx->table);
     TU_OK(glow_param_table_add(&fx->table, "level0.step0.actnorm.bias", 1, 1, 1, 4, 1, NULL));
@@ -102,6 +103,7 @@ static void assert_same_state(const glow_checkpoint_state *a, const glow_checkpo
     assert_int_equal(a->train_limit, b->train_limit);
     assert_int_equal(a->train_count, b->train_count);
     assert_true(a->train_fingerprint == b->train_fingerprint);
+    assert_int_equal(a->precision, b->precision);
 }
 
 static void test_round_trip_bit_exact(void **state)
@@ -300,13 +302,19 @@ static void test_reads_version_2(void **state)
     float *p;
     TU_OK(glow_checkpoint_load(path, NULL, &st, &t, &p, NULL, NULL));
     assert_int_equal(st.config.n_classes, 0);
+    assert_int_equal(st.precision, GLOW_PRECISION_FP32); /* version 2 predates --precision */
     assert_true(st.config.class_weight == 0.0f);
     st.config.n_classes = fx.st.config.n_classes;
     st.config.class_weight = fx.st.config.class_weight;
+    st.precision = fx.st.precision;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
     glow_param_table_free(&t);
+    b[12] = HEADER_V3; /* a version-2 preamble in front of a version-3 header */
+    reseal(b, v2_len);
+    write_all(path, b, v2_len);
+    expect_load_error(path, NULL, GLOW_ERR_FORMAT, "header record of 164 bytes, version 2 has 148");
     /* a version-3 file whose class_weight needs classes it does not have is refused */
     fixture fx3;
     uint8_t *c = saved_bytes(&fx3, "v3bad.ckpt", path, sizeof path, &len);
@@ -320,9 +328,9 @@ static void test_reads_version_2(void **state)
     free_fixture(&fx);
 }
 
-/* A version-1 file (the 132-byte header without the three data-order fields)
- * still loads, with the two fields "not recorded" (-1); a version-1 preamble
- * in front of a version-2 header is refused. */
+/* A version-1 file (the 132-byte header without the three data-order fields
+ * and the precision) still loads, with the two counts "not recorded" (-1) and
+ * precision fp32; a version-1 preamble in front of a longer header is refused. */
 static void test_reads_version_1(void **state)
 {
     (void)state;
@@ -346,11 +354,13 @@ static void test_reads_version_1(void **state)
     TU_OK(glow_checkpoint_load(path, &unconditional, &st, &t, &p, NULL, NULL));
     assert_int_equal(st.train_limit, -1);
     assert_int_equal(st.train_count, -1);
+    assert_int_equal(st.precision, GLOW_PRECISION_FP32);
     st.train_limit = fx.st.train_limit;
     assert_true(st.train_fingerprint == 0);
     st.train_count = fx.st.train_count;
     st.train_fingerprint = fx.st.train_fingerprint;
     st.config = fx.st.config;
+    st.precision = fx.st.precision;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);
@@ -404,6 +414,8 @@ static void test_reads_version_2_and_pad(void **state)
     assert_int_equal(st.config.pad, GLOW_PAD_ZERO);
     st.config.n_classes = fx.st.config.n_classes;
     st.config.class_weight = fx.st.config.class_weight;
+    assert_int_equal(st.precision, GLOW_PRECISION_FP32);
+    st.precision = fx.st.precision;
     assert_same_state(&fx.st, &st);
     assert_memory_equal(p, fx.params, fx.table.total * sizeof(float));
     free(p);

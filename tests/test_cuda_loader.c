@@ -148,18 +148,19 @@ static void test_module_entry(void **state)
     glow_cuda_module_init_fn init;
     memcpy(&init, &sym, sizeof init);
 
-    static glow_cuda_host_api wrong = {GLOW_CUDA_MODULE_ABI + 1, 0, 0, 0, record_error};
-    glow_cuda_module_api api = {NULL, NULL};
+    static glow_cuda_host_api wrong = {GLOW_CUDA_MODULE_ABI + 1, 0, 0, 0, record_error, glow_precision_setting};
+    glow_cuda_module_api api = {NULL, NULL, NULL};
     assert_int_equal(init(&wrong, &api), GLOW_ERR_UNAVAILABLE);
     assert_non_null(strstr(glow_last_error(), "another glow-vk interface"));
     assert_null(api.list_devices);
 
     static glow_cuda_host_api host = {GLOW_CUDA_MODULE_ABI, (uint32_t)sizeof(glow_backend),
                                       (uint32_t)sizeof(glow_backend_ops), (uint32_t)sizeof(glow_device_info),
-                                      record_error};
+                                      record_error, glow_precision_setting};
     TU_OK(init(&host, &api));
     assert_non_null(api.list_devices);
     assert_non_null(api.open);
+    assert_non_null(api.counts);
     glow_device_info info[4];
     int count = -1;
     glow_clear_error();

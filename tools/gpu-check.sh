@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conclusive check of a machine with an NVIDIA GPU, in one run of at most 9.5
 # minutes (16 cores). Every step has a timeout of its own (below) and none runs past
-# the run's deadline, 440 s after the start (the one-page summary takes <= 30 s more): a step is cut to the time left, and one
+# the run's deadline, 540 s after the start (the one-page summary takes <= 30 s more): a step is cut to the time left, and one
 # that would have under 5 s is not started (both TIMEOUT, a failure):
 #
 #   1. preflight (<= 30 s; ~1 s when nothing hangs): an NVIDIA driver with a GPU (nvidia-smi, libcuda.so.1),
@@ -15,7 +15,11 @@
 #   5. three runs at once (150 s):
 #      - the GPU suites with GLOW_TEST_STRICT=1 GLOW_TEST_REQUIRE=cuda,vulkan,
 #        vulkan-validation: test_cuda_loader, test_cuda_host, cuda_source_check,
-#        test_backend_ops, test_backend_model, test_train_submit, test_vk_grid_stride
+#        test_cuda_tf32 (TF32 GEMMs within their rounding bound of fp32, and really on
+#        the tensor cores), test_cuda_graph (a step graph's training equals the eager
+#        one bit for bit; one graph launch and no single kernel per replayed step; no
+#        allocation after capture), test_backend_ops, test_backend_model,
+#        test_train_submit, test_vk_grid_stride
 #        against the CPU reference, Vulkan on the GPU only (VK_DRIVER_FILES names
 #        NVIDIA's driver) with the validation layer; a suite that could not open CUDA
 #        or Vulkan fails, and any skipped suite fails the step;
@@ -25,7 +29,9 @@
 #      KHR modules (required) and the NV ones (where offered), and the bench's GEMM probe
 #      at precision fp32 against tf32 (coopmat.log, coopmat-bench-fp32/tf32.txt/.json);
 #   6. glow-vk bench --backend cuda,vulkan for the small (60 s) and the report (90 s)
-#      configuration, alone on the GPU, JSON written;
+#      configuration, alone on the GPU, JSON written; then the small one on CUDA with
+#      --precision tf32, and with step graphs off (GLOW_CUDA_GRAPH=0), train stage only
+#      (40 s each), for the tf32/fp32 and graph/eager step-time ratios;
 #   7. summary.txt: one page with every step's result and time, the devices, the
 #      sanitizers' verdicts and the bench's images/s.
 #
@@ -182,7 +188,7 @@ export ROOT BUILD
 run_suites() {
     GLOW_TEST_STRICT=1 GLOW_TEST_REQUIRE=cuda,vulkan,vulkan-validation \
         meson test -C "$BUILD" --print-errorlogs --num-processes 4 --no-rebuild test_cuda_loader test_cuda_host \
-        cuda_source_check test_backend_ops test_backend_model test_train_submit test_vk_grid_stride || return $?
+        cuda_source_check test_cuda_tf32 test_cuda_graph test_backend_ops test_backend_model test_train_submit test_vk_grid_stride || return $?
     # a skipped suite could not run what it exists for
     if grep -Eq '^Skipped: *[1-9]' "$BUILD/meson-logs/testlog.txt"; then
         echo "gpu-check: a suite was skipped (exit 77): see above"
@@ -245,6 +251,14 @@ for config in small:60 report:90; do
         --backend cuda,vulkan --config "${config%:*}" --json "$OUT/bench-${config%:*}.json" \
         ${GPU_CHECK_BENCH_ARGS:---reps 3}
 done
+# shellcheck disable=SC2086
+step "bench small (cuda, --precision tf32)" "$OUT/bench-small-tf32.txt" 40 "$BUILD/glow-vk" bench --backend cuda \
+    --config small --precision tf32 --stages gemm,train --json "$OUT/bench-small-tf32.json" \
+    ${GPU_CHECK_BENCH_ARGS:---reps 3}
+# shellcheck disable=SC2086
+step "bench small (cuda, step graphs off)" "$OUT/bench-small-eager.txt" 40 env GLOW_CUDA_GRAPH=0 "$BUILD/glow-vk" \
+    bench --backend cuda --config small --stages train --json "$OUT/bench-small-eager.json" \
+    ${GPU_CHECK_BENCH_ARGS:---reps 3}
 
 # ---- 7. one page -------------------------------------------------------------------------------
 {
@@ -266,15 +280,19 @@ done
         echo "GEMM probe $prec: $(grep -m1 '^gemm kernels:' "$OUT/coopmat-bench-$prec.txt" 2>/dev/null)"
         awk '/GEMM ceiling probe/ {on=1} on && NF == 0 {exit} on' "$OUT/coopmat-bench-$prec.txt" 2>/dev/null | head -12
     done
-    echo "-- bench (images/s of a training step)"
-    for config in small report; do
+    echo "-- bench (images/s of a training step; CUDA: launches and kernels of the last step)"
+    for config in small report small-tf32 small-eager; do
         [ -f "$OUT/bench-$config.json" ] || { echo "$config: no JSON"; continue; }
         timeout 10 python3 - "$OUT/bench-$config.json" "$config" <<'PY' || echo "$config: JSON unreadable"
 import json, sys
 for r in json.load(open(sys.argv[1]))["records"]:
     d = r["device"]
-    train = ", ".join(f'{t["memory"]} {t["images_per_s"]:.0f} img/s' for t in r["train"])
-    print(f'{sys.argv[2]}: {d["backend"]}[{d["index"]}] {d["name"]}: {train or r["error"]}')
+    def launches(t):
+        n = t.get("cuda_launches")
+        return f' ({n:.0f} launches, {t.get("cuda_kernels"):.0f} kernels)' if n is not None else ""
+    train = ", ".join(f'{t["memory"]} {t["images_per_s"]:.0f} img/s{launches(t)}' for t in r["train"])
+    prec = r.get("backend_precision", "?")
+    print(f'{sys.argv[2]}: {d["backend"]}[{d["index"]}] {d["name"]} [{prec}]: {train or r["error"]}')
 PY
     done
 } >>"$SUMMARY" 2>&1

@@ -7,6 +7,7 @@
  * the call returns), download queues a copy and waits for the stream. Every
  * entry of the op table makes the backend's device current first (cuda_host.h). */
 #include "cuda_host.h"
+#include "cuda_precision.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,9 @@
 #include <string.h>
 
 static const glow_cuda_host_api *g_host;
+
+/* The backend whose entry runs on this thread (set by cu_make_current): cu_launched counts against it. */
+static thread_local cuda_state *t_current;
 
 /* ---- errors ------------------------------------------------------------------- */
 
@@ -29,6 +33,12 @@ glow_status cu_error(glow_status code, const char *fmt, ...)
 
 glow_status cu_launched(const char *op)
 {
+    if (t_current != NULL) {
+        if (t_current->step.mode == CU_STEP_CAPTURE)
+            t_current->step.kernels_captured++;
+        else
+            t_current->step.counts.kernel_launches++;
+    }
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return cu_error(GLOW_ERR_BACKEND, "cuda %s: kernel launch failed: %s (%s)", op, cudaGetErrorString(e),
@@ -50,8 +60,13 @@ static glow_status cuda_failed(const char *what, cudaError_t e)
 
 glow_status cu_make_current(glow_backend *be)
 {
-    int device = cu_state(be)->device;
-    cudaError_t e = cudaSetDevice(device);
+    int device = cu_state(be)->device, current = -1;
+    t_current = cu_state(be);
+    /* cudaSetDevice only when another device is current: the common case makes no call
+     * that could disturb a step capture open on this thread. */
+    cudaError_t e = cudaGetDevice(&current);
+    if (e != cudaSuccess || current != device)
+        e = cudaSetDevice(device);
     if (e != cudaSuccess) {
         char what[48];
         snprintf(what, sizeof what, "cudaSetDevice(%d)", device);
@@ -98,9 +113,12 @@ static glow_status fill_device_info(int device, glow_device_info *info)
              "multiprocessors: %d\n"
              "shared memory: %zu bytes per block, %zu per multiprocessor\n"
              "L2 cache: %d bytes\n"
+             "TF32 tensor cores: %s\n"
              "PCI: %04x:%02x:%02x",
              prop.major, prop.minor, prop.multiProcessorCount, (size_t)prop.sharedMemPerBlock,
-             (size_t)prop.sharedMemPerMultiprocessor, prop.l2CacheSize, (unsigned)prop.pciDomainID,
+             (size_t)prop.sharedMemPerMultiprocessor, prop.l2CacheSize,
+             prop.major >= 8 ? "yes (used with --precision tf32)" : "no",
+             (unsigned)prop.pciDomainID,
              (unsigned)prop.pciBusID, (unsigned)prop.pciDeviceID);
     return GLOW_OK;
 }
@@ -162,6 +180,7 @@ static void cuda_buffer_free(glow_backend *be, void *impl)
         return;
     cuda_buffer *b = (cuda_buffer *)impl;
     /* cudaFree waits for kernels still using the memory. */
+    cu_step_drop_graphs(be); /* a graph may hold its device address */
     cudaFree(b->ptr);
     cu_state(be)->current_bytes -= b->bytes;
     free(b);
@@ -171,6 +190,12 @@ glow_status cu_scratch(glow_backend *be, size_t bytes, const char *op, void **ou
 {
     cuda_state *st = cu_state(be);
     if (bytes > st->scratch_bytes) {
+        /* Never inside a captured step: the eager first run of a step grows it to what the
+         * step needs. Growing here fails the capture, and the step reruns eagerly. */
+        if (st->step.mode == CU_STEP_CAPTURE)
+            return cu_error(GLOW_ERR_BACKEND, "cuda %s: %zu bytes of scratch needed inside a step capture", op,
+                            bytes);
+        cu_step_drop_graphs(be); /* graphs hold the old region's address */
         size_t grown = st->scratch_bytes * 2 > bytes ? st->scratch_bytes * 2 : bytes;
         if (st->scratch) {
             cudaFree(st->scratch);
@@ -236,9 +261,18 @@ static void cuda_destroy(glow_backend *be)
     if (st) {
         (void)cu_make_current(be);
         cudaStreamSynchronize(st->stream);
+        cu_step_release_all(be);
+        if (st->step.pinned)
+            cudaFreeHost(st->step.pinned);
+        if (st->step.device)
+            cudaFree(st->step.device);
+        if (st->step.launched)
+            cudaEventDestroy(st->step.launched);
         if (st->scratch)
             cudaFree(st->scratch);
         cudaStreamDestroy(st->stream);
+        if (t_current == st)
+            t_current = NULL;
         free(st);
     }
     free(be);
@@ -249,22 +283,61 @@ static void cuda_destroy(glow_backend *be)
 /* In the order of glow/ops.def (C++17 has no designated initialisers; the
  * struct's fields come from the same list, so the order cannot differ). Every
  * entry that touches the device goes through cu_on_device (cuda_host.h): all
- * ops, and the core entries below except destroy (which makes the device
- * current itself) and memory_usage (host counters). tests/cuda_source_check.py
- * checks that none is assigned without it. */
+ * ops (CU_ENTRY: also the step capture/replay), and the core entries below
+ * (CU_CORE_ENTRY: refused inside a captured step) except destroy (which makes
+ * the device current itself) and memory_usage (host counters).
+ * tests/cuda_source_check.py checks that none is assigned without them. */
 #define CU_ENTRY(f) cu_on_device<f>::entry
+#define CU_CORE_ENTRY(f) cu_core_entry<f>::entry
 #define CU_CORE_destroy cuda_destroy
-#define CU_CORE_buffer_alloc CU_ENTRY(cuda_buffer_alloc)
-#define CU_CORE_buffer_free CU_ENTRY(cuda_buffer_free)
-#define CU_CORE_upload CU_ENTRY(cuda_upload)
-#define CU_CORE_download CU_ENTRY(cuda_download)
-#define CU_CORE_sync CU_ENTRY(cuda_sync)
+#define CU_CORE_buffer_alloc CU_CORE_ENTRY(cuda_buffer_alloc)
+#define CU_CORE_buffer_free CU_CORE_ENTRY(cuda_buffer_free)
+#define CU_CORE_upload CU_CORE_ENTRY(cuda_upload)
+#define CU_CORE_download CU_CORE_ENTRY(cuda_download)
+#define CU_CORE_sync CU_CORE_ENTRY(cuda_sync)
 #define CU_CORE_memory_usage cuda_memory_usage
 static const glow_backend_ops cuda_ops = {
 #define GLOW_CORE(name, ret, params) CU_CORE_##name,
 #define GLOW_OP(name, ret, params) CU_ENTRY(cu_##name),
 #include "glow/ops.def"
 };
+
+static glow_status cuda_step_begin(glow_backend *be, uint64_t key)
+{
+    GLOW_TRY(cu_make_current(be));
+    return cu_step_begin(be, key);
+}
+
+static glow_status cuda_step_end(glow_backend *be, int *rerun)
+{
+    *rerun = 0;
+    GLOW_TRY(cu_make_current(be));
+    return cu_step_end(be, rerun);
+}
+
+static const glow_step_hooks cuda_step_hooks = {cuda_step_begin, cuda_step_end};
+
+/* Step graphs unless $GLOW_CUDA_GRAPH is "0"; the slots and the event they need. */
+static cudaError_t open_step(cuda_state *st)
+{
+    const char *env = getenv("GLOW_CUDA_GRAPH");
+    st->step.graphs_enabled = !(env != NULL && strcmp(env, "0") == 0);
+    cudaError_t e = cudaMallocHost((void **)&st->step.pinned, CU_STEP_SLOTS * sizeof(cu_dyn_slot));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->step.device, CU_STEP_SLOTS * sizeof(cu_dyn_slot));
+    if (e == cudaSuccess)
+        e = cudaEventCreateWithFlags(&st->step.launched, cudaEventDisableTiming);
+    if (e == cudaSuccess)
+        memset(st->step.pinned, 0, CU_STEP_SLOTS * sizeof(cu_dyn_slot));
+    return e;
+}
+
+static void cuda_counts(glow_backend *be, glow_cuda_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (be != NULL && be->ops == &cuda_ops)
+        *out = cu_state(be)->step.counts;
+}
 
 /* The device with the most multiprocessors (the first of equals). */
 static int preferred_device(int count)
@@ -278,6 +351,21 @@ static int preferred_device(int count)
         }
     }
     return best;
+}
+
+/* An empty kernel whose attributes tell which of the module's code images the current
+ * device runs (SASS sm_80/sm_90, or JIT-compiled PTX compute_80/compute_75). */
+static __global__ void code_probe_kernel(void) {}
+
+/* The PTX version of the code the current device runs (80, 90, 75), 0 when unknown. */
+static int module_code_arch(void)
+{
+    cudaFuncAttributes fa;
+    if (cudaFuncGetAttributes(&fa, code_probe_kernel) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return fa.ptxVersion;
 }
 
 static glow_status cuda_open(int device, glow_backend **out)
@@ -301,19 +389,37 @@ static glow_status cuda_open(int device, glow_backend **out)
         return cu_error(GLOW_ERR_OUT_OF_MEMORY, "out of host memory opening the backend");
     }
     st->device = device;
+    int cc_major = 0, cc_minor = 0;
     e = cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking);
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&st->sm_count, cudaDevAttrMultiProcessorCount, device);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&cc_major, cudaDevAttrComputeCapabilityMajor, device);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&cc_minor, cudaDevAttrComputeCapabilityMinor, device);
+    if (e == cudaSuccess)
+        e = open_step(st);
     glow_status gs = e == cudaSuccess ? fill_device_info(device, &be->info) : cuda_failed("opening the device", e);
     if (gs != GLOW_OK) {
+        if (st->step.pinned)
+            cudaFreeHost(st->step.pinned);
+        if (st->step.device)
+            cudaFree(st->step.device);
+        if (st->step.launched)
+            cudaEventDestroy(st->step.launched);
         if (st->stream)
             cudaStreamDestroy(st->stream);
         free(st);
         free(be);
         return gs;
     }
+    const glow_precision asked = g_host->precision();
+    const int code_arch = module_code_arch();
+    st->tf32 = cu_use_tf32(cc_major, cc_minor, code_arch, asked);
+    cu_precision_text(cc_major, cc_minor, code_arch, asked, be->info.precision, sizeof be->info.precision);
     be->ops = &cuda_ops;
     be->impl = st;
+    be->step = &cuda_step_hooks;
     *out = be;
     return GLOW_OK;
 }
@@ -331,7 +437,10 @@ extern "C" __attribute__((visibility("default"))) glow_status glow_cuda_module_i
                         "%zu/%zu/%zu): rebuild it with this program",
                         host->abi, host->backend_size, host->ops_size, host->info_size, GLOW_CUDA_MODULE_ABI,
                         sizeof(glow_backend), sizeof(glow_backend_ops), sizeof(glow_device_info));
+    if (host->precision == NULL)
+        return cu_error(GLOW_ERR_UNAVAILABLE, "the host gave the module no precision setting");
     out->list_devices = cuda_list_devices;
     out->open = cuda_open;
+    out->counts = cuda_counts;
     return GLOW_OK;
 }

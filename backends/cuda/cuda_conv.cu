@@ -2,7 +2,9 @@
  * optional bias and fused ReLU, its two backward passes, and the per-channel
  * output scale of the zero-initialised conv (shaders: conv2d_*_tiled.comp,
  * channel_scale_*.comp). All three convolutions are the tiled implicit GEMM of
- * cuda_gemm.h, with taps = k*k and pixels p = (n, i, j), P = N*H*W:
+ * cuda_gemm.h (fp32, or tf32 tensor cores with --precision tf32 on cc >= 8.0),
+ * with taps = k*k and pixels p = (n, i, j), P = N*H*W (k = 1 reads the tensors
+ * directly, without the im2col index arithmetic):
  *   forward:         y[p][co]  = act(bias[co] + sum_{kk} X(p, kk) w[co][kk]),
  *                    X(p, (ky,kx,ci)) = x[n][i+ky-pad][j+kx-pad][ci];  M = P, N = Co, K = taps*Ci
  *   backward data:   dx[p][ci] += sum_{(ky,kx,co)} D(p, (ky,kx,co)) w[co][ky][kx][ci],
@@ -46,6 +48,22 @@ struct im2col_as_b {
     __device__ float operator()(int k, int n) const { return x.at(k, n); }
 };
 
+/* k = 1 (the invertible and zero 1x1 convolutions): the im2col matrix is the
+ * tensor itself, (p, c) at p*C + c, so no division per element. */
+struct pointwise_as_a {
+    const float *t;
+    int C;
+    static constexpr bool k_fastest = true;
+    __device__ float operator()(int m, int k) const { return t[(size_t)m * C + k]; }
+};
+
+struct pointwise_as_b {
+    const float *t;
+    int C;
+    static constexpr bool k_fastest = false;
+    __device__ float operator()(int k, int n) const { return t[(size_t)k * C + n]; }
+};
+
 /* Forward B(kk, co) = w[co][kk] (rows of K = taps*Ci floats). */
 struct weight_rows_b {
     const float *w;
@@ -64,6 +82,14 @@ struct weight_transposed_b {
         int tap = k / Co, co = k - tap * Co;
         return w[((size_t)co * taps + tap) * Ci + n];
     }
+};
+
+/* Backward-data B(co, ci) = w[co][ci] when taps = 1 (no division). */
+struct weight_pointwise_b {
+    const float *w;
+    int Ci;
+    static constexpr bool k_fastest = false;
+    __device__ float operator()(int k, int n) const { return w[(size_t)k * Ci + n]; }
 };
 
 /* Weight-gradient A(co, p) = dy[p][co]. */
@@ -106,10 +132,14 @@ glow_status cu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
 {
     const int k = w.h, pad = (k - 1) / 2, K = k * k * x.c;
     const int P = (int)glow_tensor_rows(x);
-    im2col_as_a a = {{cu_data(x), x.h, x.w, x.c, k, pad, +1}};
     weight_rows_b b = {cu_data(w), K};
     store_forward st = {cu_data(y), cu_data_or_null(bias), y.c, relu};
     int k_all = (K + GEMM_BK - 1) / GEMM_BK * GEMM_BK;
+    if (k == 1) {
+        pointwise_as_a a = {cu_data(x), x.c};
+        return cu_gemm_tiled(be, "conv2d_forward", a, b, st, P, y.c, K, 1, k_all);
+    }
+    im2col_as_a a = {{cu_data(x), x.h, x.w, x.c, k, pad, +1}};
     return cu_gemm_tiled(be, "conv2d_forward", a, b, st, P, y.c, K, 1, k_all);
 }
 
@@ -117,10 +147,15 @@ glow_status cu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
 {
     const int k = w.h, pad = (k - 1) / 2, taps = k * k, K = taps * dy.c;
     const int P = (int)glow_tensor_rows(dx);
-    im2col_as_a a = {{cu_data(dy), dy.h, dy.w, dy.c, k, pad, -1}};
-    weight_transposed_b b = {cu_data(w), taps, dy.c, dx.c};
     store_accumulate st = {cu_data(dx), dx.c};
     int k_all = (K + GEMM_BK - 1) / GEMM_BK * GEMM_BK;
+    if (k == 1) {
+        pointwise_as_a a = {cu_data(dy), dy.c};
+        weight_pointwise_b b = {cu_data(w), dx.c};
+        return cu_gemm_tiled(be, "conv2d_backward_data", a, b, st, P, dx.c, K, 1, k_all);
+    }
+    im2col_as_a a = {{cu_data(dy), dy.h, dy.w, dy.c, k, pad, -1}};
+    weight_transposed_b b = {cu_data(w), taps, dy.c, dx.c};
     return cu_gemm_tiled(be, "conv2d_backward_data", a, b, st, P, dx.c, K, 1, k_all);
 }
 
@@ -177,9 +212,14 @@ glow_status cu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     GLOW_TRY(cu_scratch(be, (size_t)splits * outputs * sizeof(float), op, &scratch));
     float *partial = (float *)scratch;
     dy_as_a a = {cu_data(dy), Co};
-    im2col_as_b b = {{cu_data(x), x.h, x.w, x.c, k, pad, +1}};
     store_split st = {partial, Co, KK};
-    GLOW_TRY(cu_gemm_tiled(be, op, a, b, st, Co, KK, P, splits, per_split));
+    if (k == 1) {
+        pointwise_as_b b = {cu_data(x), x.c};
+        GLOW_TRY(cu_gemm_tiled(be, op, a, b, st, Co, KK, P, splits, per_split));
+    } else {
+        im2col_as_b b = {{cu_data(x), x.h, x.w, x.c, k, pad, +1}};
+        GLOW_TRY(cu_gemm_tiled(be, op, a, b, st, Co, KK, P, splits, per_split));
+    }
     conv_split_sum_kernel<<<cu_blocks(outputs), CU_THREADS, 0, cu_stream(be)>>>(partial, splits, outputs,
                                                                                cu_data(dw));
     GLOW_TRY(cu_launched(op));

@@ -31,6 +31,8 @@ struct cuda_buffer {
     size_t bytes; /* as allocated */
 };
 
+#include "cuda_step.h"
+
 struct cuda_state {
     int device;
     cudaStream_t stream;
@@ -38,6 +40,8 @@ struct cuda_state {
     void *scratch;                    /* per-op temporary memory, grown on demand */
     size_t scratch_bytes;
     int sm_count;
+    int tf32;                         /* GEMMs on TF32 tensor cores (cuda_precision.h), fixed at open */
+    cu_step step;                     /* step graphs and launch counters (cuda_step.h) */
 };
 
 static inline cuda_state *cu_state(glow_backend *be)
@@ -69,7 +73,9 @@ static inline const uint8_t *cu_bytes(const glow_buffer *buf, size_t byte_off)
 /* The core's glow_error (through the host API given at module init). */
 glow_status cu_error(glow_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* After a launch: GLOW_ERR_BACKEND "cuda <op>: kernel launch failed: ..." when it failed. */
+/* After a launch: GLOW_ERR_BACKEND "cuda <op>: kernel launch failed: ..." when it failed.
+ * Counts the launch against the backend whose entry is running on this thread
+ * (cu_step.counts: launched eagerly, or captured into a step graph). */
 glow_status cu_launched(const char *op);
 
 /* `bytes` of device scratch valid until the next op (ops run in stream order,

@@ -44,7 +44,7 @@ static char g_module_path[PATH_BYTES]; /* where it was loaded from */
 
 static const glow_cuda_host_api g_host = {
     GLOW_CUDA_MODULE_ABI, (uint32_t)sizeof(glow_backend), (uint32_t)sizeof(glow_backend_ops),
-    (uint32_t)sizeof(glow_device_info), glow_error,
+    (uint32_t)sizeof(glow_device_info), glow_error, glow_precision_setting,
 };
 
 /* Directory of the running executable into dir (no trailing '/'); 0 when unknown. */
@@ -101,7 +101,7 @@ static glow_status open_module(const char *path)
     glow_cuda_module_api api;
     memset(&api, 0, sizeof api);
     glow_status st = init(&g_host, &api);
-    if (st != GLOW_OK || api.list_devices == NULL || api.open == NULL) {
+    if (st != GLOW_OK || api.list_devices == NULL || api.open == NULL || api.counts == NULL) {
         dlclose(handle);
         if (st == GLOW_OK)
             st = glow_error(GLOW_ERR_UNAVAILABLE, "module %s returned an incomplete entry table", path);
@@ -199,6 +199,20 @@ static glow_status cuda_open(int device, glow_backend **out)
     GLOW_TRY(g_api.open(device, out));
     note_module_path(&(*out)->info);
     return GLOW_OK;
+}
+
+int glow_cuda_launch_counts(glow_backend *be, glow_cuda_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (be == NULL || strcmp(be->info.backend, "cuda") != 0)
+        return 0;
+    pthread_mutex_lock(&g_lock);
+    const int loaded = g_module != NULL;
+    pthread_mutex_unlock(&g_lock);
+    if (!loaded)
+        return 0;
+    g_api.counts(be, out);
+    return 1;
 }
 
 const glow_backend_factory glow_cuda_factory = {"cuda", cuda_list_devices, cuda_open};

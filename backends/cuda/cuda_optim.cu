@@ -50,8 +50,8 @@ glow_status cu_sum_squares(glow_backend *be, glow_tensor g, glow_tensor out)
 
 struct adam_step_args {
     int adamax;
-    float lr, b1, b2, eps;
-    float bc1, bc2; /* 1 - b1^t, 1 - b2^t (computed in double on the host) */
+    float b1, b2, eps;
+    cu_adam_dyn dyn; /* lr, 1 - b1^t, 1 - b2^t (cu_adam_dyn_of, cuda_step.h) */
     float max_grad_norm;
 };
 
@@ -62,8 +62,11 @@ struct adam_step_args {
  *   Adam:   v = b2 v + (1-b2) g'^2;   p -= lr (m / bc1) / (sqrt(v / bc2) + eps)
  *   Adamax: v = max(b2 v, |g'|);      p -= lr / bc1 * m / (v + eps) */
 __global__ void optimizer_step_kernel(float *p, const float *g, float *m, float *v, size_t count, adam_step_args a,
-                                      const float *sumsq)
+                                      const cu_adam_dyn *dyn, const float *sumsq)
 {
+    /* lr and the bias corrections: by value when launched eagerly, from the step graph's
+     * slot (dyn != NULL, cuda_step.h) when captured, where they change per step. */
+    const cu_adam_dyn d = dyn ? *dyn : a.dyn;
     if (sumsq && !isfinite(sumsq[0]))
         return;
     float clip = 1.0f;
@@ -79,12 +82,12 @@ __global__ void optimizer_step_kernel(float *p, const float *g, float *m, float 
         if (!a.adamax) {
             float vi = a.b2 * v[i] + (1.0f - a.b2) * gc * gc;
             v[i] = vi;
-            p[i] -= a.lr * (mi / a.bc1) / (sqrtf(vi / a.bc2) + a.eps);
+            p[i] -= d.lr * (mi / d.bc1) / (sqrtf(vi / d.bc2) + a.eps);
         } else {
             float decayed = a.b2 * v[i], mag = fabsf(gc);
             float vi = decayed > mag ? decayed : mag;
             v[i] = vi;
-            p[i] -= a.lr / a.bc1 * mi / (vi + a.eps);
+            p[i] -= d.lr / d.bc1 * mi / (vi + a.eps);
         }
     }
 }
@@ -94,16 +97,15 @@ glow_status cu_optimizer_step(glow_backend *be, glow_tensor params, glow_tensor 
 {
     adam_step_args a;
     a.adamax = hp->kind == GLOW_OPT_ADAMAX;
-    a.lr = hp->lr;
     a.b1 = hp->beta1;
     a.b2 = hp->beta2;
     a.eps = hp->eps;
-    a.bc1 = (float)(1.0 - pow((double)hp->beta1, (double)hp->step));
-    a.bc2 = (float)(1.0 - pow((double)hp->beta2, (double)hp->step));
+    a.dyn = cu_adam_dyn_of(hp);
     a.max_grad_norm = hp->max_grad_norm;
     const float *s = sumsq.buf ? cu_data(sumsq) : NULL; /* guard, and clipping when max_grad_norm > 0 */
     size_t count = glow_tensor_count(params);
     optimizer_step_kernel<<<cu_blocks(count), CU_THREADS, 0, cu_stream(be)>>>(
-        cu_data(params), cu_data(grads), cu_data(m), cu_data(v), count, a, s);
+        cu_data(params), cu_data(grads), cu_data(m), cu_data(v), count, a,
+        (const cu_adam_dyn *)cu_state(be)->step.adam_slot, s);
     return cu_launched("optimizer_step");
 }

@@ -31,6 +31,10 @@ typedef struct {
     glow_device_type type;
     uint64_t memory_bytes; /* device-local memory (host RAM for cpu) */
     char details[1024];    /* further lines for `glow-vk devices` (heaps, subgroup size, fp16, ...) */
+    /* What an opened backend's GEMMs actually use, for the run's output and bench:
+     * "fp32", "tf32 (tensor cores)", "fp32 (tf32 asked; <why not>)". A backend
+     * that leaves it empty is reported as "fp32" (the registry fills it in). */
+    char precision[96];
 } glow_device_info;
 
 typedef enum { GLOW_OPT_ADAM = 0, GLOW_OPT_ADAMAX = 1 } glow_optimizer;
@@ -51,11 +55,30 @@ typedef struct glow_backend_ops {
 #include "glow/ops.def"
 } glow_backend_ops;
 
+/* Optional step replay (the CUDA backend's CUDA graphs; see glow_step_begin). */
+typedef struct {
+    glow_status (*begin)(glow_backend *be, uint64_t key);
+    glow_status (*end)(glow_backend *be, int *rerun);
+} glow_step_hooks;
+
 struct glow_backend {
     const glow_backend_ops *ops;
     glow_device_info info;
     void *impl;
+    const glow_step_hooks *step; /* NULL: every op runs as it comes */
 };
+
+/* A training step's ops bracketed so that a backend may capture them once and
+ * replay them (CUDA: one graph launch a step). `key` names the op sequence
+ * (same key: same ops on the same tensors; the values that change from step to
+ * step are only the glow_rng and glow_adam_params arguments); a backend checks
+ * it. Between begin and end only GLOW_OP entries may be called (no upload,
+ * download, sync or buffer create/destroy). After end, *rerun = 1 means the
+ * backend ran none of the bracketed ops (its capture or replay failed and was
+ * dropped): the caller records them again, unbracketed, and they run eagerly.
+ * Backends without hooks: both calls do nothing and *rerun = 0. */
+glow_status glow_step_begin(glow_backend *be, uint64_t key);
+glow_status glow_step_end(glow_backend *be, int *rerun);
 
 /* ---- registry ---------------------------------------------------------------
  * A factory lists a backend's devices and opens one. A backend that cannot

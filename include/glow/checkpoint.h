@@ -14,14 +14,17 @@
  *                f32 beta1, beta2, eps, max_grad_norm
  *                i32 train_limit, i32 train_count; u64 train_fingerprint (version >= 2)
  *                i32 pad (glow_pad_mode, config.pad); i32 n_classes; f32 class_weight (version >= 3)
+ *                i32 precision (glow_precision of the run; version >= 3)
  *          .   u32 entry count E; u64 arena floats T
  *          .   E table entries: char[64] name; u64 offset; i32 n, h, w, c; i32 trainable
  *          .   3 arenas of T float32 each: parameters, Adam m, Adam v
  *          .   u64 checksum: 64-bit FNV-1a over every byte before it
- * Version 1 files (header of 132 bytes, without the last two fields) still
+ * Version 1 files (header of 132 bytes, without the train_* fields) still
  * load; their train_limit and train_count read as -1, "not recorded".
  * Version 1 and 2 files (148 bytes, before --pad and --conditional) load as pad = GLOW_PAD_ZERO and
  * unconditional models (n_classes 0).
+ * They have no precision field and read as
+ * GLOW_PRECISION_FP32, which is what they were trained with.
  * The table must be consistent: offsets ascending, each entry inside the arena,
  * no overlaps, names NUL-terminated and unique.
  *
@@ -65,6 +68,9 @@ typedef struct {
     int train_limit;
     int train_count;
     uint64_t train_fingerprint; /* glow_dataset_fingerprint of those images (0 in version 1) */
+    /* --precision of the run that wrote it (version 3; older files: fp32). A
+     * resume keeps it unless --precision is given (src/app/cmd_train.c). */
+    glow_precision precision;
 } glow_checkpoint_state;
 
 /* Writes a checkpoint. params, m and v each hold table->total floats; m or v

@@ -26,15 +26,25 @@ void app_apply_threads(void)
     glow_set_cpu_threads(app_threads);
 }
 
+const char *app_precision = "fp32";
+
+void app_apply_precision(void)
+{
+    int p = glow_precision_parse(app_precision);
+    glow_set_precision(p < 0 ? GLOW_PRECISION_FP32 : (glow_precision)p); /* the flag is a checked choice */
+}
+
 glow_status app_open_backend(const char *name, int device, glow_backend **out)
 {
     app_apply_threads();
+    app_apply_precision();
     glow_status st = glow_backend_open(name, device, out);
     if (st != GLOW_OK)
         return glow_error_context(st, "opening backend '%s'", name ? name : "auto");
     const glow_device_info *info = &(*out)->info;
     printf("%sbackend: %s, device: %s (%s)\n", dist_prefix(), info->backend, info->name,
            glow_device_type_name(info->type));
+    printf("%sprecision: %s\n", dist_prefix(), info->precision);
     fflush(stdout);
     return GLOW_OK;
 }

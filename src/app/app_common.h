@@ -26,9 +26,20 @@ extern int app_threads;
      "threads of the cpu backend (0: $GLOW_THREADS, else every core)", NULL, 0}
 void app_apply_threads(void);
 
+/* --precision fp32|tf32 of the commands that run the model (ARCHITECTURE decision 15):
+ * the arithmetic of the GEMM-shaped ops of backends opened afterwards (fp32 default;
+ * tf32: TF32 tensor cores / cooperative matrices where the device has them). The flag
+ * writes app_precision; app_apply_precision passes it on (glow_set_precision), and
+ * app_open_backend calls it and prints what the backend actually uses. */
+extern const char *app_precision;
+#define APP_PRECISION_FLAG                                                                                            \
+    {"precision", 0, CLI_CHOICE, &app_precision, 0, 0, "fp32|tf32", "P",                                           \
+     "arithmetic of the convolutions' GEMMs: fp32, or tf32 on matrix units where the device has them", NULL, 0}
+void app_apply_precision(void);
+
 /* Opens backend `name` ("auto", "ref", "cpu", "vulkan", "cuda") on device `device`
- * (< 0: preferred), with app_threads applied, and prints one line naming the
- * device chosen. */
+ * (< 0: preferred), with app_threads and app_precision applied, and prints one line
+ * naming the device chosen and one with the precision its GEMMs use. */
 glow_status app_open_backend(const char *name, int device, glow_backend **out);
 
 /* Validates checkpoint `path` completely (format, sizes, table, checksum)

@@ -98,6 +98,8 @@ static void write_record(FILE *f, const bench_record *r)
     kv_number(f, "reps", r->reps, 0);
     kv_number(f, "warmup", r->warmup, 0);
     kv_number(f, "threads", r->threads, 0);
+    kv_string(f, "precision", glow_precision_name(r->precision), 0);
+    kv_string(f, "backend_precision", d->precision[0] ? d->precision : "fp32", 0);
     fputs("\n      \"fp32_peak\": ", f);
     if (r->peak.gflops > 0) {
         fputc('{', f);
@@ -177,6 +179,8 @@ static void write_record(FILE *f, const bench_record *r)
         kv_number(f, "ceiling_fraction", r->ceiling_gflops > 0 ? e->ceiling_fraction : NAN, 0);
         kv_number(f, "peak_fraction", e->peak_fraction >= 0 ? e->peak_fraction : NAN, 0);
         kv_count(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
+        kv_number(f, "cuda_launches", e->cuda_launches >= 0 ? e->cuda_launches : NAN, 0);
+        kv_number(f, "cuda_kernels", e->cuda_kernels >= 0 ? e->cuda_kernels : NAN, 0);
         kv_number(f, "bpd", e->bpd, 1);
         fputc('}', f);
     }

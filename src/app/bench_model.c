@@ -5,6 +5,7 @@
 
 #include "app_common.h"
 #include "bench_timer.h"
+#include "glow/cuda.h"
 
 glow_status bench_param_count(glow_backend *be, bench_record *rec)
 {
@@ -62,17 +63,24 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
 
     /* the trainer's defaults: Adam, lr 1e-4, no gradient clipping */
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-4f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, memory};
-    const int warmup = rec->warmup; /* 0: the first (actnorm-initialising) step is timed too */
+    glow_cuda_counts before, after;
+    int is_cuda = glow_cuda_launch_counts(be, &before);
+    /* 0: the first (actnorm-initialising) step is timed too. CUDA: two more untimed steps, so that
+     * the timed ones are step-graph replays (a step's op sequence runs eagerly the first time it is
+     * seen and is captured the second; glow/cuda.h). */
+    const int warmup = rec->warmup + (rec->warmup > 0 && is_cuda ? 2 : 0);
     float bpd = 0.0f;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
         glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i, 0};
         opt.adam.step = i + 1;
+        is_cuda = glow_cuda_launch_counts(be, &before);
         double t0 = app_now_seconds();
         st = glow_model_train_step(m, pixels, rec->batch, rng, &opt, &bpd);
         if (st == GLOW_OK)
             st = glow_sync(be);
         if (i >= warmup)
             times[i - warmup] = app_now_seconds() - t0;
+        (void)glow_cuda_launch_counts(be, &after);
     }
     if (st == GLOW_OK) {
         bench_train_entry *e = &rec->train[rec->train_count++];
@@ -87,6 +95,13 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
             be->ops->memory_usage(be, &current, &peak);
         e->peak_bytes = peak;
         e->bpd = bpd;
+        e->cuda_launches = e->cuda_kernels = -1.0;
+        if (is_cuda) {
+            e->cuda_launches = (double)(after.kernel_launches - before.kernel_launches) +
+                               (double)(after.graph_launches - before.graph_launches);
+            e->cuda_kernels = (double)(after.kernel_launches - before.kernel_launches) +
+                              (double)(after.graph_kernels - before.graph_kernels);
+        }
     }
     free(pixels);
     free(times);

@@ -17,6 +17,8 @@ void bench_print_header(const bench_record *r)
            " threads %d\n",
            r->config_name, r->cfg.in_c, r->cfg.in_h, r->cfg.in_w, r->cfg.levels, r->cfg.steps, r->cfg.hidden,
            r->cfg.n_bits, r->batch, r->param_count, r->reps, r->warmup, r->threads);
+    printf("precision: %s asked; the backend uses %s\n", glow_precision_name(r->precision),
+           d->precision[0] ? d->precision : "fp32");
     printf("FLOPs per training step (convolutions): %.6g GFLOP = forward %.6g + backward %.6g"
            " (reversible mode recomputes another %.6g)\n",
            r->flops.step * 1e-9, r->flops.forward * 1e-9, r->flops.backward * 1e-9,
@@ -90,6 +92,12 @@ void bench_print_train(const bench_record *r)
         printf("  %-10s %10.2f %10.2f %9.2f %12s %12s %10.1f %8.3f\n",
                e->memory == GLOW_MEMORY_STORE ? "store" : "reversible", e->step_s * 1e3, e->images_per_s, e->gflops,
                ceiling, peak, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd);
+    }
+    for (int i = 0; i < r->train_count; i++) {
+        const bench_train_entry *e = &r->train[i];
+        if (e->cuda_launches >= 0)
+            printf("  %-10s CUDA launches in the last step: %.0f (kernels run: %.0f)\n",
+                   e->memory == GLOW_MEMORY_STORE ? "store" : "reversible", e->cuda_launches, e->cuda_kernels);
     }
     if (r->train_count > 0 && r->ceiling_gflops > 0 && r->peak.gflops > 0 && bench_peak_applies(r))
         printf("  GEMM ceiling %.2f GFLOP/s = %.1f%% of the fp32 peak %.2f GFLOP/s\n", r->ceiling_gflops,

@@ -43,6 +43,10 @@ typedef struct {
     double peak_fraction;   /* gflops / the machine's fp32 peak; < 0 when not meaningful (see bench_record) */
     size_t peak_bytes;      /* be->ops->memory_usage peak of a backend opened for this measurement */
     float bpd;              /* batch-mean bpd of the last timed step (a sanity figure) */
+    /* CUDA only (glow/cuda.h), of the last timed step (the steady state): launches = kernels
+     * launched one by one + graph launches; kernels = all kernels run (inside graphs too).
+     * Both < 0 on other backends. */
+    double cuda_launches, cuda_kernels;
 } bench_train_entry;
 
 typedef struct {
@@ -52,6 +56,7 @@ typedef struct {
     glow_model_config cfg;
     int batch, reps, warmup;
     int threads; /* --threads / GLOW_THREADS / online cores: the thread count given to the backends */
+    glow_precision precision; /* --precision asked for; info.precision says what the backend uses */
     size_t param_count;
     glow_model_flops flops;
 

@@ -280,6 +280,7 @@ static int run_bench(const bench_options *o, const glow_model_config *cfg, const
             r->flops = flops;
             r->ceiling_index = -1;
             r->threads = o->threads;
+            r->precision = glow_precision_setting();
             r->peak = *peak;
             bench_device(factories[i], o, r);
             failures += r->error[0] != '\0';
@@ -309,7 +310,8 @@ int cmd_bench(int argc, char **argv)
         return bench_data_parallel(argc, argv);
     static const char usage[] =
         "glow-vk bench [--backend all|ref,cpu,vulkan,cuda] [--device N] [--config small|report|L,K,F,C,H,W]\n"
-        "              [--batch B] [--reps R] [--threads N] [--stages LIST] [--memory M] [--json FILE]";
+        "              [--batch B] [--reps R] [--threads N] [--precision P] [--stages LIST] [--memory M]\n"
+        "              [--json FILE]";
     bench_options o = {"all", "small", NULL, "all", "both", -1, 0, 5, 1, 64, 5, 0, 0, 0, 0};
     cli_flag flags[] = {
         {"backend", 'b', CLI_STRING, &o.backends, 0, 0, NULL, "LIST",
@@ -321,7 +323,8 @@ int cmd_bench(int argc, char **argv)
          NULL, 0},
         {"reps", 'r', CLI_INT, &o.reps, 1, 1000, NULL, "R", "timed repetitions (the median is reported)", NULL, 0},
         {"warmup", 0, CLI_INT, &o.warmup, 0, 100, NULL, "W",
-         "untimed runs before timing (kernels: at least 1; 0 for slow devices times the first step)", NULL, 0},
+         "untimed runs before timing (kernels: at least 1; 0 for slow devices times the first step; CUDA training "
+         "steps: 2 more, so that the timed ones replay the step graph)", NULL, 0},
         {"sample-batch", 0, CLI_INT, &o.sample_batch, 1, 4096, NULL, "B", "batch of the sampling benchmark", NULL, 0},
         {"n-bits", 0, CLI_INT, &o.n_bits, 1, 8, NULL, "B", "bits per colour of the model", NULL, 0},
         {"threads", 't', CLI_INT, &o.threads, 0, 1024, NULL, "N",
@@ -332,6 +335,7 @@ int cmd_bench(int argc, char **argv)
          "memory modes of the train stage", NULL, 0},
         {"json", 'j', CLI_STRING, &o.json, 0, 0, NULL, "FILE", "write one JSON record per device to FILE", "none",
          0},
+        APP_PRECISION_FLAG,
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);
     char err[512];
@@ -353,5 +357,6 @@ int cmd_bench(int argc, char **argv)
         o.batch = default_batch;
     o.store = strcmp(o.memory_text, "reversible") != 0;
     o.reversible = strcmp(o.memory_text, "store") != 0;
+    app_apply_precision(); /* every backend the bench opens (through the factories) */
     return run_bench(&o, &cfg, config_name);
 }

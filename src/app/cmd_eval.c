@@ -31,6 +31,7 @@ int cmd_eval(int argc, char **argv)
         {"device", 0, CLI_STRING, &devices, 0, 0, NULL, "N",
          "device index (-1: preferred); under mpirun one per rank", "preferred; under mpirun the node-local rank", 0},
         APP_THREADS_FLAG,
+        APP_PRECISION_FLAG,
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);
     char err[512];

@@ -91,6 +91,7 @@ int cmd_interpolate(int argc, char **argv)
         {"output", 'o', CLI_STRING, &output, 0, 0, NULL, "FILE", "PNG grid to write", NULL, 0},
         {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
         APP_THREADS_FLAG,
+        APP_PRECISION_FLAG,
         {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);

@@ -26,6 +26,7 @@ int cmd_sample(int argc, char **argv)
         {"output", 'o', CLI_STRING, &output, 0, 0, NULL, "FILE", "PNG grid to write", NULL, 0},
         {"backend", 0, CLI_CHOICE, &backend, 0, 0, "auto|ref|cpu|vulkan|cuda", "B", "compute backend", NULL, 0},
         APP_THREADS_FLAG,
+        APP_PRECISION_FLAG,
         {"device", 0, CLI_INT, &device, -1, 63, NULL, "N", "device index (-1: preferred)", NULL, 0},
         {"seed", 0, CLI_U64, &seed, 0, 1.8e19, NULL, "S", "seed of the sampling noise", NULL, 0},
         {"batch", 0, CLI_INT, &batch, 1, 4096, NULL, "N", "samples decoded at once", NULL, 0},

@@ -18,7 +18,12 @@
  * classes as the data set's labels (1 + the largest label: 10 for mnist, fashion-mnist,
  * cifar10; a folder's subfolders); --class-weight W (default 0.01, openai's) weights the
  * classifier's bits_y in the objective, 0 leaves the classifier out. Both are stored in
- * the checkpoint (a resumed run takes them from there). */
+ * the checkpoint (a resumed run takes them from there).
+ * --precision (fp32 default, or tf32) is stored in the checkpoint. A resume
+ * keeps the stored one unless --precision is given: then the new one is used
+ * from there on (with a note; the arithmetic, not the run's data, changes) and
+ * the following checkpoints record it.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +53,7 @@ typedef struct {
     uint64_t seed, max_steps;
 } train_flags;
 
-enum { N_TRAIN_FLAGS = 35 };
+enum { N_TRAIN_FLAGS = 36 };
 
 static void describe_flags(train_flags *v, cli_flag *f)
 {
@@ -74,6 +79,7 @@ static void describe_flags(train_flags *v, cli_flag *f)
          "device index of the backend (-1: preferred); under mpirun one per rank, e.g. 0,1",
          "preferred; under mpirun the node-local rank", 0},
         APP_THREADS_FLAG,
+        APP_PRECISION_FLAG,
         {"L", 0, CLI_INT, &v->levels, 1, 16, NULL, "N",
          "levels (multi-scale blocks; each halves the image, so at most log2 of the image size)", NULL, 0},
         {"K", 0, CLI_INT, &v->steps, 1, 256, NULL, "N", "flow steps per level", NULL, 0},
@@ -232,6 +238,11 @@ static int take_resume_settings(train_flags *v, cli_flag *f, const char *path)
         v->epochs = s.epochs;
     if (!is_given(f, "memory"))
         v->memory = s.memory == GLOW_MEMORY_REVERSIBLE ? "reversible" : "store";
+    if (!is_given(f, "precision"))
+        app_precision = glow_precision_name(s.precision);
+    else if (glow_precision_parse(app_precision) != (int)s.precision)
+        fprintf(stderr, "glow-vk train: note: %s was trained with --precision %s; continuing with %s\n", path,
+                glow_precision_name(s.precision), app_precision);
     if (bad)
         return usage_error(msg);
     return -1;
@@ -346,6 +357,8 @@ int cmd_train(int argc, char **argv)
         .batch = v.batch, .lr = v.lr, .warmup_epochs = v.warmup_epochs, .epochs = v.epochs,
         .max_steps = (int64_t)v.max_steps, .seed = v.seed,
         .memory = strcmp(v.memory, "store") == 0 ? GLOW_MEMORY_STORE : GLOW_MEMORY_REVERSIBLE,
+        .precision = glow_precision_parse(app_precision) == GLOW_PRECISION_TF32 ? GLOW_PRECISION_TF32
+                                                                                : GLOW_PRECISION_FP32,
         .optimizer = strcmp(v.optimizer, "adamax") == 0 ? GLOW_OPT_ADAMAX : GLOW_OPT_ADAM,
         .max_grad_norm = v.max_grad_norm, .temperature = v.temperature, .sample_count = v.samples,
         .train_limit = v.train_limit, .test_limit = v.test_limit, .log_every = v.log_every,

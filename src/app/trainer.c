@@ -77,6 +77,7 @@ void trainer_write_config(FILE *f, const train_config *c)
     fprintf(f, "max_steps = %lld\n", (long long)c->max_steps);
     fprintf(f, "seed = %llu\n", (unsigned long long)c->seed);
     fprintf(f, "memory = %s\n", c->memory == GLOW_MEMORY_REVERSIBLE ? "reversible" : "store");
+    fprintf(f, "precision = %s\n", glow_precision_name(c->precision));
     fprintf(f, "optimizer = %s\n", c->optimizer == GLOW_OPT_ADAMAX ? "adamax" : "adam");
     fprintf(f, "max_grad_norm = %g\n", c->max_grad_norm);
     fprintf(f, "temperature = %g\nsamples = %d\n", c->temperature, c->sample_count);
@@ -199,6 +200,7 @@ static glow_status save_checkpoint(trainer *tr)
         s.train_limit = c->train_limit;
         s.train_count = tr->train.count;
         s.train_fingerprint = tr->train_fingerprint;
+        s.precision = c->precision;
         st = glow_checkpoint_save(tr->ckpt_path, &s, table, p, m, v);
     }
     free(p);

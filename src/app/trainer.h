@@ -52,6 +52,7 @@ typedef struct {
     int64_t max_steps;    /* stop when the global step counter reaches this; 0: after `epochs` */
     uint64_t seed;
     glow_memory_mode memory;
+    glow_precision precision; /* --precision (stored in checkpoints; app_precision holds the same) */
     glow_optimizer optimizer;
     float max_grad_norm;  /* 0: no clipping */
     float temperature;    /* of the sample grids */

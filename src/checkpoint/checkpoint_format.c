@@ -47,7 +47,8 @@ float ckpt_get_f32(const uint8_t *p)
  * 116 beta1  120 beta2  124 eps  128 max_grad_norm  -> 132 bytes
  * version 2 appends:  132 train_limit  136 train_count  140 train_fingerprint(u64)  -> 148 bytes
  * version 3 appends:  148 pad (i32 glow_pad_mode; older files: GLOW_PAD_ZERO)
- *                     152 n_classes (i32, 0: unconditional)  156 class_weight (f32)  -> 160 bytes */
+ *                     152 n_classes (i32, 0: unconditional)  156 class_weight (f32)
+ *                     160 precision (i32 glow_precision: 0 fp32, 1 tf32)  -> 164 bytes */
 void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER_BYTES])
 {
     const glow_model_config *c = &st->config;
@@ -81,6 +82,7 @@ void ckpt_encode_header(const glow_checkpoint_state *st, uint8_t out[CKPT_HEADER
     ckpt_put_u32(out + 148, (uint32_t)c->pad);         /* version 3: --pad */
     ckpt_put_u32(out + 152, (uint32_t)c->n_classes);   /* version 3: class-conditional model */
     ckpt_put_f32(out + 156, c->class_weight);
+    ckpt_put_u32(out + 160, (uint32_t)st->precision);  /* version 3: --precision of the run */
 }
 
 void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoint_state *st)
@@ -119,6 +121,9 @@ void ckpt_decode_header(const uint8_t *in, uint32_t header_bytes, glow_checkpoin
     c->pad = v3 ? (int32_t)ckpt_get_u32(in + 148) : GLOW_PAD_ZERO;
     c->n_classes = v3 ? (int32_t)ckpt_get_u32(in + 152) : 0;
     c->class_weight = v3 ? ckpt_get_f32(in + 156) : 0.0f;
+    /* Versions 1 and 2 predate --precision: they were trained in fp32. */
+    st->precision = header_bytes >= CKPT_HEADER_BYTES ? (glow_precision)(int32_t)ckpt_get_u32(in + 160)
+                                                      : GLOW_PRECISION_FP32;
 }
 
 uint32_t ckpt_header_bytes(uint32_t version)

@@ -10,8 +10,8 @@
 
 #define CKPT_MAGIC_BYTES 8
 #define CKPT_PREAMBLE_BYTES 16      /* magic, u32 version, u32 header bytes */
-#define CKPT_HEADER_BYTES 160       /* the header record of version 3 (written) */
-#define CKPT_HEADER_BYTES_V2 148    /* the header record of version 2 (still read; no pad or class fields) */
+#define CKPT_HEADER_BYTES 164       /* the header record of version 3 (written) */
+#define CKPT_HEADER_BYTES_V2 148    /* the header record of version 2 (still read; no pad, class or precision fields) */
 #define CKPT_HEADER_BYTES_V1 132    /* the header record of version 1 (still read) */
 #define CKPT_TABLE_COUNTS_BYTES 12  /* u32 entry count, u64 arena floats */
 #define CKPT_ENTRY_NAME_BYTES 64

@@ -118,6 +118,8 @@ static glow_status check_state(const char *path, const glow_checkpoint_state *st
         return glow_error(GLOW_ERR_FORMAT, "%s: unknown memory mode %d", path, (int)st->memory);
     if (st->optimizer != GLOW_OPT_ADAM && st->optimizer != GLOW_OPT_ADAMAX)
         return glow_error(GLOW_ERR_FORMAT, "%s: unknown optimizer %d", path, (int)st->optimizer);
+    if (st->precision != GLOW_PRECISION_FP32 && st->precision != GLOW_PRECISION_TF32)
+        return glow_error(GLOW_ERR_FORMAT, "%s: unknown precision %d", path, (int)st->precision);
     if (st->batch < 0 || st->epochs < 0 || st->step < 0 || st->epoch < 0 || st->position < 0 ||
         (st->actnorm_initialized != 0 && st->actnorm_initialized != 1))
         return glow_error(GLOW_ERR_FORMAT,

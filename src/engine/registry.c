@@ -45,6 +45,8 @@ static glow_status open_checked(const glow_backend_factory *f, int device, glow_
             be->ops->destroy(be);
         return st;
     }
+    if (be->info.precision[0] == '\0')
+        snprintf(be->info.precision, sizeof be->info.precision, "fp32");
     *out = be;
     return GLOW_OK;
 }
@@ -210,6 +212,21 @@ int glow_precision_parse(const char *name)
     if (name != NULL && strcmp(name, "tf32") == 0)
         return GLOW_PRECISION_TF32;
     return -1;
+}
+
+glow_status glow_step_begin(glow_backend *be, uint64_t key)
+{
+    if (be == NULL || be->step == NULL)
+        return GLOW_OK;
+    return be->step->begin(be, key);
+}
+
+glow_status glow_step_end(glow_backend *be, int *rerun)
+{
+    *rerun = 0;
+    if (be == NULL || be->step == NULL)
+        return GLOW_OK;
+    return be->step->end(be, rerun);
 }
 
 void glow_backend_close(glow_backend *be)

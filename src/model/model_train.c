@@ -1,7 +1,8 @@
 /* Likelihood, gradients and training steps.
  *
  * A training step is recorded as one sequence of ops with no host readback inside it,
- * so the Vulkan backend submits it once (backend.h: ops run in program order and may be
+ * so the Vulkan backend submits it once and the CUDA backend replays it as one CUDA graph
+ * (glow_step_begin/end in glow/backend.h; backend.h: ops run in program order and may be
  * recorded; only a download waits):
  *   (upload pixels) dequantize -> x0;  fill(grads, 0);  forward (the data-dependent
  *   actnorm init folded into the first one);  backward;  sumsq = sum_squares(grads);
@@ -32,13 +33,19 @@ static glow_status check_batch(const glow_model *m, int batch, const char *op)
     return GLOW_OK;
 }
 
-/* uint8 pixels (batch x H x W x C) -> x0 in [-0.5, 0.5] with dequantisation noise from rng. */
-static glow_status load_pixels(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng, const char *op)
+/* uint8 pixels (batch x H x W x C) -> m->pixels. */
+static glow_status upload_pixels(glow_model *m, const uint8_t *pixels, int batch, const char *op)
 {
     GLOW_TRY(check_batch(m, batch, op));
     if (pixels == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model %s: no pixels", op);
-    GLOW_TRY(glow_upload(m->pixels, 0, pixels, (size_t)batch * m->d));
+    return glow_upload(m->pixels, 0, pixels, (size_t)batch * m->d);
+}
+
+/* uint8 pixels (batch x H x W x C) -> x0 in [-0.5, 0.5] with dequantisation noise from rng. */
+static glow_status load_pixels(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng, const char *op)
+{
+    GLOW_TRY(upload_pixels(m, pixels, batch, op));
     return glow_dequantize(m->be, m->pixels, 0, m->cfg.n_bits, rng, model_x0(m, batch));
 }
 
@@ -93,27 +100,71 @@ glow_status glow_model_gradients_from_x(glow_model *m, const float *x, int batch
     return gradients_loaded(m, batch, memory, mean_bpd, logp, grads_host);
 }
 
-/* Records the whole step (see the top of this file), then reads back logp, ld and sumsq once.
- * *grads_finite tells whether the update was applied (the optimiser skips it on the device
- * when the gradients' sum of squares is not finite). */
-static glow_status record_and_run_step(glow_model *m, int n, const glow_train_options *opt, glow_memory_mode memory,
-                                       int init, float *mean_bpd, int *grads_finite, double *grad_sumsq)
+/* The ops of one step, from the dequantisation (when `dequant` is given: the pixels are
+ * in m->pixels) to the optimiser; data-parallel steps also exchange the gradients. */
+static glow_status record_step_ops(glow_model *m, int n, const glow_train_options *opt, glow_memory_mode memory,
+                                   int init, const glow_rng *dequant, float *global_mean)
 {
     glow_tensor grads = arena_tensor(m, MODEL_ARENA_GRADS);
     glow_tensor sumsq = glow_tensor_make(m->io, m->sumsq, 1, 1, 1, 1);
-    glow_status st = glow_fill(m->be, grads, 0.0f);
+    glow_status st = GLOW_OK;
+    if (dequant != NULL)
+        st = glow_dequantize(m->be, m->pixels, 0, m->cfg.n_bits, *dequant, model_x0(m, n));
+    if (st == GLOW_OK)
+        st = glow_fill(m->be, grads, 0.0f);
     if (st == GLOW_OK)
         st = model_forward(m, memory, n, init);
     if (st == GLOW_OK)
         st = model_backward(m, memory, n);
-    float global_mean = NAN;
     if (st == GLOW_OK && m->dp != NULL)
-        st = model_sum_gradients(m, n, &global_mean);
+        st = model_sum_gradients(m, n, global_mean);
     if (st == GLOW_OK)
         st = glow_sum_squares(m->be, grads, sumsq);
     if (st == GLOW_OK)
         st = glow_optimizer_step(m->be, arena_tensor(m, GLOW_ARENA_PARAMS), grads, arena_tensor(m, GLOW_ARENA_ADAM_M),
                                  arena_tensor(m, GLOW_ARENA_ADAM_V), &opt->adam, sumsq);
+    return st;
+}
+
+/* The op sequence of a step, for glow_step_begin: what decides which ops run on which
+ * tensors (the backend checks every op's signature as well). */
+static uint64_t step_key(int n, const glow_train_options *opt, glow_memory_mode memory, int init,
+                         const glow_rng *dequant)
+{
+    uint64_t key = (uint64_t)(uint32_t)n;
+    key = key << 2 | (uint64_t)(memory & 3);
+    key = key << 1 | (uint64_t)(init != 0);
+    key = key << 1 | (uint64_t)(dequant != NULL);
+    key = key << 1 | (uint64_t)(opt->adam.kind == GLOW_OPT_ADAMAX);
+    return key;
+}
+
+/* Records the whole step (see the top of this file), then reads back logp, ld and sumsq once.
+ * A single-process step is bracketed by glow_step_begin/end, so that a backend with step
+ * graphs (CUDA) runs it as one graph launch; when the backend answers rerun (its capture or
+ * replay failed, nothing ran), the same ops are recorded again and run one by one.
+ * *grads_finite tells whether the update was applied (the optimiser skips it on the device
+ * when the gradients' sum of squares is not finite). */
+static glow_status record_and_run_step(glow_model *m, int n, const glow_train_options *opt, glow_memory_mode memory,
+                                       int init, const glow_rng *dequant, float *mean_bpd, int *grads_finite,
+                                       double *grad_sumsq)
+{
+    float global_mean = NAN;
+    glow_status st;
+    if (m->dp != NULL) {
+        st = record_step_ops(m, n, opt, memory, init, dequant, &global_mean); /* downloads inside: no bracket */
+    } else {
+        st = glow_step_begin(m->be, step_key(n, opt, memory, init, dequant));
+        if (st == GLOW_OK) {
+            st = record_step_ops(m, n, opt, memory, init, dequant, &global_mean);
+            int rerun = 0;
+            glow_status end = glow_step_end(m->be, &rerun);
+            if (st == GLOW_OK)
+                st = end;
+            if (st == GLOW_OK && rerun)
+                st = record_step_ops(m, n, opt, memory, init, dequant, &global_mean);
+        }
+    }
     float *host = NULL;
     const float *logp = NULL, *ld = NULL, *ss = NULL;
     if (st == GLOW_OK)
@@ -131,7 +182,8 @@ static glow_status record_and_run_step(glow_model *m, int n, const glow_train_op
     return GLOW_OK;
 }
 
-static glow_status train_loaded(glow_model *m, int n, const glow_train_options *opt, float *mean_bpd)
+static glow_status train_loaded(glow_model *m, int n, const glow_train_options *opt, const glow_rng *dequant,
+                                float *mean_bpd)
 {
     if (opt == NULL)
         return glow_error(GLOW_ERR_INVALID_ARG, "model train step: no options");
@@ -144,7 +196,7 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
     int grads_finite = 0;
     double grad_sumsq = 0.0;
     m->dp = dp;
-    glow_status st = record_and_run_step(m, n, opt, opt->memory, init, &mean, &grads_finite, &grad_sumsq);
+    glow_status st = record_and_run_step(m, n, opt, opt->memory, init, dequant, &mean, &grads_finite, &grad_sumsq);
     /* Rebuilding a coupling's input divides by its scale s = sigmoid(raw + 2); once a
      * trained model drives some s below the smallest float, y_b = (x_b + shift) * s
      * no longer holds x_b and the rebuilt activations are NaN although the loss (whose
@@ -153,7 +205,7 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
      * ran in the first attempt. */
     if (st == GLOW_OK && !grads_finite && isfinite(mean) && opt->memory == GLOW_MEMORY_REVERSIBLE) {
         m->reversible_fallbacks++;
-        st = record_and_run_step(m, n, opt, GLOW_MEMORY_STORE, 0, &mean, &grads_finite, &grad_sumsq);
+        st = record_and_run_step(m, n, opt, GLOW_MEMORY_STORE, 0, dequant, &mean, &grads_finite, &grad_sumsq);
     }
     m->dp = NULL;
     if (st != GLOW_OK)
@@ -177,9 +229,9 @@ static glow_status train_loaded(glow_model *m, int n, const glow_train_options *
 glow_status glow_model_train_step(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng,
                                   const glow_train_options *opt, float *mean_bpd)
 {
-    GLOW_TRY(load_pixels(m, pixels, batch, rng, "train step"));
+    GLOW_TRY(upload_pixels(m, pixels, batch, "train step"));
     GLOW_TRY(model_take_labels(m, batch, "train step"));
-    return train_loaded(m, batch, opt, mean_bpd);
+    return train_loaded(m, batch, opt, &rng, mean_bpd); /* dequantised inside the step */
 }
 
 glow_status glow_model_train_step_from_x(glow_model *m, const float *x, int batch, const glow_train_options *opt,
@@ -187,7 +239,7 @@ glow_status glow_model_train_step_from_x(glow_model *m, const float *x, int batc
 {
     GLOW_TRY(load_x(m, x, batch, "train step"));
     GLOW_TRY(model_take_labels(m, batch, "train step"));
-    return train_loaded(m, batch, opt, mean_bpd);
+    return train_loaded(m, batch, opt, NULL, mean_bpd);
 }
 
 glow_status glow_model_eval_bpd(glow_model *m, const uint8_t *pixels, int batch, glow_rng rng, float *bpd)

@@ -76,7 +76,7 @@ def checkpoint(version):
     if version >= 2:
         header += struct.pack("<iiQ", 64, 64, 0x0123456789ABCDEF)
     if version >= 3:
-        header += struct.pack("<iif", 1, 3, 0.25)  # pad: edge; n_classes 3, class_weight 0.25
+        header += struct.pack("<iifi", 1, 3, 0.25, 1)  # pad: edge; n_classes 3, class_weight 0.25; tf32
     entries = [(b"l0.a", 0, (1, 1, 1, 2), 1), (b"l0.b", 2, (1, 1, 1, 3), 0)]
     total = 5
     body = b"GLOWCKPT" + struct.pack("<II", version, len(header)) + header + struct.pack("<IQ", len(entries), total)
