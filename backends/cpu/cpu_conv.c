@@ -271,6 +271,38 @@ static void backward_weight_1x1_part(void *p, size_t part, int worker)
         c->db[o0 + (size_t)o] += (float)acc[o];
 }
 
+/* k = 3 with few outputs: parts are (tap, 32 input channels) of dw, plus one last part for dbias
+ * (sums in double, pixel order); see cpu_conv3x3_few_outputs_dw. */
+typedef struct {
+    const float *x, *dy;
+    float *dw, *db;
+    int N, H, W, Ci, Co;
+} bwf_ctx;
+
+static int use_few_outputs_dw(int k, int Ci, int Co)
+{
+    return use_few_outputs(k, Ci, Co) && Ci % CPU_BW_FEW_CI == 0;
+}
+
+static void backward_weight_few_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const bwf_ctx *c = p;
+    const size_t blocks = (size_t)(c->Ci / CPU_BW_FEW_CI);
+    if (part < 9 * blocks) {
+        cpu_conv3x3_few_outputs_dw(c->x, c->N, c->H, c->W, c->Ci, c->dy, c->Co, c->dw, (int)(part / blocks),
+                                   (int)(part % blocks) * CPU_BW_FEW_CI);
+        return;
+    }
+    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
+    const size_t pixels = (size_t)c->N * c->H * c->W;
+    for (size_t r = 0; r < pixels; r++)
+        for (int o = 0; o < c->Co; o++)
+            acc[o] += c->dy[r * (size_t)c->Co + (size_t)o];
+    for (int o = 0; o < c->Co; o++)
+        c->db[o] += (float)acc[o];
+}
+
 glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
                                        glow_tensor dbias)
 {
@@ -281,6 +313,13 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
         bw1_ctx c1 = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL, glow_tensor_rows(x),
                       x.c, Co};
         cpu_parallel(be, cpu_parts((size_t)Co, BW_1X1_COLS), backward_weight_1x1_part, &c1);
+        return GLOW_OK;
+    }
+    if (use_few_outputs_dw(k, x.c, Co)) {
+        bwf_ctx cf = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL,
+                      x.n, x.h, x.w, x.c, Co};
+        size_t parts = 9 * (size_t)(x.c / CPU_BW_FEW_CI) + (cf.db != NULL);
+        cpu_parallel(be, parts, backward_weight_few_part, &cf);
         return GLOW_OK;
     }
     bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c,

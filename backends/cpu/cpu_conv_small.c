@@ -96,3 +96,62 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
 #endif
     few_outputs_8(x, H, W, Ci, w, Co, bias, relu, accumulate, y, r0, r1);
 }
+
+/* ---- weight gradient of the few-output 3x3 convs -------------------------------------
+ *   dw[o][t][ci] += sum_{n,i,j} dy[n][i][j][o] x[n][i+ky-1][j+kx-1][ci]   (t = 3ky + kx, zero padding)
+ * for the taps t and channels [c0, c0 + CPU_BW_FEW_CI) of one part, every output o: 4 outputs
+ * times 32 channels in 8 accumulators of 16 lanes, one pass over the pixels per 4 outputs.
+ * Each sum runs in float over the pixels of one image (in pixel order), then in double
+ * over the images (in order); no partial sums cross parts, so nothing depends on the
+ * thread count. As an im2col GEMM this is M = Co (4..48) against N = 9 Ci, which
+ * oneDNN's sgemm runs at 50-100 GFLOP/s per core (16-row im2col blocks: worse). */
+typedef float bw16 __attribute__((vector_size(64)));
+
+#ifdef CPU_AVX512
+#define CPU_BW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CPU_BW_CLONES CPU_SIMD_CLONES
+#endif
+
+CPU_BW_CLONES
+void cpu_conv3x3_few_outputs_dw(const float *x, int N, int H, int W, int Ci, const float *dy, int Co, float *dw,
+                                int tap, int c0)
+{
+    const int ky = tap / 3, kx = tap % 3;
+    const int j0 = kx == 0 ? 1 : 0, j1 = kx == 2 ? W - 1 : W; /* pixels whose tap column is inside */
+    for (int o0 = 0; o0 < Co; o0 += 4) {
+        const int nb = Co - o0 < 4 ? Co - o0 : 4;
+        double total[4][CPU_BW_FEW_CI] = {{0}};
+        for (int n = 0; n < N; n++) {
+            bw16 a[4][2] = {{{0}}};
+            for (int i = 0; i < H; i++) {
+                int si = i + ky - 1;
+                if (si < 0 || si >= H)
+                    continue;
+                for (int j = j0; j < j1; j++) {
+                    const size_t p = ((size_t)n * H + (size_t)i) * W + (size_t)j;
+                    const float *xp = x + (((size_t)n * H + (size_t)si) * W + (size_t)(j + kx - 1)) * Ci + c0;
+                    const float *g = dy + p * (size_t)Co + o0;
+                    bw16 x0, x1;
+                    memcpy(&x0, xp, sizeof x0);
+                    memcpy(&x1, xp + 16, sizeof x1);
+                    for (int b = 0; b < 4; b++) {
+                        float gb = b < nb ? g[b] : 0.0f;
+                        a[b][0] += gb * x0;
+                        a[b][1] += gb * x1;
+                    }
+                }
+            }
+            for (int b = 0; b < nb; b++)
+                for (int l = 0; l < 16; l++) {
+                    total[b][l] += a[b][0][l];
+                    total[b][16 + l] += a[b][1][l];
+                }
+        }
+        for (int b = 0; b < nb; b++) {
+            float *d = dw + ((size_t)(o0 + b) * 9 + (size_t)tap) * Ci + c0;
+            for (int l = 0; l < CPU_BW_FEW_CI; l++)
+                d[l] += (float)total[b][l];
+        }
+    }
+}
