@@ -25,7 +25,7 @@ enum {
     COL_BLOCK_FLOATS = 1 << 15, /* im2col block of one GEMM call: 128 KiB, about half of L2 */
     MIN_ROWS = 16,
     MAX_ROWS = 512,
-    BW_ROWS = 2048,       /* pixels per part of backward_weight */
+    BW_ROWS = 512,        /* pixels per part of backward_weight (im2col path: partials of Co x 9Ci, small) */
     FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
     GEMM_1X1_ROWS = 256,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
     GEMM_1X1_COLS = 256,  /* output channels per SGEMM call of a 1x1 conv */
