@@ -25,10 +25,27 @@ enum {
     COL_BLOCK_FLOATS = 1 << 15, /* im2col block of one GEMM call: 128 KiB, about half of L2 */
     MIN_ROWS = 16,
     MAX_ROWS = 512,
-    BW_ROWS = 2048,       /* pixels per part of backward_weight */
+    BW_ROWS = 512,        /* pixels per part of backward_weight (im2col path: partials of Co x 9Ci, small) */
     FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
-    GEMM_1X1_ROWS = 512,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
+    GEMM_1X1_ROWS = 256,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
+    GEMM_1X1_COLS = 256,  /* output channels per SGEMM call of a 1x1 conv */
+    BW_1X1_COLS = 64,     /* rows of dw (output channels) per part of a 1x1 backward_weight */
 };
+
+/* A 1x1 conv's GEMM (P x Co) is cut into blocks of GEMM_1X1_ROWS pixels times
+ * GEMM_1X1_COLS output channels, so that the small levels (256 pixels at level
+ * 2 of the report model) still give every thread a part; oneDNN's single-core
+ * SGEMM runs 512x256x512 and 256x256x512 blocks as fast as 512x512x512 (about
+ * 180 GFLOP/s of CPU time here, /tmp bench in the note). */
+static size_t rows_1x1(int Ci, int Co)
+{
+    return Ci >= 128 || Co >= 128 ? GEMM_1X1_ROWS : 8 * GEMM_1X1_ROWS; /* the invertible 1x1 convs: tiny GEMMs */
+}
+
+static size_t col_blocks(int Co)
+{
+    return (size_t)(Co + GEMM_1X1_COLS - 1) / GEMM_1X1_COLS;
+}
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
  * a multiple of MIN_ROWS. */
@@ -80,7 +97,8 @@ typedef struct {
     float *y;
     size_t pixels, rows, K;
     int H, W, Ci, Co, k, relu;
-    float beta; /* 0: y = ..., 1: y += ... */
+    float beta;       /* 0: y = ..., 1: y += ... */
+    size_t col_parts; /* 1x1: output-channel blocks per row block; else 1 */
 } fwd_ctx;
 
 /* Few output channels: the direct kernel instead of im2col + GEMM. */
@@ -92,25 +110,28 @@ static int use_few_outputs(int k, int Ci, int Co)
 static void forward_part(void *p, size_t part, int worker)
 {
     const fwd_ctx *c = p;
-    size_t r0, r1;
-    cpu_part_range(part, c->rows, c->pixels, &r0, &r1);
+    size_t r0, r1, o0 = 0, o1 = (size_t)c->Co;
+    cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
+    if (c->col_parts > 1)
+        cpu_part_range(part % c->col_parts, GEMM_1X1_COLS, (size_t)c->Co, &o0, &o1);
     if (use_few_outputs(c->k, c->Ci, c->Co)) {
         cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, c->Co, c->bias, c->relu, c->beta != 0.0f, c->y, r0, r1);
         return;
     }
-    const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co;
+    const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co, n = (int)(o1 - o0);
     const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
-    float *y = c->y + r0 * (size_t)Co;
-    cpu_sgemm(0, 1, m, Co, K, 1.0f, a, K, c->w, K, c->beta, y, Co);
+    float *y = c->y + r0 * (size_t)Co + o0;
+    cpu_sgemm(0, 1, m, n, K, 1.0f, a, K, c->w + o0 * c->K, K, c->beta, y, Co);
     if (c->bias == NULL && !c->relu)
         return;
+    const float *bias = c->bias ? c->bias + o0 : NULL;
     for (int r = 0; r < m; r++) {
         float *yr = y + (size_t)r * Co;
-        if (c->bias)
-            for (int o = 0; o < Co; o++)
-                yr[o] += c->bias[o];
+        if (bias)
+            for (int o = 0; o < n; o++)
+                yr[o] += bias[o];
         if (c->relu)
-            for (int o = 0; o < Co; o++)
+            for (int o = 0; o < n; o++)
                 yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
     }
 }
@@ -121,11 +142,11 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
 {
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
-                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f};
-    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
+                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, k == 1 ? col_blocks(Co) : 1};
+    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? rows_1x1(x.c, Co) : block_rows(c.K);
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
-    cpu_parallel(be, cpu_parts(c.pixels, c.rows), forward_part, &c);
+    cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, forward_part, &c);
     return GLOW_OK;
 }
 
@@ -141,19 +162,20 @@ glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, g
 typedef struct {
     const float *dy, *w;
     float *dx;
-    size_t pixels, rows;
+    size_t pixels, rows, col_parts;
     int Ci, Co;
 } bd1_ctx;
 
-/* k = 1: dx rows += dy rows w, (m x Co)(Co x Ci). */
+/* k = 1: dx rows [r0, r1), channels [i0, i1) += dy rows w[:, i0:i1], (m x Co)(Co x n). */
 static void backward_data_1x1_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const bd1_ctx *c = p;
-    size_t r0, r1;
-    cpu_part_range(part, c->rows, c->pixels, &r0, &r1);
-    cpu_sgemm(0, 0, (int)(r1 - r0), c->Ci, c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w, c->Ci, 1.0f,
-              c->dx + r0 * (size_t)c->Ci, c->Ci);
+    size_t r0, r1, i0, i1;
+    cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
+    cpu_part_range(part % c->col_parts, GEMM_1X1_COLS, (size_t)c->Ci, &i0, &i1);
+    cpu_sgemm(0, 0, (int)(r1 - r0), (int)(i1 - i0), c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w + i0, c->Ci,
+              1.0f, c->dx + r0 * (size_t)c->Ci + i0, c->Ci);
 }
 
 glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
@@ -161,8 +183,9 @@ glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tens
     const char *op = "conv2d_backward_data";
     const int k = w.h, Ci = dx.c, Co = dy.c;
     if (k == 1) {
-        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), GEMM_1X1_ROWS, Ci, Co};
-        cpu_parallel(be, cpu_parts(c.pixels, c.rows), backward_data_1x1_part, &c);
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), rows_1x1(Ci, Co), col_blocks(Ci), Ci,
+                     Co};
+        cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, backward_data_1x1_part, &c);
         return GLOW_OK;
     }
     cpu_state *st = cpu_st(be);
@@ -217,12 +240,92 @@ static void backward_weight_part(void *p, size_t part, int worker)
     }
 }
 
+/* k = 1, parts of BW_1X1_COLS output channels [o0, o1) over all P pixels:
+ *   dw[o0:o1] (n x Ci) += dy[:, o0:o1]^T (n x P) x (P x Ci),  dbias[o] += sum_p dy[p][o] (in double)
+ * one SGEMM of inner size P per part; no partial sums to reduce. */
+typedef struct {
+    const float *x, *dy;
+    float *dw, *db;
+    size_t pixels;
+    int Ci, Co;
+} bw1_ctx;
+
+static void backward_weight_1x1_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const bw1_ctx *c = p;
+    size_t o0, o1;
+    cpu_part_range(part, BW_1X1_COLS, (size_t)c->Co, &o0, &o1);
+    const int n = (int)(o1 - o0), Co = c->Co;
+    cpu_sgemm(1, 0, n, c->Ci, (int)c->pixels, 1.0f, c->dy + o0, Co, c->x, c->Ci, 1.0f, c->dw + o0 * (size_t)c->Ci,
+              c->Ci);
+    if (c->db == NULL)
+        return;
+    double acc[BW_1X1_COLS] = {0};
+    for (size_t r = 0; r < c->pixels; r++) {
+        const float *g = c->dy + r * (size_t)Co + o0;
+        for (int o = 0; o < n; o++)
+            acc[o] += g[o];
+    }
+    for (int o = 0; o < n; o++)
+        c->db[o0 + (size_t)o] += (float)acc[o];
+}
+
+/* k = 3 with few outputs: parts are (tap, 32 input channels) of dw, plus one last part for dbias
+ * (sums in double, pixel order); see cpu_conv3x3_few_outputs_dw. */
+typedef struct {
+    const float *x, *dy;
+    float *dw, *db;
+    int N, H, W, Ci, Co;
+} bwf_ctx;
+
+/* Measured (tools/bench_cpu_conv, one thread): the direct weight gradient beats the im2col GEMM
+ * at Co = 4 (report l0 zero conv 512->4: 81-86 against 48-55 GFLOP/s; small 128->4: 93-117
+ * against 47-62), ties at Co = 8 and loses from Co = 12 up (rgb 128->24: 120 against 150). */
+enum { FEW_OUTPUTS_DW_MAX = 8 };
+static int use_few_outputs_dw(int k, int Ci, int Co)
+{
+    return use_few_outputs(k, Ci, Co) && Co <= FEW_OUTPUTS_DW_MAX && Ci % CPU_BW_FEW_CI == 0;
+}
+
+static void backward_weight_few_part(void *p, size_t part, int worker)
+{
+    (void)worker;
+    const bwf_ctx *c = p;
+    const size_t blocks = (size_t)(c->Ci / CPU_BW_FEW_CI);
+    if (part < 9 * blocks) {
+        cpu_conv3x3_few_outputs_dw(c->x, c->N, c->H, c->W, c->Ci, c->dy, c->Co, c->dw, (int)(part / blocks),
+                                   (int)(part % blocks) * CPU_BW_FEW_CI);
+        return;
+    }
+    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
+    const size_t pixels = (size_t)c->N * c->H * c->W;
+    for (size_t r = 0; r < pixels; r++)
+        for (int o = 0; o < c->Co; o++)
+            acc[o] += c->dy[r * (size_t)c->Co + (size_t)o];
+    for (int o = 0; o < c->Co; o++)
+        c->db[o] += (float)acc[o];
+}
+
 glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,
                                        glow_tensor dbias)
 {
     const char *op = "conv2d_backward_weight";
     cpu_state *st = cpu_st(be);
     const int k = dw.h, Co = dy.c;
+    if (k == 1) {
+        bw1_ctx c1 = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL, glow_tensor_rows(x),
+                      x.c, Co};
+        cpu_parallel(be, cpu_parts((size_t)Co, BW_1X1_COLS), backward_weight_1x1_part, &c1);
+        return GLOW_OK;
+    }
+    if (use_few_outputs_dw(k, x.c, Co)) {
+        bwf_ctx cf = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL,
+                      x.n, x.h, x.w, x.c, Co};
+        size_t parts = 9 * (size_t)(x.c / CPU_BW_FEW_CI) + (cf.db != NULL);
+        cpu_parallel(be, parts, backward_weight_few_part, &cf);
+        return GLOW_OK;
+    }
     bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
                 x.h, x.w, x.c, Co, k, dbias.buf != NULL};
     c.rows = block_rows(c.K);

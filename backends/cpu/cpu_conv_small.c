@@ -9,20 +9,38 @@
  * N = Co of 2 to 16 against K = 9F, where oneDNN's sgemm reaches only 3 to 13
  * GFLOP/s per core (tools/bench_cpu_gemm); this kernel keeps the 9 x Ci
  * weights of 4 outputs in L1 and streams each input pixel's channels once per
- * tap, 4 FMAs per input vector load.
+ * tap; two neighbouring pixels share the weight loads (8 FMAs per 6 loads).
+ * On an AVX-512 CPU a 16-lane version runs (chosen at run time), else 8 lanes
+ * (an AVX2+FMA clone where the CPU has it).
  *
- * Each output is summed in a fixed order (8 lanes over ci, taps in order, then
- * the lanes pairwise, then the scalar tail), whatever the part boundaries. */
+ * Single-thread CPU time on this machine's real shapes (AVX-512; /tmp bench of
+ * the note, oneDNN 2.6 convolution primitives for comparison):
+ *                                 old 8-lane, 1 pixel   this kernel   oneDNN 2.6 primitive
+ *   report l0 zeroconv 512->4            49.3               80.1           47.4
+ *   report l1 zeroconv 512->8            61.2               99.4          106.0
+ *   report l0 conv1 dx 512->2            25.4               47.0           18.2 (as backward_data)
+ *   rgb l0 zeroconv 128->12              55.4               90.4          133.7
+ *   rgb l0 conv1 dx 128->6               43.9               77.9           64.1 (as backward_data)
+ * oneDNN is faster at 128->12 and 512->8, but running its primitives per part
+ * on the pool is not done yet.
+ * (GFLOP/s)
+ *
+ * Each output is summed in a fixed order (lanes over ci, taps in order, then
+ * the lanes in a fixed tree, then the scalar tail), whatever the part boundaries
+ * and whether its pixel ran paired; the 8- and 16-lane versions differ from each
+ * other (one machine always runs the same one). */
 #include "cpu_internal.h"
 
 #include <string.h>
 
 typedef float v8sf __attribute__((vector_size(32)));
+typedef float v16sf __attribute__((vector_size(64)));
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 /* An AVX2+FMA clone chosen at load time where the CPU has it (glibc ifunc). */
 #define CPU_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define CPU_AVX512 __attribute__((target("arch=x86-64-v4")))
 #endif
 #endif
 #ifndef CPU_SIMD_CLONES
@@ -34,64 +52,106 @@ typedef float v8sf __attribute__((vector_size(32)));
 #define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8sf))
 /* ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)) */
 #define HSUM8(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
+#define LOAD16(dst, p) memcpy(&(dst), (p), sizeof(v16sf))
+/* the 8-lane tree over the pairwise sums (l_k + l_{k+8}) */
+#define HSUM16(v)                                                                                                     \
+    (((((v)[0] + (v)[8]) + ((v)[4] + (v)[12])) + (((v)[1] + (v)[9]) + ((v)[5] + (v)[13]))) +                         \
+     ((((v)[2] + (v)[10]) + ((v)[6] + (v)[14])) + (((v)[3] + (v)[11]) + ((v)[7] + (v)[15]))))
 
-CPU_SIMD_CLONES
+#define KERNEL_NAME few_outputs_8
+#define KERNEL_ATTR CPU_SIMD_CLONES
+#define VW 8
+#define VF v8sf
+#define VLOAD LOAD8
+#define VHSUM HSUM8
+#include "cpu_conv_small_body.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#undef VW
+#undef VF
+#undef VLOAD
+#undef VHSUM
+
+#ifdef CPU_AVX512
+#define KERNEL_NAME few_outputs_16
+#define KERNEL_ATTR CPU_AVX512
+#define VW 16
+#define VF v16sf
+#define VLOAD LOAD16
+#define VHSUM HSUM16
+#include "cpu_conv_small_body.h"
+#endif
+
 void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
                              int accumulate, float *y, size_t r0, size_t r1)
 {
-    const size_t hw = (size_t)H * W, wrow = 9 * (size_t)Ci;
-    const int vec_end = Ci / 8 * 8;
-    for (size_t r = r0; r < r1; r++) {
-        size_t n = r / hw, rem = r % hw;
-        int i = (int)(rem / (size_t)W), j = (int)(rem % (size_t)W);
-        float *yp = y + r * (size_t)Co;
-        for (int o0 = 0; o0 < Co; o0 += 4) {
-            const int nb = Co - o0 < 4 ? Co - o0 : 4;
-            /* missing outputs of the last block repeat its first row; their sums are dropped */
-            const float *w0 = w + (size_t)o0 * wrow;
-            const float *w1 = nb > 1 ? w0 + wrow : w0, *w2 = nb > 2 ? w0 + 2 * wrow : w0,
-                        *w3 = nb > 3 ? w0 + 3 * wrow : w0;
-            v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-            float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
-            for (int ky = 0; ky < 3; ky++) {
+#ifdef CPU_AVX512
+    static int avx512 = -1; /* a benign race: every thread computes the same value */
+    if (avx512 < 0)
+        avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    if (avx512) {
+        few_outputs_16(x, H, W, Ci, w, Co, bias, relu, accumulate, y, r0, r1);
+        return;
+    }
+#endif
+    few_outputs_8(x, H, W, Ci, w, Co, bias, relu, accumulate, y, r0, r1);
+}
+
+/* ---- weight gradient of the few-output 3x3 convs -------------------------------------
+ *   dw[o][t][ci] += sum_{n,i,j} dy[n][i][j][o] x[n][i+ky-1][j+kx-1][ci]   (t = 3ky + kx, zero padding)
+ * for the taps t and channels [c0, c0 + CPU_BW_FEW_CI) of one part, every output o: 4 outputs
+ * times 32 channels in 8 accumulators of 16 lanes, one pass over the pixels per 4 outputs.
+ * Each sum runs in float over the pixels of one image (in pixel order), then in double
+ * over the images (in order); no partial sums cross parts, so nothing depends on the
+ * thread count. As an im2col GEMM this is M = Co (4..48) against N = 9 Ci, which
+ * oneDNN's sgemm runs at 50-100 GFLOP/s per core (16-row im2col blocks: worse). */
+typedef float bw16 __attribute__((vector_size(64)));
+
+#ifdef CPU_AVX512
+#define CPU_BW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CPU_BW_CLONES CPU_SIMD_CLONES
+#endif
+
+CPU_BW_CLONES
+void cpu_conv3x3_few_outputs_dw(const float *x, int N, int H, int W, int Ci, const float *dy, int Co, float *dw,
+                                int tap, int c0)
+{
+    const int ky = tap / 3, kx = tap % 3;
+    const int j0 = kx == 0 ? 1 : 0, j1 = kx == 2 ? W - 1 : W; /* pixels whose tap column is inside */
+    for (int o0 = 0; o0 < Co; o0 += 4) {
+        const int nb = Co - o0 < 4 ? Co - o0 : 4;
+        double total[4][CPU_BW_FEW_CI] = {{0}};
+        for (int n = 0; n < N; n++) {
+            bw16 a[4][2] = {{{0}}};
+            for (int i = 0; i < H; i++) {
                 int si = i + ky - 1;
                 if (si < 0 || si >= H)
                     continue;
-                for (int kx = 0; kx < 3; kx++) {
-                    int sj = j + kx - 1;
-                    if (sj < 0 || sj >= W)
-                        continue;
-                    const float *xp = x + ((n * H + (size_t)si) * W + (size_t)sj) * Ci;
-                    const size_t wo = (size_t)(ky * 3 + kx) * Ci;
-                    int ci = 0;
-                    for (; ci < vec_end; ci += 8) {
-                        v8sf xv, wv0, wv1, wv2, wv3;
-                        LOAD8(xv, xp + ci);
-                        LOAD8(wv0, w0 + wo + ci);
-                        LOAD8(wv1, w1 + wo + ci);
-                        LOAD8(wv2, w2 + wo + ci);
-                        LOAD8(wv3, w3 + wo + ci);
-                        a0 += xv * wv0;
-                        a1 += xv * wv1;
-                        a2 += xv * wv2;
-                        a3 += xv * wv3;
-                    }
-                    for (; ci < Ci; ci++) {
-                        float xv = xp[ci];
-                        t0 += xv * w0[wo + ci];
-                        t1 += xv * w1[wo + ci];
-                        t2 += xv * w2[wo + ci];
-                        t3 += xv * w3[wo + ci];
+                for (int j = j0; j < j1; j++) {
+                    const size_t p = ((size_t)n * H + (size_t)i) * W + (size_t)j;
+                    const float *xp = x + (((size_t)n * H + (size_t)si) * W + (size_t)(j + kx - 1)) * Ci + c0;
+                    const float *g = dy + p * (size_t)Co + o0;
+                    bw16 x0, x1;
+                    memcpy(&x0, xp, sizeof x0);
+                    memcpy(&x1, xp + 16, sizeof x1);
+                    for (int b = 0; b < 4; b++) {
+                        float gb = b < nb ? g[b] : 0.0f;
+                        a[b][0] += gb * x0;
+                        a[b][1] += gb * x1;
                     }
                 }
             }
-            float s[4] = {HSUM8(a0) + t0, HSUM8(a1) + t1, HSUM8(a2) + t2, HSUM8(a3) + t3};
-            for (int b = 0; b < nb; b++) {
-                float v = s[b] + (bias ? bias[o0 + b] : 0.0f);
-                if (accumulate)
-                    v += yp[o0 + b];
-                yp[o0 + b] = relu && !(v > 0.0f) ? 0.0f : v;
-            }
+            for (int b = 0; b < nb; b++)
+                for (int l = 0; l < 16; l++) {
+                    total[b][l] += a[b][0][l];
+                    total[b][16 + l] += a[b][1][l];
+                }
+        }
+        for (int b = 0; b < nb; b++) {
+            float *d = dw + ((size_t)(o0 + b) * 9 + (size_t)tap) * Ci + c0;
+            for (int l = 0; l < CPU_BW_FEW_CI; l++)
+                d[l] += (float)total[b][l];
         }
     }
 }

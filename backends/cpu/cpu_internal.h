@@ -125,6 +125,12 @@ enum { CPU_FEW_OUTPUTS_MAX = 48, CPU_FEW_OUTPUTS_MIN_CI = 16 };
  * for pixels p in [r0, r1); x (N,H,W,Ci), w (Co,3,3,Ci), y (N,H,W,Co); bias may be NULL. */
 void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
                              int accumulate, float *y, size_t r0, size_t r1);
+/* Their weight gradient, one part: dw[o][tap][c0 + c] += sum_pixels dy[p][o] x[p + tap offset][c0 + c]
+ * for c < CPU_BW_FEW_CI and every o < Co; x (N,H,W,Ci), dy (N,H,W,Co), dw (Co,3,3,Ci);
+ * Ci a multiple of CPU_BW_FEW_CI. */
+enum { CPU_BW_FEW_CI = 32 };
+void cpu_conv3x3_few_outputs_dw(const float *x, int N, int H, int W, int Ci, const float *dy, int Co, float *dw,
+                                int tap, int c0);
 
 /* ---- cpu_<name> for every entry of glow/ops.def ---------------------------------
  * Each op in the family file of its section there (cpu_elementwise.c, cpu_actnorm.c, cpu_lu.c, cpu_conv.c,
