@@ -26,6 +26,8 @@
 #define CONV_HAS_BIAS 1u
 #define CONV_RELU 2u
 #define CONV_DIRECT 4u
+#define CONV_RELU_MASK 8u
+#define CONV_OVERWRITE 16u
 
 #define TEXEL_WORKGROUP 64u
 #define TILED_WORKGROUP 256u /* (BM/4) * (BN/4) where the device allows */
@@ -163,10 +165,11 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
 
 /* ---- backward_data ---------------------------------------------------------------- */
 
-glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+/* dx (+= or, with `overwrite`, =) W^T dy, zeroed where mask (when present) <= 0. */
+static glow_status backward_data(glow_backend *be, const char *op, glow_tensor dy, glow_tensor w, glow_tensor mask,
+                                 glow_tensor dx, int overwrite)
 {
     vk_context *vk = vk_ctx(be);
-    const char *op = "conv2d_backward_data";
     GLOW_TRY(vk_check_index(op, "dy", dy));
     GLOW_TRY(vk_check_index(op, "w", w));
     GLOW_TRY(vk_check_index(op, "dx", dx));
@@ -175,6 +178,14 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     pc.x_off = (uint32_t)dx.off;
     pc.w_off = (uint32_t)w.off;
     pc.y_off = (uint32_t)dy.off;
+    if (mask.buf) {
+        GLOW_TRY(vk_check_index(op, "y", mask));
+        pc.bias_off = (uint32_t)mask.off;
+        pc.flags |= CONV_RELU_MASK;
+    }
+    if (overwrite)
+        pc.flags |= CONV_OVERWRITE;
+    const glow_buffer *mask_buf = mask.buf ? mask.buf : dy.buf; /* unread placeholder when absent */
     uint64_t pixels = glow_tensor_rows(dx);
 
     /* dy is indexed by co runs, w by ci runs (rows of k*k*Ci floats). */
@@ -183,19 +194,32 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)dy_vec4, (uint32_t)w_vec4};
-        vk_binding b[3] = {{dy.buf, dy_texel, 0}, {w.buf, w_texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
+        vk_binding b[4] = {{dy.buf, dy_texel, 0}, {w.buf, w_texel, 0}, {dx.buf, VK_BIND_STORAGE, 1},
+                           {mask_buf, VK_BIND_STORAGE, 0}};
         uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP),
                                   &gx, &gy));
-        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 3, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[6];
     tiled_spec(&ts, bm, bn, spec);
-    vk_binding b[3] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-    return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TILED, b, 3, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
+    vk_binding b[4] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1},
+                       {mask_buf, VK_BIND_STORAGE, 0}};
+    return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TILED, b, 4, &pc, sizeof pc, spec, 6, vk_groups(pixels, bm),
                      vk_groups((uint64_t)dx.c, bn), 1);
+}
+
+glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+{
+    return backward_data(be, "conv2d_backward_data", dy, w, glow_tensor_none(), dx, 0);
+}
+
+/* The ReLU backward folded into the GEMM's store: dx = [y > 0] (W^T dy), no fill, no relu pass. */
+glow_status vk_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor y, glow_tensor dx)
+{
+    return backward_data(be, "conv2d_backward_data_relu", dy, w, y, dx, 1);
 }
 
 /* ---- backward_weight ---------------------------------------------------------------- */
