@@ -243,10 +243,9 @@ static void check_step_values(glow_backend *be, const char *name)
     if (is_vulkan) {
         assert_int_equal(glow_vulkan_command_counts(be, &after), 0);
         uint64_t dispatches = after.dispatches - before.dispatches;
+        /* (the fused ops brought this under one descriptor pool's 1024 sets; the pool chain is
+         * exercised by test_backend_ops' chain of 1500 dependent dispatches) */
         print_message("%s: gradients of one batch: %llu dispatches\n", name, (unsigned long long)dispatches);
-        if (dispatches <= 1024)
-            fail_msg("%s: the step recorded %llu dispatches, not more than one descriptor pool's 1024", name,
-                     (unsigned long long)dispatches);
     }
     TU_OK(glow_model_gradients(r, pixels, STEP_BATCH, rng, GLOW_MEMORY_REVERSIBLE, &want_bpd, want));
     if (!(fabs((double)bpd - (double)want_bpd) <= 1e-5 * fabs((double)want_bpd)))
