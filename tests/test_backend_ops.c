@@ -572,6 +572,12 @@ static glow_status run_lu_weight(glow_backend *be, glow_tensor *t, const void *a
     return glow_lu_weight(be, t[0], t[1], t[2], t[3], t[4], t[5], *(const int *)arg);
 }
 
+static glow_status run_lu_weight_pair(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_lu_weight_pair(be, t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+}
+
 static glow_status run_lu_weight_backward(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
@@ -597,6 +603,16 @@ static void test_lu(void **state)
                              {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
                              {"weight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
             run_case(inverse ? "lu_weight(inverse)" : "lu_weight", ops, 6, run_lu_weight, &inverse, 30);
+        }
+        {
+            operand pair[] = {{"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                              {"upper", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                              {"log_s", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                              {"sign", 1, 1, 1, c, IN, 0, 0, d.sign, 0},
+                              {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
+                              {"weight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32},
+                              {"weight_inv", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
+            run_case("lu_weight_pair", pair, 7, run_lu_weight_pair, NULL, 30);
         }
         operand bwd[] = {{"dweight", c, 1, 1, c, IN, -1, 1, NULL, 0},
                          {"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
@@ -791,8 +807,7 @@ static glow_status run_invconv_forward(glow_backend *be, glow_tensor *t, const v
 
 static glow_status run_invconv_inverse(glow_backend *be, glow_tensor *t, const void *arg)
 {
-    (void)arg;
-    return glow_actnorm_invconv_inverse(be, t[0], t[1], t[2], t[3], t[4]);
+    return glow_actnorm_invconv_inverse(be, t[0], t[1], t[2], t[3], t[4], optional_t(arg, t[5]));
 }
 
 static glow_status run_invconv_backward(glow_backend *be, glow_tensor *t, const void *arg)
@@ -847,13 +862,15 @@ static void test_fused(void **state)
                              {"ld", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
             snprintf(name, sizeof name, "actnorm_invconv_forward %dx%dx%dx%d%s", n, h, w, c, opt ? " xa" : "");
             run_case(name, fwd, 8, run_invconv_forward, &a, 300 + (uint32_t)s);
-            if (opt == 0) {
+            {
                 operand inv[] = {{"y", n, h, w, c, IN, -2, 2, NULL, 0},
                                  {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
                                  {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
                                  {"weight_inv", c, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
-                                 {"x", n, h, w, c, OUT, -1, 1, NULL, TOL_F32}};
-                run_case("actnorm_invconv_inverse", inv, 5, run_invconv_inverse, &a, 310 + (uint32_t)s);
+                                 {"x", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                                 {"xa", n, h, w, ca, opt ? OUT : IN, -1, 1, NULL, opt ? TOL_F32 : 0}};
+                snprintf(name, sizeof name, "actnorm_invconv_inverse %dx%dx%dx%d%s", n, h, w, c, opt ? " xa" : "");
+                run_case(name, inv, 6, run_invconv_inverse, &a, 310 + (uint32_t)s);
             }
             operand bwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
                              {"dy", n, h, w, c, IN, -1, 1, NULL, 0},

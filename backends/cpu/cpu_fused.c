@@ -81,7 +81,7 @@ glow_status cpu_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_te
 }
 
 glow_status cpu_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
-                                        glow_tensor weight_inv, glow_tensor x)
+                                        glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
 {
     const int C = y.c;
     cpu_temp fw;
@@ -97,7 +97,8 @@ glow_status cpu_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_te
     glow_status st = cpu_conv2d_forward(be, y, temp_tensor(&fw, C, 1, 1, C),
                                         glow_tensor_make(&fw.buf, (size_t)C * C, 1, 1, 1, C), x, 0);
     temp_free(be, &fw);
-    return st;
+    GLOW_TRY(st);
+    return xa.buf ? cpu_copy_channels(be, x, 0, xa, 0, xa.c, 0) : GLOW_OK;
 }
 
 glow_status cpu_actnorm_invconv_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dxa,
@@ -239,4 +240,12 @@ glow_status cpu_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow
     for (size_t i = 0; i < glow_tensor_count(dx); i++)
         gx[i] = yv[i] > 0.0f ? gx[i] : 0.0f;
     return GLOW_OK;
+}
+
+/* W and W^-1 of the same parameters: lu_weight twice. */
+glow_status cpu_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                              glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    GLOW_TRY(cpu_lu_weight(be, lower, upper, log_s, sign, perm, weight, 0));
+    return cpu_lu_weight(be, lower, upper, log_s, sign, perm, weight_inv, 1);
 }

@@ -74,8 +74,9 @@ glow_status cu_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_ten
 }
 
 __global__ void invconv_inverse_kernel(const float *y, const float *bias, const float *logs, const float *weight_inv,
-                                       float *x, size_t count, int C)
+                                       float *x, float *xa, size_t count, int C)
 {
+    const int Ca = C / 2;
     CU_FOR_EACH(e, count)
     {
         size_t p = e / C;
@@ -83,16 +84,19 @@ __global__ void invconv_inverse_kernel(const float *y, const float *bias, const 
         float acc = 0.0f;
         for (int j = 0; j < C; j++)
             acc += weight_inv[c * C + j] * y[p * C + j];
-        x[e] = acc * expf(-logs[c]) - bias[c];
+        float v = acc * expf(-logs[c]) - bias[c];
+        x[e] = v;
+        if (xa && c < Ca)
+            xa[p * Ca + c] = v;
     }
 }
 
 glow_status cu_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
-                                       glow_tensor weight_inv, glow_tensor x)
+                                       glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
 {
     size_t count = glow_tensor_count(x);
     invconv_inverse_kernel<<<cu_blocks(count), CU_THREADS, 0, cu_stream(be)>>>(
-        cu_data(y), cu_data(bias), cu_data(logs), cu_data(weight_inv), cu_data(x), count, x.c);
+        cu_data(y), cu_data(bias), cu_data(logs), cu_data(weight_inv), cu_data(x), cu_data_or_null(xa), count, x.c);
     return cu_launched("actnorm_invconv_inverse");
 }
 
@@ -306,4 +310,12 @@ glow_status cu_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow_
         return GLOW_OK;
     relu_mask_kernel<<<cu_blocks(count), CU_THREADS, 0, cu_stream(be)>>>(cu_data(y), cu_data(dx), count);
     return cu_launched(op);
+}
+
+/* W and W^-1 of the same parameters: lu_weight twice. */
+glow_status cu_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                              glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    GLOW_TRY(cu_lu_weight(be, lower, upper, log_s, sign, perm, weight, 0));
+    return cu_lu_weight(be, lower, upper, log_s, sign, perm, weight_inv, 1);
 }

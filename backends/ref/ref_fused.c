@@ -3,7 +3,7 @@
  * tested against these, so they are written as the unfused sequence the model ran
  * before the fusion, through host temporaries:
  *   actnorm_invconv_forward  = actnorm_forward; conv2d_forward (k=1); copy_channels; 2x logdet_sum
- *   actnorm_invconv_inverse  = conv2d_forward (k=1, W^-1); actnorm_inverse
+ *   actnorm_invconv_inverse  = conv2d_forward (k=1, W^-1); actnorm_inverse; copy_channels
  *   actnorm_invconv_backward = conv2d_backward_weight; conv2d_backward_data; actnorm_backward; add_scalar
  *   coupling_zeroconv_*      = conv2d_forward; (+ edge); channel_scale_forward; coupling_forward/inverse
  *   coupling_zeroconv_backward = coupling_backward; channel_scale_backward
@@ -56,7 +56,7 @@ glow_status ref_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_te
 
 /* a = W^-1 y; x = actnorm_inverse(a). */
 glow_status ref_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
-                                        glow_tensor weight_inv, glow_tensor x)
+                                        glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
 {
     ref_temp a;
     GLOW_TRY(temp_make(be, &a, y.n, y.h, y.w, y.c, "actnorm_invconv_inverse"));
@@ -64,7 +64,8 @@ glow_status ref_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_te
     if (st == GLOW_OK)
         st = ref_actnorm_inverse(be, a.t, bias, logs, x);
     temp_free(&a);
-    return st;
+    GLOW_TRY(st);
+    return xa.buf ? ref_copy_channels(be, x, 0, xa, 0, xa.c, 0) : GLOW_OK;
 }
 
 /* g = dy (+ dxa on [0, Ca)); a = actnorm(x); dweight = sum_p g a^T; da = W^T g;
@@ -159,4 +160,12 @@ glow_status ref_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow
     GLOW_TRY(ref_fill(be, dx, 0.0f));
     GLOW_TRY(ref_conv2d_backward_data(be, dy, w, dx));
     return y.buf ? ref_relu_backward(be, y, dx) : GLOW_OK;
+}
+
+/* W and W^-1 of the same parameters: lu_weight twice. */
+glow_status ref_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                              glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    GLOW_TRY(ref_lu_weight(be, lower, upper, log_s, sign, perm, weight, 0));
+    return ref_lu_weight(be, lower, upper, log_s, sign, perm, weight_inv, 1);
 }

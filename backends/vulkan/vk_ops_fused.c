@@ -42,22 +42,23 @@ glow_status vk_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_ten
 }
 
 typedef struct {
-    uint32_t y_off, bias_off, logs_off, w_off, x_off, count, c;
+    uint32_t y_off, bias_off, logs_off, w_off, x_off, count, c, xa_off, flags;
 } push_invconv_inverse;
 
 glow_status vk_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
-                                       glow_tensor weight_inv, glow_tensor x)
+                                       glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
 {
     const char *op = "actnorm_invconv_inverse";
-    const glow_tensor ts[5] = {y, bias, logs, weight_inv, x};
-    const char *const names[5] = {"y", "bias", "logs", "weight_inv", "x"};
-    GLOW_TRY(check_all(op, ts, names, 5));
+    const glow_tensor ts[6] = {y, bias, logs, weight_inv, x, xa};
+    const char *const names[6] = {"y", "bias", "logs", "weight_inv", "x", "xa"};
+    GLOW_TRY(check_all(op, ts, names, 6));
+    const int has_xa = xa.buf != NULL;
     push_invconv_inverse pc = {(uint32_t)y.off,          (uint32_t)bias.off, (uint32_t)logs.off,
                                (uint32_t)weight_inv.off, (uint32_t)x.off,    (uint32_t)glow_tensor_count(x),
-                               (uint32_t)x.c};
-    vk_binding b[5] = {vk_bind(y.buf, 0), vk_bind(bias.buf, 0), vk_bind(logs.buf, 0), vk_bind(weight_inv.buf, 0),
-                       vk_bind(x.buf, 1)};
-    return vk_launch_grid(vk_ctx(be), VK_SHADER_ACTNORM_INVCONV_INVERSE, b, 5, &pc, sizeof pc, pc.count);
+                               (uint32_t)x.c,            has_xa ? (uint32_t)xa.off : 0, has_xa ? 1u : 0u};
+    vk_binding b[6] = {vk_bind(y.buf, 0), vk_bind(bias.buf, 0), vk_bind(logs.buf, 0), vk_bind(weight_inv.buf, 0),
+                       vk_bind(x.buf, 1), vk_bind(has_xa ? xa.buf : x.buf, has_xa)};
+    return vk_launch_grid(vk_ctx(be), VK_SHADER_ACTNORM_INVCONV_INVERSE, b, 6, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {

@@ -285,6 +285,20 @@ glow_status glow_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor uppe
     return be->ops->lu_weight(be, lower, upper, log_s, sign, perm, weight, inverse);
 }
 
+glow_status glow_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                                glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    const char *op = "lu_weight_pair";
+    int c;
+    GLOW_TRY(check_lu(be, op, lower, upper, log_s, sign, perm, &c));
+    GLOW_TRY(check_tensor(be, op, "weight", weight));
+    GLOW_TRY(check_square(op, "weight", weight, c));
+    GLOW_TRY(check_tensor(be, op, "weight_inv", weight_inv));
+    GLOW_TRY(check_square(op, "weight_inv", weight_inv, c));
+    GLOW_TRY(check_disjoint(op, "weight", weight, "weight_inv", weight_inv));
+    return be->ops->lu_weight_pair(be, lower, upper, log_s, sign, perm, weight, weight_inv);
+}
+
 glow_status glow_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
                                     glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
                                     glow_tensor dupper, glow_tensor dlog_s)
@@ -483,14 +497,16 @@ glow_status glow_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_t
 }
 
 glow_status glow_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
-                                         glow_tensor weight_inv, glow_tensor x)
+                                         glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
 {
     const char *op = "actnorm_invconv_inverse";
     GLOW_TRY(check_invconv(be, op, y, bias, logs, weight_inv));
     GLOW_TRY(check_tensor(be, op, "x", x));
     GLOW_TRY(check_same_shape(op, "y", y, "x", x));
     GLOW_TRY(check_disjoint(op, "y", y, "x", x));
-    return be->ops->actnorm_invconv_inverse(be, y, bias, logs, weight_inv, x);
+    GLOW_TRY(check_half(be, op, "xa", xa, x, x));
+    GLOW_TRY(check_half(be, op, "xa", xa, x, y));
+    return be->ops->actnorm_invconv_inverse(be, y, bias, logs, weight_inv, x, xa);
 }
 
 glow_status glow_actnorm_invconv_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dxa,

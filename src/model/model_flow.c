@@ -53,17 +53,21 @@ glow_status flow_step_forward(glow_model *m, int l, int k, const step_tensors *t
                                           P(m, p->zc_logs), GLOW_ZEROCONV_LOGSCALE_FACTOR, t->b, t->h, t->y, ld);
 }
 
-glow_status flow_step_inverse(glow_model *m, int l, int k, const step_tensors *t)
+/* xa_ready: t->xa already holds y_a (written by the previous inverse as its xa_next);
+ * xa_next (optional): receives x_a, the coupling input of the step inverted next (k-1). */
+glow_status flow_step_inverse(glow_model *m, int l, int k, const step_tensors *t, int xa_ready, glow_tensor xa_next)
 {
     glow_backend *be = m->be;
     const int step = l * m->cfg.steps + k;
     const step_params *p = &m->steps[step];
     /* y_a = b_a, so the coupling network sees the same input as in the forward pass */
-    GLOW_TRY(glow_copy_channels(be, t->y, 0, t->xa, 0, t->xa.c, 0));
+    if (!xa_ready)
+        GLOW_TRY(glow_copy_channels(be, t->y, 0, t->xa, 0, t->xa.c, 0));
     GLOW_TRY(coupling_hidden_forward(m, p, t));
     GLOW_TRY(glow_coupling_zeroconv_inverse(be, t->h2, P(m, p->zc_w), P(m, p->zc_b), glow_tensor_none(),
                                             P(m, p->zc_logs), GLOW_ZEROCONV_LOGSCALE_FACTOR, t->y, t->h, t->b));
-    return glow_actnorm_invconv_inverse(be, t->b, P(m, p->an_bias), P(m, p->an_logs), model_weight(m, step, 1), t->x);
+    return glow_actnorm_invconv_inverse(be, t->b, P(m, p->an_bias), P(m, p->an_logs), model_weight(m, step, 1), t->x,
+                                        xa_next);
 }
 
 /* Buffers: dy arrives in gA; db in gB, dx leaves in gA. The fused backward ops
