@@ -215,7 +215,7 @@ static void check_nonfinite_step(glow_backend *be)
     glow_model_destroy(m);
 }
 
-/* ---- a step of more than 1024 dispatches, checked for values against the CPU --------- */
+/* ---- a whole step of the L=3, K=8 model, checked for values against the CPU ----------- */
 
 /* The gradients of one batch through the model of check_steps (L=3, K=8: on Vulkan ~550
  * dispatches recorded in one command buffer),

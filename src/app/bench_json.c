@@ -177,6 +177,9 @@ static void write_record(FILE *f, const bench_record *r)
         kv_number(f, "ceiling_fraction", r->ceiling_gflops > 0 ? e->ceiling_fraction : NAN, 0);
         kv_number(f, "peak_fraction", e->peak_fraction >= 0 ? e->peak_fraction : NAN, 0);
         kv_count(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
+        /* per step, Vulkan only (null elsewhere) */
+        kv_count(f, "dispatches_per_step", e->dispatches >= 0 ? (double)e->dispatches : NAN, 0);
+        kv_count(f, "barriers_per_step", e->barriers >= 0 ? (double)e->barriers : NAN, 0);
         kv_number(f, "bpd", e->bpd, 1);
         fputc('}', f);
     }

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include "app_common.h"
+#ifdef GLOW_HAVE_VULKAN
+#include "glow/vulkan.h"
+#endif
 #include "bench_timer.h"
 
 glow_status bench_param_count(glow_backend *be, bench_record *rec)
@@ -64,15 +67,26 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
     glow_train_options opt = {{GLOW_OPT_ADAM, 1e-4f, 0.9f, 0.999f, 1e-8f, 1, 0.0f}, memory};
     const int warmup = rec->warmup; /* 0: the first (actnorm-initialising) step is timed too */
     float bpd = 0.0f;
+    long long dispatches = -1, barriers = -1;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
         glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i, 0};
         opt.adam.step = i + 1;
+#ifdef GLOW_HAVE_VULKAN
+        glow_vulkan_counts before, after;
+        int counted = glow_vulkan_command_counts(be, &before) == 0;
+#endif
         double t0 = app_now_seconds();
         st = glow_model_train_step(m, pixels, rec->batch, rng, &opt, &bpd);
         if (st == GLOW_OK)
             st = glow_sync(be);
         if (i >= warmup)
             times[i - warmup] = app_now_seconds() - t0;
+#ifdef GLOW_HAVE_VULKAN
+        if (counted && glow_vulkan_command_counts(be, &after) == 0) {
+            dispatches = (long long)(after.dispatches - before.dispatches);
+            barriers = (long long)(after.barriers - before.barriers);
+        }
+#endif
     }
     if (st == GLOW_OK) {
         bench_train_entry *e = &rec->train[rec->train_count++];
@@ -87,6 +101,8 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
             be->ops->memory_usage(be, &current, &peak);
         e->peak_bytes = peak;
         e->bpd = bpd;
+        e->dispatches = dispatches;
+        e->barriers = barriers;
     }
     free(pixels);
     free(times);

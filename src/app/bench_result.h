@@ -43,6 +43,9 @@ typedef struct {
     double peak_fraction;   /* gflops / the machine's fp32 peak; < 0 when not meaningful (see bench_record) */
     size_t peak_bytes;      /* be->ops->memory_usage peak of a backend opened for this measurement */
     float bpd;              /* batch-mean bpd of the last timed step (a sanity figure) */
+    /* Vulkan: compute dispatches and pipeline barriers recorded by the last timed step
+     * (glow_vulkan_command_counts); -1 on other backends (not counted). */
+    long long dispatches, barriers;
 } bench_train_entry;
 
 typedef struct {
