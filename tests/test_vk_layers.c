@@ -110,7 +110,7 @@ static void test_dispatch_checked_against_the_shader(void **state)
     /* one binding too many */
     expect_mismatch(vk_launch(vk, VK_SHADER_FILL, b, 2, &pc, sizeof pc, wg, 1, 1, 1, 1), "fill", "bindings");
     /* a texel view where the shader declares a storage buffer */
-    vk_binding texel = {buf, VK_BIND_TEXEL_R32F, 1};
+    vk_binding texel = {buf, VK_BIND_TEXEL_R32F, 1, 0, 0};
     expect_mismatch(vk_launch(vk, VK_SHADER_FILL, &texel, 1, &pc, sizeof pc, wg, 1, 1, 1, 1), "fill",
                     "texel buffer");
     /* constant_id 0 (the workgroup size) left unset */

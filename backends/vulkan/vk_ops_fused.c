@@ -30,15 +30,15 @@ glow_status vk_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_ten
     const char *const names[8] = {"x", "bias", "logs", "weight", "log_s", "y", "xa", "ld"};
     GLOW_TRY(check_all(op, ts, names, 8));
     const int has_xa = xa.buf != NULL;
-    push_invconv_forward pc = {(uint32_t)x.off,     (uint32_t)bias.off, (uint32_t)logs.off,
-                               (uint32_t)weight.off, (uint32_t)log_s.off, (uint32_t)y.off,
-                               has_xa ? (uint32_t)xa.off : 0, (uint32_t)ld.off,
-                               (uint32_t)glow_tensor_count(y), (uint32_t)x.c, (uint32_t)(x.c / 2),
-                               (uint32_t)x.n, (uint32_t)(x.h * x.w), has_xa ? 1u : 0u};
-    vk_binding b[8] = {vk_bind(x.buf, 0),     vk_bind(bias.buf, 0), vk_bind(logs.buf, 0),
-                       vk_bind(weight.buf, 0), vk_bind(log_s.buf, 0), vk_bind(y.buf, 1),
-                       vk_bind(has_xa ? xa.buf : y.buf, has_xa), vk_bind(ld.buf, 1)};
-    return vk_launch_grid(vk_ctx(be), VK_SHADER_ACTNORM_INVCONV_FORWARD, b, 8, &pc, sizeof pc, pc.count);
+    vk_context *vk = vk_ctx(be);
+    push_invconv_forward pc = {0, 0, 0, 0, 0, 0, 0, 0, (uint32_t)glow_tensor_count(y), (uint32_t)x.c,
+                               (uint32_t)(x.c / 2), (uint32_t)x.n, (uint32_t)(x.h * x.w), has_xa ? 1u : 0u};
+    /* every operand by its byte range (vk_bind_tensor); xa absent: y's range, unwritten */
+    vk_binding b[8] = {vk_bind_tensor(vk, x, 0, &pc.x_off),         vk_bind_tensor(vk, bias, 0, &pc.bias_off),
+                       vk_bind_tensor(vk, logs, 0, &pc.logs_off),   vk_bind_tensor(vk, weight, 0, &pc.w_off),
+                       vk_bind_tensor(vk, log_s, 0, &pc.log_s_off), vk_bind_tensor(vk, y, 1, &pc.y_off),
+                       vk_bind_tensor(vk, has_xa ? xa : y, has_xa, &pc.xa_off), vk_bind_tensor(vk, ld, 1, &pc.ld_off)};
+    return vk_launch_grid(vk, VK_SHADER_ACTNORM_INVCONV_FORWARD, b, 8, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
@@ -53,12 +53,12 @@ glow_status vk_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_ten
     const char *const names[6] = {"y", "bias", "logs", "weight_inv", "x", "xa"};
     GLOW_TRY(check_all(op, ts, names, 6));
     const int has_xa = xa.buf != NULL;
-    push_invconv_inverse pc = {(uint32_t)y.off,          (uint32_t)bias.off, (uint32_t)logs.off,
-                               (uint32_t)weight_inv.off, (uint32_t)x.off,    (uint32_t)glow_tensor_count(x),
-                               (uint32_t)x.c,            has_xa ? (uint32_t)xa.off : 0, has_xa ? 1u : 0u};
-    vk_binding b[6] = {vk_bind(y.buf, 0), vk_bind(bias.buf, 0), vk_bind(logs.buf, 0), vk_bind(weight_inv.buf, 0),
-                       vk_bind(x.buf, 1), vk_bind(has_xa ? xa.buf : x.buf, has_xa)};
-    return vk_launch_grid(vk_ctx(be), VK_SHADER_ACTNORM_INVCONV_INVERSE, b, 6, &pc, sizeof pc, pc.count);
+    vk_context *vk = vk_ctx(be);
+    push_invconv_inverse pc = {0, 0, 0, 0, 0, (uint32_t)glow_tensor_count(x), (uint32_t)x.c, 0, has_xa ? 1u : 0u};
+    vk_binding b[6] = {vk_bind_tensor(vk, y, 0, &pc.y_off),          vk_bind_tensor(vk, bias, 0, &pc.bias_off),
+                       vk_bind_tensor(vk, logs, 0, &pc.logs_off),    vk_bind_tensor(vk, weight_inv, 0, &pc.w_off),
+                       vk_bind_tensor(vk, x, 1, &pc.x_off),          vk_bind_tensor(vk, has_xa ? xa : x, has_xa, &pc.xa_off)};
+    return vk_launch_grid(vk, VK_SHADER_ACTNORM_INVCONV_INVERSE, b, 6, &pc, sizeof pc, pc.count);
 }
 
 typedef struct {
@@ -78,17 +78,16 @@ glow_status vk_actnorm_invconv_backward(glow_backend *be, glow_tensor x, glow_te
                                    "dx", "dweight", "dbias", "dlogs", "dlog_s"};
     GLOW_TRY(check_all(op, ts, names, 11));
     const int has_dxa = dxa.buf != NULL;
-    push_invconv_backward pc = {(uint32_t)x.off,       (uint32_t)dy.off,    has_dxa ? (uint32_t)dxa.off : 0,
-                                (uint32_t)bias.off,    (uint32_t)logs.off,  (uint32_t)weight.off,
-                                (uint32_t)dx.off,      (uint32_t)dweight.off, (uint32_t)dbias.off,
-                                (uint32_t)dlogs.off,   (uint32_t)dlog_s.off, (uint32_t)glow_tensor_rows(x),
-                                (uint32_t)x.c,         (uint32_t)(x.c / 2), has_dxa ? 1u : 0u,
-                                ld_grad};
-    vk_binding b[11] = {vk_bind(x.buf, 0),      vk_bind(dy.buf, 0),    vk_bind(has_dxa ? dxa.buf : dy.buf, 0),
-                        vk_bind(bias.buf, 0),   vk_bind(logs.buf, 0),  vk_bind(weight.buf, 0),
-                        vk_bind(dx.buf, 1),     vk_bind(dweight.buf, 1), vk_bind(dbias.buf, 1),
-                        vk_bind(dlogs.buf, 1),  vk_bind(dlog_s.buf, 1)};
-    return vk_launch_groups(vk_ctx(be), VK_SHADER_ACTNORM_INVCONV_BACKWARD, b, 11, &pc, sizeof pc, (uint32_t)x.c);
+    vk_context *vk = vk_ctx(be);
+    push_invconv_backward pc = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint32_t)glow_tensor_rows(x), (uint32_t)x.c,
+                                (uint32_t)(x.c / 2), has_dxa ? 1u : 0u, ld_grad};
+    vk_binding b[11] = {vk_bind_tensor(vk, x, 0, &pc.x_off),           vk_bind_tensor(vk, dy, 0, &pc.dy_off),
+                        vk_bind_tensor(vk, has_dxa ? dxa : dy, 0, &pc.dxa_off),
+                        vk_bind_tensor(vk, bias, 0, &pc.bias_off),     vk_bind_tensor(vk, logs, 0, &pc.logs_off),
+                        vk_bind_tensor(vk, weight, 0, &pc.w_off),      vk_bind_tensor(vk, dx, 1, &pc.dx_off),
+                        vk_bind_tensor(vk, dweight, 1, &pc.dw_off),    vk_bind_tensor(vk, dbias, 1, &pc.db_off),
+                        vk_bind_tensor(vk, dlogs, 1, &pc.dl_off),      vk_bind_tensor(vk, dlog_s, 1, &pc.dls_off)};
+    return vk_launch_groups(vk, VK_SHADER_ACTNORM_INVCONV_BACKWARD, b, 11, &pc, sizeof pc, (uint32_t)x.c);
 }
 
 typedef struct {
@@ -109,16 +108,17 @@ static glow_status coupling_zeroconv(glow_backend *be, const char *op, glow_tens
     const char *const names[9] = {"hin", "w", "bias", "edge", "logs", "in", "h", "out", "ld"};
     GLOW_TRY(check_all(op, ts, names, 9));
     const int has_edge = edge.buf != NULL, forward = ld.buf != NULL;
-    push_coupling_zeroconv pc = {(uint32_t)hin.off,  (uint32_t)w.off,   (uint32_t)bias.off,
-                                 has_edge ? (uint32_t)edge.off : 0, (uint32_t)logs.off, (uint32_t)in.off,
-                                 (uint32_t)h.off,    (uint32_t)out.off, forward ? (uint32_t)ld.off : 0,
-                                 (uint32_t)hin.h,    (uint32_t)hin.w,   (uint32_t)hin.c,
-                                 (uint32_t)w.h,      (uint32_t)in.c,
+    vk_context *vk = vk_ctx(be);
+    push_coupling_zeroconv pc = {0, 0, 0, 0, 0, 0, 0, 0, 0, (uint32_t)hin.h, (uint32_t)hin.w, (uint32_t)hin.c,
+                                 (uint32_t)w.h, (uint32_t)in.c,
                                  (has_edge ? ZC_EDGE : 0u) | (forward ? 0u : ZC_INVERSE), factor};
-    vk_binding b[9] = {vk_bind(hin.buf, 0),  vk_bind(w.buf, 0),  vk_bind(bias.buf, 0),
-                       vk_bind(has_edge ? edge.buf : bias.buf, 0), vk_bind(logs.buf, 0), vk_bind(in.buf, 0),
-                       vk_bind(h.buf, 1),    vk_bind(out.buf, 1), vk_bind(forward ? ld.buf : h.buf, forward)};
-    return vk_launch_groups(vk_ctx(be), VK_SHADER_COUPLING_ZEROCONV, b, 9, &pc, sizeof pc, (uint32_t)in.n);
+    vk_binding b[9] = {vk_bind_tensor(vk, hin, 0, &pc.hin_off),   vk_bind_tensor(vk, w, 0, &pc.w_off),
+                       vk_bind_tensor(vk, bias, 0, &pc.bias_off),
+                       vk_bind_tensor(vk, has_edge ? edge : bias, 0, &pc.edge_off),
+                       vk_bind_tensor(vk, logs, 0, &pc.logs_off), vk_bind_tensor(vk, in, 0, &pc.in_off),
+                       vk_bind_tensor(vk, h, 1, &pc.h_off),       vk_bind_tensor(vk, out, 1, &pc.out_off),
+                       vk_bind_tensor(vk, forward ? ld : h, forward, &pc.ld_off)};
+    return vk_launch_groups(vk, VK_SHADER_COUPLING_ZEROCONV, b, 9, &pc, sizeof pc, (uint32_t)in.n);
 }
 
 glow_status vk_coupling_zeroconv_forward(glow_backend *be, glow_tensor hin, glow_tensor w, glow_tensor bias,
@@ -149,12 +149,12 @@ glow_status vk_coupling_zeroconv_backward(glow_backend *be, glow_tensor x, glow_
     const glow_tensor ts[7] = {x, h, dy, logs, dx, dhu, dlogs};
     const char *const names[7] = {"x", "h", "dy", "logs", "dx", "dhu", "dlogs"};
     GLOW_TRY(check_all(op, ts, names, 7));
-    push_coupling_zeroconv_backward pc = {(uint32_t)x.off,  (uint32_t)h.off,   (uint32_t)dy.off,
-                                          (uint32_t)logs.off, (uint32_t)dx.off, (uint32_t)dhu.off,
-                                          (uint32_t)dlogs.off, (uint32_t)glow_tensor_rows(x), (uint32_t)x.c,
-                                          g, factor};
-    vk_binding b[7] = {vk_bind(x.buf, 0),  vk_bind(h.buf, 0),   vk_bind(dy.buf, 0),   vk_bind(logs.buf, 0),
-                       vk_bind(dx.buf, 1), vk_bind(dhu.buf, 1), vk_bind(dlogs.buf, 1)};
+    vk_context *vk = vk_ctx(be);
+    push_coupling_zeroconv_backward pc = {0, 0, 0, 0, 0, 0, 0, (uint32_t)glow_tensor_rows(x), (uint32_t)x.c, g, factor};
+    vk_binding b[7] = {vk_bind_tensor(vk, x, 0, &pc.x_off),     vk_bind_tensor(vk, h, 0, &pc.h_off),
+                       vk_bind_tensor(vk, dy, 0, &pc.dy_off),   vk_bind_tensor(vk, logs, 0, &pc.logs_off),
+                       vk_bind_tensor(vk, dx, 1, &pc.dx_off),   vk_bind_tensor(vk, dhu, 1, &pc.dhu_off),
+                       vk_bind_tensor(vk, dlogs, 1, &pc.dl_off)};
     /* Cb workgroups for the transformed channels, Ca for the pass-through copy: C in all */
-    return vk_launch_groups(vk_ctx(be), VK_SHADER_COUPLING_ZEROCONV_BACKWARD, b, 7, &pc, sizeof pc, (uint32_t)x.c);
+    return vk_launch_groups(vk, VK_SHADER_COUPLING_ZEROCONV_BACKWARD, b, 7, &pc, sizeof pc, (uint32_t)x.c);
 }

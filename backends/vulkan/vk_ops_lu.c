@@ -34,9 +34,10 @@ static glow_status lu_weight(glow_backend *be, const char *op, glow_tensor lower
     push_lu_weight pc = {(uint32_t)lower.off, (uint32_t)upper.off, (uint32_t)log_s.off,  (uint32_t)sign.off,
                          (uint32_t)perm.off,  (uint32_t)weight.off, (uint32_t)lower.c, mode,
                          mode == 2 ? (uint32_t)weight_inv.off : 0};
+    /* the outputs by their ranges: the model's weights of every flow step share one buffer */
     vk_binding b[7] = {vk_bind(lower.buf, 0), vk_bind(upper.buf, 0), vk_bind(log_s.buf, 0),
-                       vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),  vk_bind(weight.buf, 1),
-                       vk_bind(mode == 2 ? weight_inv.buf : weight.buf, mode == 2)};
+                       vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),  vk_bind_tensor(vk_ctx(be), weight, 1, &pc.weight_off),
+                       vk_bind_tensor(vk_ctx(be), mode == 2 ? weight_inv : weight, mode == 2, &pc.weight_inv_off)};
     uint32_t groups = (uint32_t)lower.c * (mode == 2 ? 2u : 1u);
     return vk_launch_groups(vk_ctx(be), VK_SHADER_LU_WEIGHT, b, 7, &pc, sizeof pc, groups);
 }
