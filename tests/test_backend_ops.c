@@ -886,7 +886,7 @@ static void test_fused(void **state)
             snprintf(name, sizeof name, "actnorm_invconv_backward %dx%dx%dx%d%s", n, h, w, c, opt ? " dxa" : "");
             run_case(name, bwd, 11, run_invconv_backward, &a, 320 + (uint32_t)s);
             for (int k = 1; k <= 3; k += 2) {
-                const int f = s == 1 ? 64 : 9;
+                const int f = s == 1 ? 64 : s == 2 ? 12 : 9;
                 operand zf[] = {{"hin", n, h, w, f, IN, 0, 1, NULL, 0},
                                 {"w", 2 * cb, k, k, f, IN, -0.2f, 0.2f, NULL, 0},
                                 {"bias", 1, 1, 1, 2 * cb, IN, -0.5f, 0.5f, NULL, 0},
@@ -896,12 +896,17 @@ static void test_fused(void **state)
                                 {"h", n, h, w, 2 * cb, OUT, -1, 1, NULL, TOL_F32},
                                 {"y", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
                                 {"ld", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
-                snprintf(name, sizeof name, "coupling_zeroconv_forward %dx%dx%dx%d F%d k%d%s", n, h, w, c, f, k,
-                         opt ? " edge" : "");
-                run_case(name, zf, 9, run_zeroconv_forward, &a, 330 + (uint32_t)s);
-                snprintf(name, sizeof name, "coupling_zeroconv_inverse %dx%dx%dx%d F%d k%d%s", n, h, w, c, f, k,
-                         opt ? " edge" : "");
-                run_case(name, zf, 8, run_zeroconv_inverse, &a, 340 + (uint32_t)s);
+                /* both guards: offsets that are and are not multiples of 4 (the vec4 path on Vulkan) */
+                for (int aligned = 0; aligned <= 1; aligned++) {
+                    g_guard = aligned ? GUARD_ALIGNED : GUARD_UNALIGNED;
+                    snprintf(name, sizeof name, "coupling_zeroconv_forward %dx%dx%dx%d F%d k%d%s off%zu", n, h, w, c,
+                             f, k, opt ? " edge" : "", g_guard);
+                    run_case(name, zf, 9, run_zeroconv_forward, &a, 330 + (uint32_t)s);
+                    snprintf(name, sizeof name, "coupling_zeroconv_inverse %dx%dx%dx%d F%d k%d%s off%zu", n, h, w, c,
+                             f, k, opt ? " edge" : "", g_guard);
+                    run_case(name, zf, 8, run_zeroconv_inverse, &a, 340 + (uint32_t)s);
+                }
+                g_guard = GUARD_UNALIGNED;
             }
             if (opt == 0) {
                 operand zb[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},

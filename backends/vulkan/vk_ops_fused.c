@@ -98,6 +98,7 @@ typedef struct {
 
 #define ZC_EDGE 1u
 #define ZC_INVERSE 2u
+#define ZC_VEC4 4u /* F and hin's, w's element offsets multiples of 4: vec4 loads */
 
 /* Forward (ld present) or inverse (ld absent) of the fused zero-conv + coupling. */
 static glow_status coupling_zeroconv(glow_backend *be, const char *op, glow_tensor hin, glow_tensor w,
@@ -118,6 +119,8 @@ static glow_status coupling_zeroconv(glow_backend *be, const char *op, glow_tens
                        vk_bind_tensor(vk, logs, 0, &pc.logs_off), vk_bind_tensor(vk, in, 0, &pc.in_off),
                        vk_bind_tensor(vk, h, 1, &pc.h_off),       vk_bind_tensor(vk, out, 1, &pc.out_off),
                        vk_bind_tensor(vk, forward ? ld : h, forward, &pc.ld_off)};
+    if (pc.f % 4 == 0 && pc.hin_off % 4 == 0 && pc.w_off % 4 == 0)
+        pc.flags |= ZC_VEC4;
     return vk_launch_groups(vk, VK_SHADER_COUPLING_ZEROCONV, b, 9, &pc, sizeof pc, (uint32_t)in.n);
 }
 
