@@ -57,33 +57,44 @@ float conv_at(uint n, uint py, uint px, uint co)
     return acc;
 }
 
-// Unscaled conv outputs co0..co0+3 (channels past 2Cb are 0) at pixel (n, py, px), vec4 loads.
-vec4 conv4_at(uint n, uint py, uint px, uint co0, uint co_count)
+// Unscaled conv outputs co0..co0+3 (columns past co0+co_count-1 repeat the last one) of the 8
+// pixels q0..q0+7 of sample n (pixels past the sample's end repeat its last one), vec4 loads:
+// per 4 input channels, 8 hin vec4s and 4 weight vec4s feed 128 multiply-adds (the register
+// blocking of the texel GEMM, conv2d_forward_texel.comp).
+void conv4_block8(uint n, uint q0, uint co0, uint co_count, out vec4 acc[8])
 {
-    uint pad = (pc.k - 1u) / 2u, f4 = pc.f / 4u, kk = pc.k * pc.k;
-    vec4 acc = vec4(0.0);
+    uint pad = (pc.k - 1u) / 2u, f4 = pc.f / 4u, kk = pc.k * pc.k, hw = pc.height * pc.width;
+    uint py[8], px[8];
+    for (uint r = 0u; r < 8u; r++) {
+        uint q = min(q0 + r, hw - 1u);
+        py[r] = q / pc.width;
+        px[r] = q % pc.width;
+        acc[r] = vec4(0.0);
+    }
     for (uint ky = 0u; ky < pc.k; ky++) {
-        int sy = int(py + ky) - int(pad);
-        if (sy < 0 || sy >= int(pc.height))
-            continue;
         for (uint kx = 0u; kx < pc.k; kx++) {
-            int sx = int(px + kx) - int(pad);
-            if (sx < 0 || sx >= int(pc.width))
-                continue;
-            uint xb = (pc.hin_off + ((n * pc.height + uint(sy)) * pc.width + uint(sx)) * pc.f) / 4u;
+            uint base[8];
+            bool inside[8];
+            for (uint r = 0u; r < 8u; r++) {
+                int sy = int(py[r] + ky) - int(pad), sx = int(px[r] + kx) - int(pad);
+                inside[r] = sy >= 0 && sy < int(pc.height) && sx >= 0 && sx < int(pc.width);
+                uint cy = uint(clamp(sy, 0, int(pc.height) - 1)), cx = uint(clamp(sx, 0, int(pc.width) - 1));
+                base[r] = (pc.hin_off + ((n * pc.height + cy) * pc.width + cx) * pc.f) / 4u;
+            }
             uint tap = ky * pc.k + kx;
-            // rows of w for co0..co0+3 at this tap (clamped to the last channel; masked below)
             uint w0 = (pc.w_off + (co0 * kk + tap) * pc.f) / 4u;
             uint w1 = (pc.w_off + (min(co0 + 1u, co0 + co_count - 1u) * kk + tap) * pc.f) / 4u;
             uint w2 = (pc.w_off + (min(co0 + 2u, co0 + co_count - 1u) * kk + tap) * pc.f) / 4u;
             uint w3 = (pc.w_off + (min(co0 + 3u, co0 + co_count - 1u) * kk + tap) * pc.f) / 4u;
             for (uint c4 = 0u; c4 < f4; c4++) {
-                vec4 v = hin4[xb + c4];
-                acc += vec4(dot(v, w4[w0 + c4]), dot(v, w4[w1 + c4]), dot(v, w4[w2 + c4]), dot(v, w4[w3 + c4]));
+                vec4 a = w4[w0 + c4], b = w4[w1 + c4], c = w4[w2 + c4], d = w4[w3 + c4];
+                for (uint r = 0u; r < 8u; r++) {
+                    vec4 v = inside[r] ? hin4[base[r] + c4] : vec4(0.0);
+                    acc[r] += vec4(dot(v, a), dot(v, b), dot(v, c), dot(v, d));
+                }
             }
         }
     }
-    return acc;
 }
 
 void main()
@@ -91,27 +102,39 @@ void main()
     uint n = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
     uint C = pc.c, ca = C / 2u, cb = C - ca, hw = pc.height * pc.width;
     bool inverse = (pc.flags & 2u) != 0u;
-    float part = 0.0;
-    for (uint q = t; q < hw; q += gl_WorkGroupSize.x) {
-        uint p = n * hw + q, py = q / pc.width, px = q % pc.width;
-        for (uint j = 0u; j < ca; j++)
-            xout[pc.out_off + p * C + j] = xin[pc.in_off + p * C + j];
-        if ((pc.flags & 4u) != 0u) {
-            // h first, 4 channels at a time (read back below by this invocation)
+    bool vec4_path = (pc.flags & 4u) != 0u;
+    if (vec4_path) {
+        // h of this invocation's blocks of 8 pixels (the coupling loop below reads back the
+        // same pixels: q = 8 t' + r for the blocks t' = t, t + WG, ...)
+        for (uint q0 = 8u * t; q0 < hw; q0 += 8u * gl_WorkGroupSize.x) {
             for (uint co0 = 0u; co0 < 2u * cb; co0 += 4u) {
                 uint cnt = min(4u, 2u * cb - co0);
-                vec4 acc = conv4_at(n, py, px, co0, cnt);
-                for (uint c = 0u; c < cnt; c++) {
-                    uint co = co0 + c;
-                    float e = (pc.flags & 1u) != 0u ? edge[pc.edge_off + q * 2u * cb + co] : 0.0;
-                    h[pc.h_off + p * 2u * cb + co] =
-                        (acc[c] + bias[pc.bias_off + co] + e) * exp(pc.factor * logs[pc.logs_off + co]);
+                vec4 acc[8];
+                conv4_block8(n, q0, co0, cnt, acc);
+                for (uint r = 0u; r < 8u && q0 + r < hw; r++) {
+                    uint q = q0 + r, p = n * hw + q;
+                    for (uint c = 0u; c < cnt; c++) {
+                        uint co = co0 + c;
+                        float e = (pc.flags & 1u) != 0u ? edge[pc.edge_off + q * 2u * cb + co] : 0.0;
+                        h[pc.h_off + p * 2u * cb + co] =
+                            (acc[r][c] + bias[pc.bias_off + co] + e) * exp(pc.factor * logs[pc.logs_off + co]);
+                    }
                 }
             }
         }
+    }
+    float part = 0.0;
+    // the vec4 path visits the pixels its h loop wrote (the same invocation), else one per invocation
+    uint step = vec4_path ? 8u * gl_WorkGroupSize.x : gl_WorkGroupSize.x;
+    for (uint qb = vec4_path ? 8u * t : t; qb < hw; qb += step) {
+      for (uint r = 0u; r < (vec4_path ? 8u : 1u) && qb + r < hw; r++) {
+        uint q = qb + r;
+        uint p = n * hw + q, py = q / pc.width, px = q % pc.width;
+        for (uint j = 0u; j < ca; j++)
+            xout[pc.out_off + p * C + j] = xin[pc.in_off + p * C + j];
         for (uint j = 0u; j < cb; j++) {
             float shift, raw;
-            if ((pc.flags & 4u) != 0u) {
+            if (vec4_path) {
                 shift = h[pc.h_off + p * 2u * cb + j];
                 raw = h[pc.h_off + p * 2u * cb + cb + j];
             } else {
@@ -125,6 +148,7 @@ void main()
             xout[pc.out_off + p * C + ca + j] = inverse ? v / s - shift : (v + shift) * s;
             part += log_sigmoid(z);
         }
+      }
     }
     float total = workgroup_sum(part);
     if (t == 0u && !inverse)
