@@ -127,28 +127,28 @@ void main()
     // the vec4 path visits the pixels its h loop wrote (the same invocation), else one per invocation
     uint step = vec4_path ? 8u * gl_WorkGroupSize.x : gl_WorkGroupSize.x;
     for (uint qb = vec4_path ? 8u * t : t; qb < hw; qb += step) {
-      for (uint r = 0u; r < (vec4_path ? 8u : 1u) && qb + r < hw; r++) {
-        uint q = qb + r;
-        uint p = n * hw + q, py = q / pc.width, px = q % pc.width;
-        for (uint j = 0u; j < ca; j++)
-            xout[pc.out_off + p * C + j] = xin[pc.in_off + p * C + j];
-        for (uint j = 0u; j < cb; j++) {
-            float shift, raw;
-            if (vec4_path) {
-                shift = h[pc.h_off + p * 2u * cb + j];
-                raw = h[pc.h_off + p * 2u * cb + cb + j];
-            } else {
-                shift = conv_at(n, py, px, j) * exp(pc.factor * logs[pc.logs_off + j]);
-                raw = conv_at(n, py, px, cb + j) * exp(pc.factor * logs[pc.logs_off + cb + j]);
-                h[pc.h_off + p * 2u * cb + j] = shift;
-                h[pc.h_off + p * 2u * cb + cb + j] = raw;
+        for (uint r = 0u; r < (vec4_path ? 8u : 1u) && qb + r < hw; r++) {
+            uint q = qb + r;
+            uint p = n * hw + q, py = q / pc.width, px = q % pc.width;
+            for (uint j = 0u; j < ca; j++)
+                xout[pc.out_off + p * C + j] = xin[pc.in_off + p * C + j];
+            for (uint j = 0u; j < cb; j++) {
+                float shift, raw;
+                if (vec4_path) {
+                    shift = h[pc.h_off + p * 2u * cb + j];
+                    raw = h[pc.h_off + p * 2u * cb + cb + j];
+                } else {
+                    shift = conv_at(n, py, px, j) * exp(pc.factor * logs[pc.logs_off + j]);
+                    raw = conv_at(n, py, px, cb + j) * exp(pc.factor * logs[pc.logs_off + cb + j]);
+                    h[pc.h_off + p * 2u * cb + j] = shift;
+                    h[pc.h_off + p * 2u * cb + cb + j] = raw;
+                }
+                float z = raw + 2.0, s = sigmoid(z);
+                float v = xin[pc.in_off + p * C + ca + j];
+                xout[pc.out_off + p * C + ca + j] = inverse ? v / s - shift : (v + shift) * s;
+                part += log_sigmoid(z);
             }
-            float z = raw + 2.0, s = sigmoid(z);
-            float v = xin[pc.in_off + p * C + ca + j];
-            xout[pc.out_off + p * C + ca + j] = inverse ? v / s - shift : (v + shift) * s;
-            part += log_sigmoid(z);
         }
-      }
     }
     float total = workgroup_sum(part);
     if (t == 0u && !inverse)
