@@ -161,7 +161,7 @@ static void require_targets(void)
 static size_t g_guard = GUARD_UNALIGNED;
 #define GUARD g_guard
 #define SENTINEL_BITS 0x7fa5a5a5u /* a NaN no kernel produces */
-#define MAX_OPERANDS 10
+#define MAX_OPERANDS 12
 
 typedef enum {
     IN,    /* read only: must come back bit-identical */
@@ -572,6 +572,12 @@ static glow_status run_lu_weight(glow_backend *be, glow_tensor *t, const void *a
     return glow_lu_weight(be, t[0], t[1], t[2], t[3], t[4], t[5], *(const int *)arg);
 }
 
+static glow_status run_lu_weight_pair(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_lu_weight_pair(be, t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+}
+
 static glow_status run_lu_weight_backward(glow_backend *be, glow_tensor *t, const void *arg)
 {
     (void)arg;
@@ -598,6 +604,16 @@ static void test_lu(void **state)
                              {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
                              {"weight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
             run_case(inverse ? "lu_weight(inverse)" : "lu_weight", ops, 6, run_lu_weight, &inverse, 30);
+        }
+        {
+            operand pair[] = {{"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                              {"upper", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
+                              {"log_s", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                              {"sign", 1, 1, 1, c, IN, 0, 0, d.sign, 0},
+                              {"perm", c, 1, 1, c, IN, 0, 0, d.perm, 0},
+                              {"weight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32},
+                              {"weight_inv", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32}};
+            run_case("lu_weight_pair", pair, 7, run_lu_weight_pair, NULL, 30);
         }
         operand bwd[] = {{"dweight", c, 1, 1, c, IN, -1, 1, NULL, 0},
                          {"lower", c, 1, 1, c, IN, -0.3f, 0.3f, NULL, 0},
@@ -812,6 +828,154 @@ static void test_coupling(void **state)
                          {"dx", n, h, w, c, ACC, -1, 1, NULL, TOL_F32},
                          {"dh", n, h, w, 2 * cb, ACC, -1, 1, NULL, TOL_F32}};
         run_case("coupling_backward", bwd, 5, run_coupling_backward, NULL, 72);
+    }
+}
+
+/* ---- fused flow-step ops (against the reference's composition of the primitives) ------ */
+
+typedef struct {
+    int with_optional; /* xa / dxa / edge / mask present */
+} fused_args;
+
+static glow_tensor optional_t(const fused_args *a, glow_tensor t)
+{
+    return a->with_optional ? t : glow_tensor_none();
+}
+
+static glow_status run_invconv_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_actnorm_invconv_forward(be, t[0], t[1], t[2], t[3], t[4], t[5], optional_t(arg, t[6]), t[7]);
+}
+
+static glow_status run_invconv_inverse(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_actnorm_invconv_inverse(be, t[0], t[1], t[2], t[3], t[4], optional_t(arg, t[5]));
+}
+
+static glow_status run_invconv_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_actnorm_invconv_backward(be, t[0], t[1], optional_t(arg, t[2]), t[3], t[4], t[5], 0.8125f, t[6], t[7],
+                                         t[8], t[9], t[10]);
+}
+
+static glow_status run_zeroconv_forward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_coupling_zeroconv_forward(be, t[0], t[1], t[2], optional_t(arg, t[3]), t[4],
+                                          GLOW_ZEROCONV_LOGSCALE_FACTOR, t[5], t[6], t[7], t[8]);
+}
+
+static glow_status run_zeroconv_inverse(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_coupling_zeroconv_inverse(be, t[0], t[1], t[2], optional_t(arg, t[3]), t[4],
+                                          GLOW_ZEROCONV_LOGSCALE_FACTOR, t[5], t[6], t[7]);
+}
+
+static glow_status run_zeroconv_backward(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    (void)arg;
+    return glow_coupling_zeroconv_backward(be, t[0], t[1], t[2], -0.375f, t[3], GLOW_ZEROCONV_LOGSCALE_FACTOR, t[4],
+                                           t[5], t[6]);
+}
+
+static glow_status run_backward_data_relu(glow_backend *be, glow_tensor *t, const void *arg)
+{
+    return glow_conv2d_backward_data_relu(be, t[0], t[1], optional_t(arg, t[2]), t[3]);
+}
+
+/* Outputs marked OUT start from random values, so an op that accumulated into them
+ * instead of overwriting them fails. */
+static void test_fused(void **state)
+{
+    (void)state;
+    require_targets();
+    int shapes[3][4] = {{3, 5, 7, 13}, {4, 16, 16, 4}, ODD_LARGE};
+    for (int s = 0; s < 3; s++) {
+        int n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3], ca = c / 2, cb = c - ca;
+        for (int opt = 0; opt <= 1; opt++) {
+            fused_args a = {opt};
+            char name[112];
+            operand fwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                             {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"weight", c, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"log_s", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"y", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                             {"xa", n, h, w, ca, opt ? OUT : IN, -1, 1, NULL, opt ? TOL_F32 : 0},
+                             {"ld", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "actnorm_invconv_forward %dx%dx%dx%d%s", n, h, w, c, opt ? " xa" : "");
+            run_case(name, fwd, 8, run_invconv_forward, &a, 300 + (uint32_t)s);
+            {
+                operand inv[] = {{"y", n, h, w, c, IN, -2, 2, NULL, 0},
+                                 {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                                 {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                                 {"weight_inv", c, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                                 {"x", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                                 {"xa", n, h, w, ca, opt ? OUT : IN, -1, 1, NULL, opt ? TOL_F32 : 0}};
+                snprintf(name, sizeof name, "actnorm_invconv_inverse %dx%dx%dx%d%s", n, h, w, c, opt ? " xa" : "");
+                run_case(name, inv, 6, run_invconv_inverse, &a, 310 + (uint32_t)s);
+            }
+            operand bwd[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                             {"dy", n, h, w, c, IN, -1, 1, NULL, 0},
+                             {"dxa", n, h, w, ca, IN, -1, 1, NULL, 0},
+                             {"bias", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"logs", 1, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"weight", c, 1, 1, c, IN, -0.5f, 0.5f, NULL, 0},
+                             {"dx", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                             {"dweight", c, 1, 1, c, OUT, -1, 1, NULL, TOL_F32},
+                             {"dbias", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32},
+                             {"dlogs", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32},
+                             {"dlog_s", 1, 1, 1, c, ACC, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "actnorm_invconv_backward %dx%dx%dx%d%s", n, h, w, c, opt ? " dxa" : "");
+            run_case(name, bwd, 11, run_invconv_backward, &a, 320 + (uint32_t)s);
+            for (int k = 1; k <= 3; k += 2) {
+                const int f = s == 1 ? 64 : s == 2 ? 12 : 9;
+                operand zf[] = {{"hin", n, h, w, f, IN, 0, 1, NULL, 0},
+                                {"w", 2 * cb, k, k, f, IN, -0.2f, 0.2f, NULL, 0},
+                                {"bias", 1, 1, 1, 2 * cb, IN, -0.5f, 0.5f, NULL, 0},
+                                {"edge", 1, h, w, 2 * cb, IN, -0.5f, 0.5f, NULL, 0},
+                                {"logs", 1, 1, 1, 2 * cb, IN, -0.3f, 0.3f, NULL, 0},
+                                {"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                                {"h", n, h, w, 2 * cb, OUT, -1, 1, NULL, TOL_F32},
+                                {"y", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                                {"ld", 1, 1, 1, n, ACC, -1, 1, NULL, TOL_F32}};
+                /* both guards: offsets that are and are not multiples of 4 (the vec4 path on Vulkan) */
+                for (int aligned = 0; aligned <= 1; aligned++) {
+                    g_guard = aligned ? GUARD_ALIGNED : GUARD_UNALIGNED;
+                    snprintf(name, sizeof name, "coupling_zeroconv_forward %dx%dx%dx%d F%d k%d%s off%zu", n, h, w, c,
+                             f, k, opt ? " edge" : "", g_guard);
+                    run_case(name, zf, 9, run_zeroconv_forward, &a, 330 + (uint32_t)s);
+                    snprintf(name, sizeof name, "coupling_zeroconv_inverse %dx%dx%dx%d F%d k%d%s off%zu", n, h, w, c,
+                             f, k, opt ? " edge" : "", g_guard);
+                    run_case(name, zf, 8, run_zeroconv_inverse, &a, 340 + (uint32_t)s);
+                }
+                g_guard = GUARD_UNALIGNED;
+            }
+            if (opt == 0) {
+                operand zb[] = {{"x", n, h, w, c, IN, -2, 2, NULL, 0},
+                                {"h", n, h, w, 2 * cb, IN, -2, 2, NULL, 0},
+                                {"dy", n, h, w, c, IN, -1, 1, NULL, 0},
+                                {"logs", 1, 1, 1, 2 * cb, IN, -0.3f, 0.3f, NULL, 0},
+                                {"dx", n, h, w, c, OUT, -1, 1, NULL, TOL_F32},
+                                {"dhu", n, h, w, 2 * cb, OUT, -1, 1, NULL, TOL_F32},
+                                {"dlogs", 1, 1, 1, 2 * cb, ACC, -1, 1, NULL, TOL_F32}};
+                run_case("coupling_zeroconv_backward", zb, 7, run_zeroconv_backward, &a, 350 + (uint32_t)s);
+            }
+        }
+    }
+    /* The ReLU-folded backward_data on the conv cases' shapes (every GEMM variant and tail). */
+    for (size_t s = 0; s < sizeof conv_shapes / sizeof conv_shapes[0]; s++) {
+        conv_shape c = conv_shapes[s];
+        for (int opt = 0; opt <= 1; opt++) {
+            fused_args a = {opt};
+            char name[112];
+            operand bd[] = {{"dy", c.n, c.h, c.w, c.co, IN, -1, 1, NULL, 0},
+                            {"w", c.co, c.k, c.k, c.ci, IN, -0.2f, 0.2f, NULL, 0},
+                            {"y", c.n, c.h, c.w, c.ci, IN, -1, 1, NULL, 0},
+                            {"dx", c.n, c.h, c.w, c.ci, OUT, -1, 1, NULL, TOL_F32}};
+            snprintf(name, sizeof name, "conv2d_backward_data_relu %dx%dx%dx%d<-%d k%d%s", c.n, c.h, c.w, c.ci, c.co,
+                     c.k, opt ? " mask" : "");
+            run_case(name, bd, 4, run_backward_data_relu, &a, 360 + (uint32_t)s);
+        }
     }
 }
 
@@ -1232,6 +1396,7 @@ int main(void)
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_conv_edge),
         cmocka_unit_test(test_coupling),
+        cmocka_unit_test(test_fused),
         cmocka_unit_test(test_prior),
         cmocka_unit_test(test_cond),
         cmocka_unit_test(test_random),

@@ -9,15 +9,15 @@
  *    the pixel upload itself costs (0 on unified memory such as lavapipe, asserted on a
  *    CPU device; 1 staging copy elsewhere), in both memory modes, at the depth of the
  *    bench's "small" configuration (L=3, K=8) so that the step's dispatch count is the
- *    real one's (the width F and the batch only change the work per dispatch): about
- *    1200 dispatches, more than one descriptor pool's 1024 sets, so the recorder's pool
- *    chain (vk_command.c) is exercised too.
+ *    real one's (the width F and the batch only change the work per dispatch): with the
+ *    fused flow-step ops 457 (store) and 551 (reversible) dispatches, asserted at most
+ *    45% of the unfused step's 1033 and 1225 (issue 12).
  *    The dispatch and barrier counts of a step are printed: the hazard tracker
  *    (vk_command.c) skips barriers between independent dispatches.
  *  - Vulkan: a step whose gradient is NaN is still one submission, returns
  *    GLOW_ERR_NONFINITE and leaves the parameters unchanged (the guard ran on the device).
- *  - the gradients of one batch through that model (~1200 dispatches on Vulkan, asserted
- *    > 1024) match the CPU reference per parameter tensor (check_step_values);
+ *  - the gradients of one batch through that model match the CPU reference per parameter
+ *    tensor (check_step_values);
  *  - no validation-layer message (tests run with GLOW_VK_VALIDATION=1). */
 #include <math.h>
 #include <stdio.h>
@@ -158,6 +158,12 @@ static void check_steps(glow_backend *be, glow_memory_mode mode)
         if (s > 0 && submits != 1 + upload_cost)
             fail_msg("vulkan %s step %d: %llu submissions, expected 1 (+ %llu for the pixel upload)", mode_name, s + 1,
                      (unsigned long long)submits, (unsigned long long)upload_cost);
+        /* Issue 12's bound: at most 45% of the step's dispatches before the fused flow-step ops
+         * (commit 6680560: 1033 store, 1225 reversible). Now 457 and 551. */
+        const uint64_t max_dispatches = mode == GLOW_MEMORY_STORE ? 1033 * 45 / 100 : 1225 * 45 / 100;
+        if (s > 0 && dispatches > max_dispatches)
+            fail_msg("vulkan %s step %d: %llu dispatches, more than 45%% of the unfused step's (%llu)", mode_name,
+                     s + 1, (unsigned long long)dispatches, (unsigned long long)max_dispatches);
         /* a barrier before every dispatch would mean no independent dispatches were recognised */
         if (s > 0 && !(barriers < dispatches))
             fail_msg("vulkan %s step %d: %llu barriers for %llu dispatches: the hazard tracker skipped none",
@@ -209,10 +215,10 @@ static void check_nonfinite_step(glow_backend *be)
     glow_model_destroy(m);
 }
 
-/* ---- a step of more than 1024 dispatches, checked for values against the CPU --------- */
+/* ---- a whole step of the L=3, K=8 model, checked for values against the CPU ----------- */
 
-/* The gradients of one batch through the model of check_steps (L=3, K=8: on Vulkan ~1100
- * dispatches recorded in one command buffer, more than one descriptor pool's 1024 sets),
+/* The gradients of one batch through the model of check_steps (L=3, K=8: on Vulkan ~550
+ * dispatches recorded in one command buffer),
  * from perturbed parameters so that no layer is an identity, against the CPU reference.
  * Per parameter tensor: NMSE <= GRAD_NMSE and worst element <= GRAD_WORST of the tensor's
  * largest |gradient|. Measured on lavapipe (GLOW_TEST_REPORT_ERRORS=1 prints each tensor):
@@ -243,10 +249,9 @@ static void check_step_values(glow_backend *be, const char *name)
     if (is_vulkan) {
         assert_int_equal(glow_vulkan_command_counts(be, &after), 0);
         uint64_t dispatches = after.dispatches - before.dispatches;
+        /* (the fused ops brought this under one descriptor pool's 1024 sets; the pool chain is
+         * exercised by test_backend_ops' chain of 1500 dependent dispatches) */
         print_message("%s: gradients of one batch: %llu dispatches\n", name, (unsigned long long)dispatches);
-        if (dispatches <= 1024)
-            fail_msg("%s: the step recorded %llu dispatches, not more than one descriptor pool's 1024", name,
-                     (unsigned long long)dispatches);
     }
     TU_OK(glow_model_gradients(r, pixels, STEP_BATCH, rng, GLOW_MEMORY_REVERSIBLE, &want_bpd, want));
     if (!(fabs((double)bpd - (double)want_bpd) <= 1e-5 * fabs((double)want_bpd)))

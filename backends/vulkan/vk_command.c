@@ -6,10 +6,14 @@
  * need, kept afterwards) takes over, so a whole training step (about 1200 dispatches
  * at L=3, K=8) is still one submission; every pool is reset after each completed submit.
  *
- * Barriers: the recorder remembers which VkBuffers dispatches have read and written
- * since the last barrier. A dispatch that reads a written buffer (RAW), or writes a
- * buffer that was read (WAR) or written (WAW), first records one compute->compute
- * VkMemoryBarrier, which clears both sets. Independent dispatches run without one. */
+ * Barriers: the recorder remembers which byte ranges of which VkBuffers dispatches have
+ * read and written since the last barrier (a binding's descriptor range: the whole
+ * buffer, or a tensor's range where the op binds one, vk_binding.off/bytes). A dispatch
+ * that reads a range overlapping a written one (RAW), or writes a range overlapping one
+ * that was read (WAR) or written (WAW), first records one compute->compute
+ * VkMemoryBarrier, which clears both sets. Independent dispatches run without one, also
+ * when they write different ranges of one buffer (the model's arenas and scratch
+ * buffers hold many tensors each). */
 #include "vk_internal.h"
 
 #include <stdlib.h>
@@ -20,7 +24,12 @@
 #define VK_POOL_SETS 1024u
 
 typedef struct {
-    VkBuffer *items;
+    VkBuffer buffer;
+    VkDeviceSize lo, hi; /* bytes [lo, hi) */
+} vk_range;
+
+typedef struct {
+    vk_range *items;
     int count, cap;
 } vk_buffer_set;
 
@@ -39,27 +48,29 @@ struct vk_recorder {
     uint64_t dispatches, barriers, submits;
 };
 
-static int set_has(const vk_buffer_set *s, VkBuffer b)
+/* 1 when a range of `s` overlaps bytes [lo, hi) of buffer b. */
+static int set_overlaps(const vk_buffer_set *s, VkBuffer b, VkDeviceSize lo, VkDeviceSize hi)
 {
     for (int i = 0; i < s->count; i++)
-        if (s->items[i] == b)
+        if (s->items[i].buffer == b && vk_ranges_overlap(s->items[i].lo, s->items[i].hi, lo, hi))
             return 1;
     return 0;
 }
 
-static glow_status set_add(vk_buffer_set *s, VkBuffer b)
+static glow_status set_add(vk_buffer_set *s, VkBuffer b, VkDeviceSize lo, VkDeviceSize hi)
 {
-    if (set_has(s, b))
-        return GLOW_OK;
+    for (int i = 0; i < s->count; i++)
+        if (s->items[i].buffer == b && s->items[i].lo <= lo && hi <= s->items[i].hi)
+            return GLOW_OK; /* already covered */
     if (s->count == s->cap) {
         int cap = s->cap ? s->cap * 2 : 32;
-        VkBuffer *items = realloc(s->items, (size_t)cap * sizeof *items);
+        vk_range *items = realloc(s->items, (size_t)cap * sizeof *items);
         if (items == NULL)
             return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
         s->items = items;
         s->cap = cap;
     }
-    s->items[s->count++] = b;
+    s->items[s->count++] = (vk_range){b, lo, hi};
     return GLOW_OK;
 }
 
@@ -295,8 +306,10 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
         views[i] = VK_NULL_HANDLE;
         if (bindings[i].kind != VK_BIND_STORAGE)
             GLOW_TRY(vk_buffer_texel_view(vk, bindings[i].buf, bindings[i].kind, &views[i]));
-        infos[i] = (VkDescriptorBufferInfo){.buffer = vk_buffer_handle(bindings[i].buf), .offset = 0,
-                                            .range = VK_WHOLE_SIZE};
+        int ranged = bindings[i].kind == VK_BIND_STORAGE && bindings[i].bytes > 0;
+        infos[i] = (VkDescriptorBufferInfo){.buffer = vk_buffer_handle(bindings[i].buf),
+                                            .offset = ranged ? bindings[i].off : 0,
+                                            .range = ranged ? bindings[i].bytes : VK_WHOLE_SIZE};
     }
     /* The set is allocated and written before anything of this dispatch is recorded. */
     VkDescriptorSet set;
@@ -316,10 +329,16 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
     vkUpdateDescriptorSets(vk->device, (uint32_t)n_bindings, writes, 0, NULL);
 
     GLOW_TRY(ensure_begun(rec));
+    VkDeviceSize lo[VK_MAX_BINDINGS], hi[VK_MAX_BINDINGS];
+    for (int i = 0; i < n_bindings; i++) {
+        lo[i] = infos[i].offset;
+        hi[i] = infos[i].range == VK_WHOLE_SIZE ? VK_WHOLE_SIZE : lo[i] + infos[i].range;
+    }
     int hazard = 0;
     for (int i = 0; i < n_bindings && !hazard; i++) {
         VkBuffer b = infos[i].buffer;
-        hazard = set_has(&rec->written, b) || (bindings[i].writes && set_has(&rec->read, b));
+        hazard = set_overlaps(&rec->written, b, lo[i], hi[i]) ||
+                 (bindings[i].writes && set_overlaps(&rec->read, b, lo[i], hi[i]));
     }
     if (hazard)
         memory_barrier(rec, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
@@ -337,9 +356,9 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
     for (int i = 0; i < n_bindings; i++) {
         vk_buffer_mark_used(bindings[i].buf, rec->submission);
         /* A binding that writes may also read: a later writer must wait for it either way. */
-        GLOW_TRY(set_add(&rec->read, infos[i].buffer));
+        GLOW_TRY(set_add(&rec->read, infos[i].buffer, lo[i], hi[i]));
         if (bindings[i].writes)
-            GLOW_TRY(set_add(&rec->written, infos[i].buffer));
+            GLOW_TRY(set_add(&rec->written, infos[i].buffer, lo[i], hi[i]));
     }
     return GLOW_OK;
 }

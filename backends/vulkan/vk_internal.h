@@ -45,7 +45,17 @@ typedef struct {
     const glow_buffer *buf;
     vk_binding_kind kind;
     int writes; /* 1 if the dispatch writes this buffer (drives barrier placement) */
+    /* Storage bindings: the descriptor's byte range [off, off + bytes) of the buffer (off a
+     * multiple of minStorageBufferOffsetAlignment; the shader indexes from off); bytes == 0
+     * binds the whole buffer. The hazard tracker (vk_command.c) works on these ranges. */
+    VkDeviceSize off, bytes;
 } vk_binding;
+
+/* Byte ranges [lo, hi) of two bindings of one buffer overlap (half-open intervals). */
+static inline int vk_ranges_overlap(VkDeviceSize lo_a, VkDeviceSize hi_a, VkDeviceSize lo_b, VkDeviceSize hi_b)
+{
+    return lo_a < hi_b && lo_b < hi_a;
+}
 
 /* One pipeline variant: a shader and its specialization constants (the layout and
  * push-constant range come from the shader's reflected interface). */

@@ -136,3 +136,16 @@ void vk_scratch_release(vk_context *vk)
     free(vk->scratch);
     vk->scratch = NULL;
 }
+
+vk_binding vk_bind_tensor(const vk_context *vk, glow_tensor t, int writes, uint32_t *elem_off)
+{
+    VkDeviceSize align = vk->props.limits.minStorageBufferOffsetAlignment; /* a power of two */
+    if (align < sizeof(float))
+        align = sizeof(float);
+    VkDeviceSize start = (VkDeviceSize)t.off * sizeof(float);
+    VkDeviceSize end = start + (VkDeviceSize)glow_tensor_count(t) * sizeof(float);
+    VkDeviceSize base = start / align * align;
+    *elem_off = (uint32_t)((start - base) / sizeof(float));
+    vk_binding b = {t.buf, VK_BIND_STORAGE, writes, base, end - base};
+    return b;
+}

@@ -30,9 +30,15 @@ uint32_t vk_launch_workgroup(const vk_context *vk);
 
 static inline vk_binding vk_bind(const glow_buffer *buf, int writes)
 {
-    vk_binding b = {buf, VK_BIND_STORAGE, writes};
+    vk_binding b = {buf, VK_BIND_STORAGE, writes, 0, 0};
     return b;
 }
+
+/* A storage binding of tensor t's elements only (the hazard tracker then sees its byte range,
+ * not the whole buffer): the descriptor covers [base, end of t), base = t's first byte rounded
+ * down to minStorageBufferOffsetAlignment, and *elem_off receives t.off relative to base, the
+ * offset the shader's push constant must carry. The kernel must touch no element outside t. */
+vk_binding vk_bind_tensor(const vk_context *vk, glow_tensor t, int writes, uint32_t *elem_off);
 
 /* Every element a kernel addresses must be reachable with a uint index:
  * GLOW_ERR_SHAPE "vulkan <op>: tensor '<name>' ends at element E, ..." otherwise. */

@@ -31,6 +31,8 @@
 #define CONV_HAS_BIAS 1u
 #define CONV_RELU 2u
 #define CONV_DIRECT 4u
+#define CONV_RELU_MASK 8u
+#define CONV_OVERWRITE 16u
 
 #define TEXEL_WORKGROUP 64u
 #define TILED_WORKGROUP 256u /* (BM/4) * (BN/4) where the device allows */
@@ -162,7 +164,9 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     pc.y_off = (uint32_t)y.off;
     pc.bias_off = has_bias ? (uint32_t)bias.off : 0;
     pc.flags = (has_bias ? CONV_HAS_BIAS : 0) | (relu ? CONV_RELU : 0);
-    const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf; /* unread placeholder when absent */
+    /* y and bias by their byte ranges (vk_bind_tensor); bias absent: y's range, unread */
+    vk_binding y_bind = vk_bind_tensor(vk, y, 1, &pc.y_off);
+    vk_binding bias_bind = vk_bind_tensor(vk, has_bias ? bias : y, 0, &pc.bias_off);
     uint64_t pixels = glow_tensor_rows(x);
 
     /* x and w are both indexed by ci runs: one view kind for both. */
@@ -170,8 +174,7 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     vk_binding_kind texel = texel_kind(vec4);
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf)) {
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4, (uint32_t)vec4};
-        vk_binding b[4] = {{x.buf, texel, 0}, {w.buf, texel, 0}, {bias_buf, VK_BIND_STORAGE, 0},
-                           {y.buf, VK_BIND_STORAGE, 1}};
+        vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, bias_bind, y_bind};
         uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP), &gx,
@@ -183,18 +186,18 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     vk_shader_id shader;
     int n_spec = gemm_pipeline(vk, &ts, bm, bn, VK_SHADER_CONV2D_FORWARD_TILED, VK_SHADER_CONV2D_FORWARD_COOPMAT,
                                VK_SHADER_CONV2D_FORWARD_COOPMAT_NV, VK_SHADER_CONV2D_FORWARD_COOPMAT_EMU, &shader, spec);
-    vk_binding b[4] = {{x.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {bias_buf, VK_BIND_STORAGE, 0},
-                       {y.buf, VK_BIND_STORAGE, 1}};
+    vk_binding b[4] = {{x.buf, VK_BIND_STORAGE, 0, 0, 0}, {w.buf, VK_BIND_STORAGE, 0, 0, 0}, bias_bind, y_bind};
     return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, n_spec, vk_groups(pixels, bm),
                      vk_groups((uint64_t)y.c, bn), 1);
 }
 
 /* ---- backward_data ---------------------------------------------------------------- */
 
-glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+/* dx (+= or, with `overwrite`, =) W^T dy, zeroed where mask (when present) <= 0. */
+static glow_status backward_data(glow_backend *be, const char *op, glow_tensor dy, glow_tensor w, glow_tensor mask,
+                                 glow_tensor dx, int overwrite)
 {
     vk_context *vk = vk_ctx(be);
-    const char *op = "conv2d_backward_data";
     GLOW_TRY(vk_check_index(op, "dy", dy));
     GLOW_TRY(vk_check_index(op, "w", w));
     GLOW_TRY(vk_check_index(op, "dx", dx));
@@ -203,6 +206,15 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     pc.x_off = (uint32_t)dx.off;
     pc.w_off = (uint32_t)w.off;
     pc.y_off = (uint32_t)dy.off;
+    if (mask.buf) {
+        GLOW_TRY(vk_check_index(op, "y", mask));
+        pc.flags |= CONV_RELU_MASK;
+    }
+    if (overwrite)
+        pc.flags |= CONV_OVERWRITE;
+    /* dx and the mask by their byte ranges (vk_bind_tensor); mask absent: dx's range, unread */
+    vk_binding dx_bind = vk_bind_tensor(vk, dx, 1, &pc.x_off);
+    vk_binding mask_bind = vk_bind_tensor(vk, mask.buf ? mask : dx, 0, &pc.bias_off);
     uint64_t pixels = glow_tensor_rows(dx);
 
     /* dy is indexed by co runs, w by ci runs (rows of k*k*Ci floats). */
@@ -211,22 +223,33 @@ glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tenso
     vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
         uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)dy_vec4, (uint32_t)w_vec4};
-        vk_binding b[3] = {{dy.buf, dy_texel, 0}, {w.buf, w_texel, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
+        vk_binding b[4] = {{dy.buf, dy_texel, 0, 0, 0}, {w.buf, w_texel, 0, 0, 0}, dx_bind, mask_bind};
         uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP),
                                   &gx, &gy));
-        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 3, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
     vk_shader_id shader;
     int n_spec = gemm_pipeline(vk, &ts, bm, bn, VK_SHADER_CONV2D_BACKWARD_DATA_TILED,
-                               VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT, VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_NV, VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_EMU,
-                               &shader, spec);
-    vk_binding b[3] = {{dy.buf, VK_BIND_STORAGE, 0}, {w.buf, VK_BIND_STORAGE, 0}, {dx.buf, VK_BIND_STORAGE, 1}};
-    return vk_launch(vk, shader, b, 3, &pc, sizeof pc, spec, n_spec, vk_groups(pixels, bm),
+                               VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT, VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_NV,
+                               VK_SHADER_CONV2D_BACKWARD_DATA_COOPMAT_EMU, &shader, spec);
+    vk_binding b[4] = {{dy.buf, VK_BIND_STORAGE, 0, 0, 0}, {w.buf, VK_BIND_STORAGE, 0, 0, 0}, dx_bind, mask_bind};
+    return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, n_spec, vk_groups(pixels, bm),
                      vk_groups((uint64_t)dx.c, bn), 1);
+}
+
+glow_status vk_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+{
+    return backward_data(be, "conv2d_backward_data", dy, w, glow_tensor_none(), dx, 0);
+}
+
+/* The ReLU backward folded into the GEMM's store: dx = [y > 0] (W^T dy), no fill, no relu pass. */
+glow_status vk_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor y, glow_tensor dx)
+{
+    return backward_data(be, "conv2d_backward_data_relu", dy, w, y, dx, 1);
 }
 
 /* ---- backward_weight ---------------------------------------------------------------- */
@@ -349,19 +372,19 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         GLOW_TRY(vk_scratch(vk, VK_SCRATCH_CONV_PARTIALS, (size_t)splits * partial_floats * sizeof(float),
                             &partials));
 
-    vk_binding b[5] = {{x.buf, use_texel ? x_texel : VK_BIND_STORAGE, 0},
-                       {dy.buf, use_texel ? dy_texel : VK_BIND_STORAGE, 0},
-                       {dw.buf, VK_BIND_STORAGE, splits == 1},
-                       {dbias_buf, VK_BIND_STORAGE, splits == 1 && has_bias},
-                       {partials, VK_BIND_STORAGE, splits > 1}};
+    vk_binding b[5] = {{x.buf, use_texel ? x_texel : VK_BIND_STORAGE, 0, 0, 0},
+                       {dy.buf, use_texel ? dy_texel : VK_BIND_STORAGE, 0, 0, 0},
+                       {dw.buf, VK_BIND_STORAGE, splits == 1, 0, 0},
+                       {dbias_buf, VK_BIND_STORAGE, splits == 1 && has_bias, 0, 0},
+                       {partials, VK_BIND_STORAGE, splits > 1, 0, 0}};
     GLOW_TRY(vk_launch(vk, shader, b, 5, &pc, sizeof pc, spec, n_spec, gx, gy, splits));
     if (splits == 1)
         return GLOW_OK;
 
     const uint32_t rspec[1] = {REDUCE_WORKGROUP};
-    vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1},
-                        {dbias_buf, VK_BIND_STORAGE, has_bias},
-                        {partials, VK_BIND_STORAGE, 0}};
+    vk_binding rb[3] = {{dw.buf, VK_BIND_STORAGE, 1, 0, 0},
+                        {dbias_buf, VK_BIND_STORAGE, has_bias, 0, 0},
+                        {partials, VK_BIND_STORAGE, 0, 0, 0}};
     GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_WEIGHT_REDUCE, vk_groups(partial_floats, REDUCE_WORKGROUP),
                               &gx, &gy));
     return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_WEIGHT_REDUCE, rb, 3, &pc, sizeof pc, rspec, 1, gx, gy, 1);

@@ -11,8 +11,8 @@ typedef struct {
 static glow_status scalar_op(glow_backend *be, vk_shader_id shader, glow_tensor t, float value)
 {
     GLOW_TRY(vk_check_index(vk_shader_name(shader), "t", t));
-    push_scalar pc = {(uint32_t)t.off, (uint32_t)glow_tensor_count(t), value};
-    vk_binding b[1] = {vk_bind(t.buf, 1)};
+    push_scalar pc = {0, (uint32_t)glow_tensor_count(t), value};
+    vk_binding b[1] = {vk_bind_tensor(vk_ctx(be), t, 1, &pc.off)};
     return vk_launch_grid(vk_ctx(be), shader, b, 1, &pc, sizeof pc, pc.count);
 }
 
@@ -34,8 +34,8 @@ glow_status vk_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
 {
     GLOW_TRY(vk_check_index("relu_backward", "y", y));
     GLOW_TRY(vk_check_index("relu_backward", "dy", dy));
-    push_relu_backward pc = {(uint32_t)y.off, (uint32_t)dy.off, (uint32_t)glow_tensor_count(y)};
-    vk_binding b[2] = {vk_bind(y.buf, 0), vk_bind(dy.buf, 1)};
+    push_relu_backward pc = {0, 0, (uint32_t)glow_tensor_count(y)};
+    vk_binding b[2] = {vk_bind_tensor(vk_ctx(be), y, 0, &pc.y_off), vk_bind_tensor(vk_ctx(be), dy, 1, &pc.dy_off)};
     return vk_launch_grid(vk_ctx(be), VK_SHADER_RELU_BACKWARD, b, 2, &pc, sizeof pc, pc.count);
 }
 
@@ -53,7 +53,7 @@ glow_status vk_copy_channels(glow_backend *be, glow_tensor src, int src_c0, glow
     push_copy_channels pc = {(uint32_t)src.off, (uint32_t)src.c, (uint32_t)src_c0,
                              (uint32_t)dst.off, (uint32_t)dst.c, (uint32_t)dst_c0,
                              (uint32_t)count,   (uint32_t)glow_tensor_rows(src), accumulate ? 1u : 0u};
-    vk_binding b[2] = {vk_bind(src.buf, 0), vk_bind(dst.buf, 1)};
+    vk_binding b[2] = {vk_bind_tensor(vk_ctx(be), src, 0, &pc.src_off), vk_bind_tensor(vk_ctx(be), dst, 1, &pc.dst_off)};
     return vk_launch_grid(vk_ctx(be), VK_SHADER_COPY_CHANNELS, b, 2, &pc, sizeof pc, (uint64_t)pc.rows * pc.count);
 }
 

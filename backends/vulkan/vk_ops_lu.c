@@ -16,23 +16,42 @@ static glow_status check_lu_channels(const char *op, int c)
 }
 
 typedef struct {
-    uint32_t lower_off, upper_off, log_s_off, sign_off, perm_off, weight_off, c, inverse;
+    uint32_t lower_off, upper_off, log_s_off, sign_off, perm_off, weight_off, c, inverse, weight_inv_off;
 } push_lu_weight;
 
-glow_status vk_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
-                         glow_tensor perm, glow_tensor weight, int inverse)
+/* mode 0: weight = W; 1: weight = W^-1; 2: weight = W and weight_inv = W^-1 (2C workgroups). */
+static glow_status lu_weight(glow_backend *be, const char *op, glow_tensor lower, glow_tensor upper,
+                             glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor weight,
+                             glow_tensor weight_inv, uint32_t mode)
 {
-    const char *op = "lu_weight";
     const glow_tensor ts[6] = {lower, upper, log_s, sign, perm, weight};
     const char *names[6] = {"lower", "upper", "log_s", "sign", "perm", "weight"};
     for (int i = 0; i < 6; i++)
         GLOW_TRY(vk_check_index(op, names[i], ts[i]));
+    if (mode == 2)
+        GLOW_TRY(vk_check_index(op, "weight_inv", weight_inv));
     GLOW_TRY(check_lu_channels(op, lower.c));
     push_lu_weight pc = {(uint32_t)lower.off, (uint32_t)upper.off, (uint32_t)log_s.off,  (uint32_t)sign.off,
-                         (uint32_t)perm.off,  (uint32_t)weight.off, (uint32_t)lower.c, inverse ? 1u : 0u};
-    vk_binding b[6] = {vk_bind(lower.buf, 0), vk_bind(upper.buf, 0), vk_bind(log_s.buf, 0),
-                       vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),  vk_bind(weight.buf, 1)};
-    return vk_launch_groups(vk_ctx(be), VK_SHADER_LU_WEIGHT, b, 6, &pc, sizeof pc, (uint32_t)lower.c);
+                         (uint32_t)perm.off,  (uint32_t)weight.off, (uint32_t)lower.c, mode,
+                         mode == 2 ? (uint32_t)weight_inv.off : 0};
+    /* the outputs by their ranges: the model's weights of every flow step share one buffer */
+    vk_binding b[7] = {vk_bind(lower.buf, 0), vk_bind(upper.buf, 0), vk_bind(log_s.buf, 0),
+                       vk_bind(sign.buf, 0),  vk_bind(perm.buf, 0),  vk_bind_tensor(vk_ctx(be), weight, 1, &pc.weight_off),
+                       vk_bind_tensor(vk_ctx(be), mode == 2 ? weight_inv : weight, mode == 2, &pc.weight_inv_off)};
+    uint32_t groups = (uint32_t)lower.c * (mode == 2 ? 2u : 1u);
+    return vk_launch_groups(vk_ctx(be), VK_SHADER_LU_WEIGHT, b, 7, &pc, sizeof pc, groups);
+}
+
+glow_status vk_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s, glow_tensor sign,
+                         glow_tensor perm, glow_tensor weight, int inverse)
+{
+    return lu_weight(be, "lu_weight", lower, upper, log_s, sign, perm, weight, glow_tensor_none(), inverse ? 1u : 0u);
+}
+
+glow_status vk_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                              glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    return lu_weight(be, "lu_weight_pair", lower, upper, log_s, sign, perm, weight, weight_inv, 2u);
 }
 
 typedef struct {

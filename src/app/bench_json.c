@@ -181,6 +181,9 @@ static void write_record(FILE *f, const bench_record *r)
         kv_count(f, "peak_memory_bytes", (double)e->peak_bytes, 0);
         kv_number(f, "cuda_launches", e->cuda_launches >= 0 ? e->cuda_launches : NAN, 0);
         kv_number(f, "cuda_kernels", e->cuda_kernels >= 0 ? e->cuda_kernels : NAN, 0);
+        /* per step, Vulkan only (null elsewhere) */
+        kv_count(f, "dispatches_per_step", e->dispatches >= 0 ? (double)e->dispatches : NAN, 0);
+        kv_count(f, "barriers_per_step", e->barriers >= 0 ? (double)e->barriers : NAN, 0);
         kv_number(f, "bpd", e->bpd, 1);
         fputc('}', f);
     }

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include "app_common.h"
+#ifdef GLOW_HAVE_VULKAN
+#include "glow/vulkan.h"
+#endif
 #include "bench_timer.h"
 #include "glow/cuda.h"
 
@@ -70,10 +73,15 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
      * seen and is captured the second; glow/cuda.h). */
     const int warmup = rec->warmup + (rec->warmup > 0 && is_cuda ? 2 : 0);
     float bpd = 0.0f;
+    long long dispatches = -1, barriers = -1;
     for (int i = 0; i < warmup + rec->reps && st == GLOW_OK; i++) {
         glow_rng rng = {1, GLOW_STREAM_DEQUANT, (uint32_t)i, 0};
         opt.adam.step = i + 1;
         is_cuda = glow_cuda_launch_counts(be, &before);
+#ifdef GLOW_HAVE_VULKAN
+        glow_vulkan_counts vk_before, vk_after;
+        int counted = glow_vulkan_command_counts(be, &vk_before) == 0;
+#endif
         double t0 = app_now_seconds();
         st = glow_model_train_step(m, pixels, rec->batch, rng, &opt, &bpd);
         if (st == GLOW_OK)
@@ -81,6 +89,12 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
         if (i >= warmup)
             times[i - warmup] = app_now_seconds() - t0;
         (void)glow_cuda_launch_counts(be, &after);
+#ifdef GLOW_HAVE_VULKAN
+        if (counted && glow_vulkan_command_counts(be, &vk_after) == 0) {
+            dispatches = (long long)(vk_after.dispatches - vk_before.dispatches);
+            barriers = (long long)(vk_after.barriers - vk_before.barriers);
+        }
+#endif
     }
     if (st == GLOW_OK) {
         bench_train_entry *e = &rec->train[rec->train_count++];
@@ -102,6 +116,8 @@ glow_status bench_train(const glow_backend_factory *factory, bench_record *rec, 
             e->cuda_kernels = (double)(after.kernel_launches - before.kernel_launches) +
                               (double)(after.graph_kernels - before.graph_kernels);
         }
+        e->dispatches = dispatches;
+        e->barriers = barriers;
     }
     free(pixels);
     free(times);

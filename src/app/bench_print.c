@@ -80,8 +80,8 @@ void bench_print_ops(const bench_record *r)
 void bench_print_train(const bench_record *r)
 {
     printf("\ntraining step (glow_model_train_step, batch %d):\n", r->batch);
-    printf("  %-10s %10s %10s %9s %12s %12s %10s %8s\n", "memory", "step ms", "images/s", "GFLOP/s", "of ceiling",
-           "of fp32 peak", "peak MiB", "bpd");
+    printf("  %-10s %10s %10s %9s %12s %12s %10s %8s %11s %9s\n", "memory", "step ms", "images/s", "GFLOP/s",
+           "of ceiling", "of fp32 peak", "peak MiB", "bpd", "dispatches", "barriers");
     for (int i = 0; i < r->train_count; i++) {
         const bench_train_entry *e = &r->train[i];
         char ceiling[16] = "-", peak[16] = "-";
@@ -89,9 +89,14 @@ void bench_print_train(const bench_record *r)
             snprintf(ceiling, sizeof ceiling, "%.1f%%", 100.0 * e->ceiling_fraction);
         if (e->peak_fraction >= 0)
             snprintf(peak, sizeof peak, "%.1f%%", 100.0 * e->peak_fraction);
-        printf("  %-10s %10.2f %10.2f %9.2f %12s %12s %10.1f %8.3f\n",
+        char dispatches[24] = "-", barriers[24] = "-"; /* per step; counted on Vulkan */
+        if (e->dispatches >= 0)
+            snprintf(dispatches, sizeof dispatches, "%lld", e->dispatches);
+        if (e->barriers >= 0)
+            snprintf(barriers, sizeof barriers, "%lld", e->barriers);
+        printf("  %-10s %10.2f %10.2f %9.2f %12s %12s %10.1f %8.3f %11s %9s\n",
                e->memory == GLOW_MEMORY_STORE ? "store" : "reversible", e->step_s * 1e3, e->images_per_s, e->gflops,
-               ceiling, peak, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd);
+               ceiling, peak, (double)e->peak_bytes / (1024.0 * 1024.0), e->bpd, dispatches, barriers);
     }
     for (int i = 0; i < r->train_count; i++) {
         const bench_train_entry *e = &r->train[i];

@@ -47,6 +47,9 @@ typedef struct {
      * launched one by one + graph launches; kernels = all kernels run (inside graphs too).
      * Both < 0 on other backends. */
     double cuda_launches, cuda_kernels;
+    /* Vulkan: compute dispatches and pipeline barriers recorded by the last timed step
+     * (glow_vulkan_command_counts); -1 on other backends (not counted). */
+    long long dispatches, barriers;
 } bench_train_entry;
 
 typedef struct {

@@ -285,6 +285,20 @@ glow_status glow_lu_weight(glow_backend *be, glow_tensor lower, glow_tensor uppe
     return be->ops->lu_weight(be, lower, upper, log_s, sign, perm, weight, inverse);
 }
 
+glow_status glow_lu_weight_pair(glow_backend *be, glow_tensor lower, glow_tensor upper, glow_tensor log_s,
+                                glow_tensor sign, glow_tensor perm, glow_tensor weight, glow_tensor weight_inv)
+{
+    const char *op = "lu_weight_pair";
+    int c;
+    GLOW_TRY(check_lu(be, op, lower, upper, log_s, sign, perm, &c));
+    GLOW_TRY(check_tensor(be, op, "weight", weight));
+    GLOW_TRY(check_square(op, "weight", weight, c));
+    GLOW_TRY(check_tensor(be, op, "weight_inv", weight_inv));
+    GLOW_TRY(check_square(op, "weight_inv", weight_inv, c));
+    GLOW_TRY(check_disjoint(op, "weight", weight, "weight_inv", weight_inv));
+    return be->ops->lu_weight_pair(be, lower, upper, log_s, sign, perm, weight, weight_inv);
+}
+
 glow_status glow_lu_weight_backward(glow_backend *be, glow_tensor dweight, glow_tensor lower, glow_tensor upper,
                                     glow_tensor log_s, glow_tensor sign, glow_tensor perm, glow_tensor dlower,
                                     glow_tensor dupper, glow_tensor dlog_s)
@@ -465,6 +479,163 @@ glow_status glow_coupling_backward(glow_backend *be, glow_tensor x, glow_tensor 
     if (!is_finite_value(g))
         return glow_error(GLOW_ERR_NONFINITE, "%s: log-det gradient g is not finite", op);
     return be->ops->coupling_backward(be, x, h, dy, g, dx, dh);
+}
+
+/* ---- fused flow-step ops (semantics: glow/ops.def) -------------------------- */
+
+static glow_status check_invconv(glow_backend *be, const char *op, glow_tensor x, glow_tensor bias, glow_tensor logs,
+                                 glow_tensor weight)
+{
+    GLOW_TRY(check_actnorm(be, op, x, bias, logs));
+    GLOW_TRY(check_tensor(be, op, "weight", weight));
+    return check_square(op, "weight", weight, x.c);
+}
+
+/* Optional first-half view xa (N,H,W,Ca) of x (N,H,W,C), Ca = C/2, disjoint from `other`. */
+static glow_status check_half(glow_backend *be, const char *op, const char *name, glow_tensor xa, glow_tensor x,
+                              glow_tensor other)
+{
+    if (xa.buf == NULL)
+        return GLOW_OK;
+    GLOW_TRY(check_tensor(be, op, name, xa));
+    GLOW_TRY(check_same_pixels(op, name, xa, "x", x));
+    if (xa.c != x.c / 2)
+        return glow_error(GLOW_ERR_SHAPE, "%s: '%s' must have C/2=%d channels, got %d", op, name, x.c / 2, xa.c);
+    return check_disjoint(op, name, xa, "output", other);
+}
+
+glow_status glow_actnorm_invconv_forward(glow_backend *be, glow_tensor x, glow_tensor bias, glow_tensor logs,
+                                         glow_tensor weight, glow_tensor log_s, glow_tensor y, glow_tensor xa,
+                                         glow_tensor ld)
+{
+    const char *op = "actnorm_invconv_forward";
+    GLOW_TRY(check_invconv(be, op, x, bias, logs, weight));
+    GLOW_TRY(check_channel_vec(be, op, "log_s", log_s, x.c));
+    GLOW_TRY(check_tensor(be, op, "y", y));
+    GLOW_TRY(check_same_shape(op, "x", x, "y", y));
+    GLOW_TRY(check_disjoint(op, "x", x, "y", y));
+    GLOW_TRY(check_half(be, op, "xa", xa, x, y));
+    GLOW_TRY(check_tensor(be, op, "ld", ld));
+    GLOW_TRY(check_count(op, "ld", ld, (size_t)x.n));
+    return be->ops->actnorm_invconv_forward(be, x, bias, logs, weight, log_s, y, xa, ld);
+}
+
+glow_status glow_actnorm_invconv_inverse(glow_backend *be, glow_tensor y, glow_tensor bias, glow_tensor logs,
+                                         glow_tensor weight_inv, glow_tensor x, glow_tensor xa)
+{
+    const char *op = "actnorm_invconv_inverse";
+    GLOW_TRY(check_invconv(be, op, y, bias, logs, weight_inv));
+    GLOW_TRY(check_tensor(be, op, "x", x));
+    GLOW_TRY(check_same_shape(op, "y", y, "x", x));
+    GLOW_TRY(check_disjoint(op, "y", y, "x", x));
+    GLOW_TRY(check_half(be, op, "xa", xa, x, x));
+    GLOW_TRY(check_half(be, op, "xa", xa, x, y));
+    return be->ops->actnorm_invconv_inverse(be, y, bias, logs, weight_inv, x, xa);
+}
+
+glow_status glow_actnorm_invconv_backward(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dxa,
+                                          glow_tensor bias, glow_tensor logs, glow_tensor weight, float ld_grad,
+                                          glow_tensor dx, glow_tensor dweight, glow_tensor dbias, glow_tensor dlogs,
+                                          glow_tensor dlog_s)
+{
+    const char *op = "actnorm_invconv_backward";
+    GLOW_TRY(check_invconv(be, op, x, bias, logs, weight));
+    GLOW_TRY(check_tensor(be, op, "dy", dy));
+    GLOW_TRY(check_same_shape(op, "x", x, "dy", dy));
+    GLOW_TRY(check_tensor(be, op, "dx", dx));
+    GLOW_TRY(check_same_shape(op, "x", x, "dx", dx));
+    GLOW_TRY(check_disjoint(op, "dx", dx, "dy", dy));
+    GLOW_TRY(check_disjoint(op, "dx", dx, "x", x));
+    GLOW_TRY(check_half(be, op, "dxa", dxa, x, dx));
+    GLOW_TRY(check_tensor(be, op, "dweight", dweight));
+    GLOW_TRY(check_square(op, "dweight", dweight, x.c));
+    GLOW_TRY(check_channel_vec(be, op, "dbias", dbias, x.c));
+    GLOW_TRY(check_channel_vec(be, op, "dlogs", dlogs, x.c));
+    GLOW_TRY(check_channel_vec(be, op, "dlog_s", dlog_s, x.c));
+    if (!is_finite_value(ld_grad))
+        return glow_error(GLOW_ERR_INVALID_ARG, "%s: ld_grad %g is not finite", op, (double)ld_grad);
+    return be->ops->actnorm_invconv_backward(be, x, dy, dxa, bias, logs, weight, ld_grad, dx, dweight, dbias, dlogs,
+                                             dlog_s);
+}
+
+/* hin -> h conv of the fused zero-conv: shapes of w, bias, logs, edge, h; x/y the coupling pair. */
+static glow_status check_zeroconv_stage(glow_backend *be, const char *op, glow_tensor hin, glow_tensor w,
+                                        glow_tensor bias, glow_tensor edge, glow_tensor logs, float factor,
+                                        glow_tensor x, glow_tensor h, glow_tensor out)
+{
+    GLOW_TRY(check_conv(be, op, hin, w, h));
+    GLOW_TRY(check_channel_vec(be, op, "bias", bias, h.c));
+    GLOW_TRY(check_channel_vec(be, op, "logs", logs, h.c));
+    if (edge.buf) {
+        GLOW_TRY(check_tensor(be, op, "edge", edge));
+        if (edge.n != 1 || edge.h != h.h || edge.w != h.w || edge.c != h.c)
+            return glow_error(GLOW_ERR_SHAPE, "%s: 'edge' must be (1,%d,%d,%d), got (%d,%d,%d,%d)", op, h.h, h.w, h.c,
+                              edge.n, edge.h, edge.w, edge.c);
+    }
+    if (!is_finite_value(factor))
+        return glow_error(GLOW_ERR_INVALID_ARG, "%s: factor %g is not finite", op, (double)factor);
+    GLOW_TRY(check_coupling(be, op, x, h));
+    GLOW_TRY(check_tensor(be, op, "out", out));
+    GLOW_TRY(check_same_shape(op, "in", x, "out", out));
+    GLOW_TRY(check_disjoint(op, "in", x, "out", out));
+    GLOW_TRY(check_disjoint(op, "h", h, "out", out));
+    GLOW_TRY(check_disjoint(op, "h", h, "in", x));
+    return check_disjoint(op, "hin", hin, "out", out);
+}
+
+glow_status glow_coupling_zeroconv_forward(glow_backend *be, glow_tensor hin, glow_tensor w, glow_tensor bias,
+                                           glow_tensor edge, glow_tensor logs, float factor, glow_tensor x,
+                                           glow_tensor h, glow_tensor y, glow_tensor ld)
+{
+    const char *op = "coupling_zeroconv_forward";
+    GLOW_TRY(check_zeroconv_stage(be, op, hin, w, bias, edge, logs, factor, x, h, y));
+    GLOW_TRY(check_ld(be, op, ld, x.n));
+    return be->ops->coupling_zeroconv_forward(be, hin, w, bias, edge, logs, factor, x, h, y, ld);
+}
+
+glow_status glow_coupling_zeroconv_inverse(glow_backend *be, glow_tensor hin, glow_tensor w, glow_tensor bias,
+                                           glow_tensor edge, glow_tensor logs, float factor, glow_tensor y,
+                                           glow_tensor h, glow_tensor x)
+{
+    const char *op = "coupling_zeroconv_inverse";
+    GLOW_TRY(check_zeroconv_stage(be, op, hin, w, bias, edge, logs, factor, y, h, x));
+    return be->ops->coupling_zeroconv_inverse(be, hin, w, bias, edge, logs, factor, y, h, x);
+}
+
+glow_status glow_coupling_zeroconv_backward(glow_backend *be, glow_tensor x, glow_tensor h, glow_tensor dy, float g,
+                                            glow_tensor logs, float factor, glow_tensor dx, glow_tensor dhu,
+                                            glow_tensor dlogs)
+{
+    const char *op = "coupling_zeroconv_backward";
+    GLOW_TRY(check_coupling(be, op, x, h));
+    GLOW_TRY(check_tensor(be, op, "dy", dy));
+    GLOW_TRY(check_same_shape(op, "x", x, "dy", dy));
+    GLOW_TRY(check_tensor(be, op, "dx", dx));
+    GLOW_TRY(check_same_shape(op, "x", x, "dx", dx));
+    GLOW_TRY(check_tensor(be, op, "dhu", dhu));
+    GLOW_TRY(check_same_shape(op, "h", h, "dhu", dhu));
+    GLOW_TRY(check_channel_vec(be, op, "logs", logs, h.c));
+    GLOW_TRY(check_channel_vec(be, op, "dlogs", dlogs, h.c));
+    GLOW_TRY(check_disjoint(op, "dx", dx, "dy", dy));
+    GLOW_TRY(check_disjoint(op, "dx", dx, "dhu", dhu));
+    GLOW_TRY(check_disjoint(op, "dhu", dhu, "dy", dy));
+    GLOW_TRY(check_disjoint(op, "dhu", dhu, "h", h));
+    if (!is_finite_value(g) || !is_finite_value(factor))
+        return glow_error(GLOW_ERR_INVALID_ARG, "%s: g %g or factor %g is not finite", op, (double)g, (double)factor);
+    return be->ops->coupling_zeroconv_backward(be, x, h, dy, g, logs, factor, dx, dhu, dlogs);
+}
+
+glow_status glow_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor y,
+                                           glow_tensor dx)
+{
+    const char *op = "conv2d_backward_data_relu";
+    GLOW_TRY(check_conv(be, op, dx, w, dy));
+    if (y.buf) {
+        GLOW_TRY(check_tensor(be, op, "y", y));
+        GLOW_TRY(check_same_shape(op, "y", y, "dx", dx));
+        GLOW_TRY(check_disjoint(op, "y", y, "dx", dx));
+    }
+    return be->ops->conv2d_backward_data_relu(be, dy, w, y, dx);
 }
 
 /* ---- Gaussian prior ---------------------------------------------------------- */

@@ -9,12 +9,20 @@
  * stored level output, so only one step's activations exist at a time. */
 #include "model_internal.h"
 
+/* Reversible mode: each inverse also writes the coupling input (xa) of the step inverted
+ * next, so only a level's first inverse copies it. The top level's last step is not
+ * inverted at all: the forward pass ended with it, and its activations (and step K-2's
+ * xa, in the other xa slot) are still in the workspace (the top prior touches none of it). */
 static glow_status level_backward(glow_model *m, glow_memory_mode mode, int l, int n, float g)
 {
-    for (int k = m->cfg.steps - 1; k >= 0; k--) {
+    const int K = m->cfg.steps;
+    const int top = l == m->cfg.levels - 1;
+    for (int k = K - 1; k >= 0; k--) {
         step_tensors t = model_step_tensors(m, mode, l, k, n);
-        if (mode == GLOW_MEMORY_REVERSIBLE)
-            GLOW_TRY(flow_step_inverse(m, l, k, &t));
+        if (mode == GLOW_MEMORY_REVERSIBLE && !(top && k == K - 1)) {
+            glow_tensor xa_next = k > 0 ? model_step_tensors(m, mode, l, k - 1, n).xa : glow_tensor_none();
+            GLOW_TRY(flow_step_inverse(m, l, k, &t, k < K - 1, xa_next));
+        }
         GLOW_TRY(flow_step_backward(m, l, k, &t, n, g));
     }
     return GLOW_OK;

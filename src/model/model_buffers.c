@@ -268,7 +268,11 @@ step_tensors model_step_tensors(const glow_model *m, glow_memory_mode mode, int 
         t.y = model_out(m, l, n);
     t.a = model_level_tensor(buf, s.a, n, lv, lv->c);
     t.b = model_level_tensor(buf, s.b, n, lv, lv->c);
-    t.xa = model_level_tensor(buf, s.xa, n, lv, lv->ca);
+    /* Reversible: steps alternate between two xa slots (the second is the a slot, which the
+     * fused actnorm_invconv ops leave unused), so that inverting step k can write step
+     * k-1's xa while step k's own is still needed by its backward pass. */
+    size_t xa_off = mode == GLOW_MEMORY_REVERSIBLE && k % 2 == 1 ? s.a : s.xa;
+    t.xa = model_level_tensor(buf, xa_off, n, lv, lv->ca);
     t.h1 = model_level_tensor(buf, s.h1, n, lv, m->cfg.hidden);
     t.h2 = model_level_tensor(buf, s.h2, n, lv, m->cfg.hidden);
     t.h = model_level_tensor(buf, s.h, n, lv, 2 * lv->cb);

@@ -21,9 +21,8 @@ glow_status model_compute_weights(glow_model *m)
     const int steps = m->cfg.levels * m->cfg.steps;
     for (int s = 0; s < steps; s++) {
         const step_params *p = &m->steps[s];
-        for (int inverse = 0; inverse <= 1; inverse++)
-            GLOW_TRY(glow_lu_weight(m->be, P(m, p->lu_lower), P(m, p->lu_upper), P(m, p->lu_log_s), P(m, p->lu_sign),
-                                    P(m, p->lu_perm), model_weight(m, s, inverse), inverse));
+        GLOW_TRY(glow_lu_weight_pair(m->be, P(m, p->lu_lower), P(m, p->lu_upper), P(m, p->lu_log_s),
+                                     P(m, p->lu_sign), P(m, p->lu_perm), model_weight(m, s, 0), model_weight(m, s, 1)));
     }
     return GLOW_OK;
 }

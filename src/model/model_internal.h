@@ -180,7 +180,8 @@ glow_status model_zeroconv_backward(glow_model *m, glow_tensor x, glow_tensor y,
  * init_actnorm: data-dependent actnorm init on x first. */
 glow_status flow_step_forward(glow_model *m, int l, int k, const step_tensors *t, glow_tensor ld, int init_actnorm);
 /* From t->y rebuilds h, b, a and x (t->x, a, b, xa, h1, h2, h written). */
-glow_status flow_step_inverse(glow_model *m, int l, int k, const step_tensors *t);
+/* xa_ready: t->xa already holds y_a; xa_next (optional) receives x_a for the step inverted next. */
+glow_status flow_step_inverse(glow_model *m, int l, int k, const step_tensors *t, int xa_ready, glow_tensor xa_next);
 /* dy in gr.ga (N,H,W,C) -> dx in gr.ga; parameter gradients accumulated. g = dLoss/dld_n. */
 glow_status flow_step_backward(glow_model *m, int l, int k, const step_tensors *t, int n, float g);
 

@@ -114,7 +114,8 @@ static glow_status generate(glow_model *m, int n, const z_source *src, float *x)
     for (int l = m->cfg.levels - 1; l >= 0 && st == GLOW_OK; l--) {
         for (int k = m->cfg.steps - 1; k >= 0 && st == GLOW_OK; k--) {
             step_tensors t = model_step_tensors(m, mode, l, k, n);
-            st = flow_step_inverse(m, l, k, &t);
+            glow_tensor xa_next = k > 0 ? model_step_tensors(m, mode, l, k - 1, n).xa : glow_tensor_none();
+            st = flow_step_inverse(m, l, k, &t, k < m->cfg.steps - 1, xa_next);
         }
         glow_tensor u = model_step_tensors(m, mode, l, 0, n).x;
         if (st != GLOW_OK)

@@ -1,5 +1,6 @@
 // conv2d backward_data, texel variant (CPU drivers):
 //   dx[p][ci] += sum_{ky,kx,co} w[co][ky][kx][ci] * dy[p - (ky-pad, kx-pad)][co]
+// (= with CONV_OVERWRITE; times [mask[p][ci] > 0] with CONV_RELU_MASK: conv2d_backward_data_relu)
 // An implicit GEMM  M = P pixels, Ncols = Ci, K = k*k*Co (the flipped kernel).
 // A = shifted dy is contiguous along co (k), B = w[co][ky][kx][.] along ci (n):
 // each invocation owns 8 pixels x 4 input channels of dx and, per 4 output
@@ -16,6 +17,8 @@ layout(set = 0, binding = 0) uniform samplerBuffer dy_view;
 layout(set = 0, binding = 1) uniform samplerBuffer w_view;
 layout(set = 0, binding = 2) buffer DxBuffer { float dx_data[]; };
 layout(set = 0, binding = 2) buffer DxBuffer4 { vec4 dx_vec4[]; }; // the same dx, by 4 floats
+// The ReLU output y of dx's layer (flags & CONV_RELU_MASK): dx = 0 where y <= 0 (offset bias_off).
+layout(set = 0, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 
 void main()
 {
@@ -98,11 +101,18 @@ void main()
         if (p >= pixels)
             break;
         uint e = pc.x_off + p * pc.ci + ci0;
+        vec4 v = acc[r];
+        if ((pc.flags & CONV_RELU_MASK) != 0u) {
+            uint me = pc.bias_off + p * pc.ci + ci0;
+            for (uint c = 0u; c < ci_count; c++)
+                v[c] = mask_data[me + c] > 0.0 ? v[c] : 0.0;
+        }
+        bool overwrite = (pc.flags & CONV_OVERWRITE) != 0u;
         if (update_vec4) {
-            dx_vec4[e >> 2u] += acc[r];
+            dx_vec4[e >> 2u] = overwrite ? v : dx_vec4[e >> 2u] + v;
         } else {
             for (uint c = 0u; c < ci_count; c++)
-                dx_data[e + c] += acc[r][c];
+                dx_data[e + c] = overwrite ? v[c] : dx_data[e + c] + v[c];
         }
     }
 }

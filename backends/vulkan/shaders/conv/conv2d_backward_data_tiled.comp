@@ -2,6 +2,7 @@
 //   dx[p][ci] += sum_{ky,kx,co} w[co][ky][kx][ci] * dy[p - (ky-pad, kx-pad)][co]
 // Implicit GEMM with the flipped kernel: M = P, Ncols = Ci, K = k*k*Co, k = tap*Co + co,
 //   A[p][k] = dy[p - shift(tap)][co] (0 outside),  B[k][ci] = w[co][tap][ci].
+// (= with CONV_OVERWRITE; times [mask[p][ci] > 0] with CONV_RELU_MASK: conv2d_backward_data_relu)
 // Workgroup (bx, by) owns rows [bx*BM, +BM) x columns [by*BN, +BN) of dx: the += is race-free.
 #version 450
 #extension GL_GOOGLE_include_directive : require
@@ -11,6 +12,8 @@ layout(local_size_x_id = 0) in;
 layout(set = 0, binding = 0) readonly buffer DyBuffer { float dy_data[]; };
 layout(set = 0, binding = 1) readonly buffer WBuffer { float w_data[]; };
 layout(set = 0, binding = 2) buffer DxBuffer { float dx_data[]; };
+// The ReLU output y of dx's layer (flags & CONV_RELU_MASK): dx = 0 where y <= 0 (offset bias_off).
+layout(set = 0, binding = 3) readonly buffer MaskBuffer { float mask_data[]; };
 
 float gemm_load_a(uint m, uint k)
 {
@@ -49,8 +52,13 @@ void main()
         uint p = gemm_tiled_row(m0, i);
         for (uint j = 0u; j < 4u; j++) {
             uint ci = gemm_tiled_col(n0, j);
-            if (p < pixels && ci < pc.ci)
-                dx_data[pc.x_off + p * pc.ci + ci] += acc[i * 4u + j];
+            if (p < pixels && ci < pc.ci) {
+                float v = acc[i * 4u + j];
+                if ((pc.flags & CONV_RELU_MASK) != 0u && !(mask_data[pc.bias_off + p * pc.ci + ci] > 0.0))
+                    v = 0.0;
+                uint e = pc.x_off + p * pc.ci + ci;
+                dx_data[e] = (pc.flags & CONV_OVERWRITE) != 0u ? v : dx_data[e] + v;
+            }
         }
     }
 }

@@ -13,6 +13,8 @@
 #define CONV_HAS_BIAS 1u   // bias / dbias present
 #define CONV_RELU 2u       // forward: y = max(y, 0)
 #define CONV_DIRECT 4u     // backward_weight: accumulate into dw/dbias, no partials
+#define CONV_RELU_MASK 8u  // backward_data: dx = 0 where mask (binding 3, offset bias_off) <= 0
+#define CONV_OVERWRITE 16u // backward_data: dx = result (not +=)
 
 layout(push_constant) uniform ConvPush {
     uint x_off, w_off, y_off, bias_off;

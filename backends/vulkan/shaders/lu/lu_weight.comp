@@ -4,6 +4,7 @@
 //   L = strictly_lower(lower) + I,  U = strictly_upper(upper) + diag(d),  d = sign * exp(log_s)
 //   inverse == 0: weight = perm * L * U
 //   inverse == 1: weight = U^-1 L^-1 perm^T
+//   inverse == 2: both (lu_weight_pair): workgroups [0, C) write W to weight, [C, 2C) W^-1 to weight_inv
 // One workgroup per column j of weight, the column held in shared memory (C <= MAX_C):
 //   forward: u = (L U)[:, j] (dense sums), then weight[i][j] = sum_k perm[i][k] u[k]
 //   inverse: x = perm^T e_j (x[k] = perm[j][k]); solve L y = x by forward substitution,
@@ -21,9 +22,19 @@ layout(set = 0, binding = 2) readonly buffer LS { float log_s[]; };
 layout(set = 0, binding = 3) readonly buffer SG { float sign_[]; };
 layout(set = 0, binding = 4) readonly buffer PM { float perm[]; };
 layout(set = 0, binding = 5) buffer WT { float weight[]; };
+layout(set = 0, binding = 6) buffer WI { float weight_inv[]; };
 layout(push_constant) uniform Push {
-    uint lower_off, upper_off, log_s_off, sign_off, perm_off, weight_off, c, inverse;
+    uint lower_off, upper_off, log_s_off, sign_off, perm_off, weight_off, c, inverse, weight_inv_off;
 } pc;
+
+// Element e of the output this workgroup computes (W^-1 goes to weight_inv in pair mode).
+void store_out(bool inv, uint e, float v)
+{
+    if (inv && pc.inverse == 2u)
+        weight_inv[pc.weight_inv_off + e] = v;
+    else
+        weight[pc.weight_off + e] = v;
+}
 
 shared float col[MAX_C];
 
@@ -45,7 +56,10 @@ float u_at(uint r, uint q) // U[r][q]
 void main()
 {
     uint j = gl_WorkGroupID.x, t = gl_LocalInvocationID.x, C = pc.c, WG = gl_WorkGroupSize.x;
-    if (pc.inverse == 0u) {
+    bool inv = pc.inverse == 1u || (pc.inverse == 2u && j >= C);
+    if (j >= C)
+        j -= C;
+    if (!inv) {
         for (uint k = t; k < C; k += WG) {
             float acc = 0.0;
             for (uint m = 0u; m <= min(k, j); m++)
@@ -57,7 +71,7 @@ void main()
             float acc = 0.0;
             for (uint k = 0u; k < C; k++)
                 acc += perm[pc.perm_off + i * C + k] * col[k];
-            weight[pc.weight_off + i * C + j] = acc;
+            store_out(false, i * C + j, acc);
         }
         return;
     }
@@ -83,5 +97,5 @@ void main()
         barrier();
     }
     for (uint i = t; i < C; i += WG)
-        weight[pc.weight_off + i * C + j] = col[i];
+        store_out(true, i * C + j, col[i]);
 }
