@@ -6,6 +6,7 @@
 # the exit status is non-zero when any check failed.
 set -u
 
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GLOW="$(realpath "${1:?usage: cli_e2e.sh PATH/TO/glow-vk}")"
 if [ ! -x "$GLOW" ]; then
     echo "cli_e2e.sh: $1 is not an executable"; echo "0 passed, 1 failed"; exit 1
@@ -270,10 +271,16 @@ expect_rc "resume after SIGTERM at its last step" 0 sig_resume.log "$GLOW" train
 check "the SIGTERM checkpoint is at the last logged step ($last)" contains sig_resume.log "is at step $last and"
 
 # ---- a non-finite loss keeps the last good checkpoint --------------------------------
-# lr warms up towards 1 (far too large) with 1 step per epoch, so a checkpoint is written
-# after every good step until the parameters blow up.
-expect_rc "diverging run stops" 1 nan.log "$GLOW" train "${TINY[@]}" --train-limit 8 --epochs 1000 --steps 400 \
-    --lr 1 --warmup-epochs 20 --test-limit 8 --samples 1 --log-every 1000 --out nan
+# A short good run, then one actnorm log-scale of its checkpoint set to 100 (exp(100)
+# overflows fp32): the resumed run meets a non-finite loss at its first step and must keep
+# the checkpoint it started from, byte for byte. (Divergence by a huge --lr alone is not
+# reliable: whether and when it overflows depends on rounding.)
+expect_rc "a short run before the poisoned one" 0 nan_good.log "$GLOW" train "${TINY[@]}" --train-limit 8 \
+    --steps 3 --test-limit 8 --samples 1 --out nan
+python3 "$TESTS_DIR/checkpoint_set_param.py" nan/checkpoint.glow l0.s0.actnorm.logs 100
+cp nan/checkpoint.glow nan_poisoned.glow
+expect_rc "a run meeting a non-finite loss stops" 1 nan.log "$GLOW" train --backend ref --resume --out nan \
+    --train-limit 8 --steps 10
 check "non-finite message" contains nan.log "non-finite value at step"
 kept="$(sed -n 's/.*last good checkpoint .* (step \([0-9]*\)) was kept.*/\1/p' nan.log)"
 failed_at="$(sed -n 's/.*non-finite value at step \([0-9]*\).*/\1/p' nan.log)"
@@ -282,8 +289,13 @@ if [ -n "$kept" ] && [ -n "$failed_at" ] && [ "$kept" -lt "$failed_at" ]; then
 else
     fail "kept checkpoint step '$kept', failing step '$failed_at'"
 fi
+if cmp -s nan/checkpoint.glow nan_poisoned.glow; then
+    pass "the kept checkpoint is unchanged"
+else
+    fail "the checkpoint changed after the non-finite step"
+fi
 expect_rc "the kept checkpoint loads" 0 nan_resume.log "$GLOW" train --backend ref --resume --out nan --train-limit 8 \
-    --steps "${kept:-0}"
+    --steps "${kept:-3}"
 check "the kept checkpoint is at step $kept" contains nan_resume.log "is at step $kept and"
 
 # ---- bad input ------------------------------------------------------------------------
