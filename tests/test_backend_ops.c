@@ -683,6 +683,10 @@ static const conv_shape conv_shapes[] = {
      * after the 8-float vectors and a short last block of 4 outputs in its direct
      * 3x3 kernel (forward Ci = 20 -> Co = 5; backward_data 37 -> 6). */
     {5, 23, 19, 6, 37, 3}, {3, 9, 11, 20, 5, 3}, {5, 23, 19, 33, 17, 1},
+    /* The cpu backend's stacked-tap kernel (cpu_conv_taps.c) takes its images in
+     * chunks of at most 2^22 floats of its 9Co-wide temporary: 4032 pixels x 360
+     * per image here, so two chunks, the second of one image. */
+    {3, 56, 72, 16, 40, 3},
 };
 
 typedef struct {

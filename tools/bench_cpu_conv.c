@@ -9,6 +9,10 @@
  *               cpu_conv3x3_few_outputs_dw (weight gradient);
  *   im2col      im2col rows + one oneDNN dnnl_sgemm call per block, the backend's
  *               generic path (block of 32768 floats, as cpu_conv.c);
+ *   taps        backends/cpu/cpu_conv_taps.c: one GEMM over the 9 taps stacked
+ *               side by side (P x 9Co = x wt^T, then the tap sums; the weight
+ *               gradient as 9Co x Ci = D^T x), through the cpu backend opened
+ *               with one thread;
  *   oneDNN      oneDNN's convolution primitives (forward_training, backward_data,
  *               backward_weights; src/dst nhwc, weights in the primitive's own
  *               format with the reorder from/to (Co,3,3,Ci) counted), the kernels
@@ -16,6 +20,7 @@
  * Prints GFLOP/s per kernel and shape. A benchmark, not a test.
  * Usage: bench_cpu_conv [--reps R] */
 #include "cpu_internal.h"
+#include "glow/backend.h"
 
 #include <dnnl.h>
 #include <omp.h>
@@ -231,6 +236,38 @@ static double direct(const conv_shape *s, int kind)
     return gflops(s, best);
 }
 
+static glow_backend *cpu_be; /* the cpu backend with one thread */
+
+static double taps(const conv_shape *s, int kind)
+{
+    const size_t P = (size_t)s->n * s->h * s->w, wn = (size_t)s->co * 9 * s->ci;
+    glow_buffer *buf = NULL;
+    if (glow_buffer_create(cpu_be, (P * s->ci + P * s->co) * sizeof(float), &buf) != GLOW_OK) {
+        fprintf(stderr, "bench_cpu_conv: no buffer for %s\n", s->name);
+        exit(1);
+    }
+    glow_tensor x = glow_tensor_make(buf, 0, s->n, s->h, s->w, s->ci);
+    glow_tensor y = glow_tensor_make(buf, P * s->ci, s->n, s->h, s->w, s->co);
+    float *xh = random_floats(P * s->ci), *yh = random_floats(P * s->co), *w = random_floats(wn);
+    if (glow_tensor_upload(x, xh) != GLOW_OK || glow_tensor_upload(y, yh) != GLOW_OK)
+        exit(1);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t = cpu_now();
+        glow_status st = kind == 0 ? cpu_conv3x3_taps_forward(cpu_be, x, w, s->co, NULL, cpu_data(y), 0, 0, NULL, "fwd")
+                                   : cpu_conv3x3_taps_backward_weight(cpu_be, x, y, w, NULL, "dw");
+        t = cpu_now() - t;
+        if (st != GLOW_OK)
+            exit(1);
+        best = t < best ? t : best;
+    }
+    glow_buffer_destroy(buf);
+    free(xh);
+    free(yh);
+    free(w);
+    return gflops(s, best);
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -244,6 +281,11 @@ int main(int argc, char **argv)
         }
     }
     omp_set_num_threads(1);
+    glow_set_cpu_threads(1);
+    if (glow_backend_open("cpu", 0, &cpu_be) != GLOW_OK) {
+        fprintf(stderr, "bench_cpu_conv: cannot open the cpu backend\n");
+        return 1;
+    }
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
@@ -261,19 +303,20 @@ int main(int argc, char **argv)
     printf("GFLOP/s, one thread, CPU time, best of %d (F -> few outputs: forward form; dw: that conv's weight "
            "gradient)\n",
            reps);
-    printf("%-20s %-14s %8s %8s %8s   %8s %8s %8s\n", "shape", "NHW Ci->Co", "fwd dir", "im2col", "oneDNN", "dw dir",
-           "im2col", "oneDNN");
+    printf("%-20s %-14s %8s %8s %8s %8s   %8s %8s %8s %8s\n", "shape", "NHW Ci->Co", "fwd dir", "taps", "im2col",
+           "oneDNN", "dw dir", "taps", "im2col", "oneDNN");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const conv_shape *s = &shapes[i];
         const char *impl_f = "", *impl_w = "";
         char dims[32];
         snprintf(dims, sizeof dims, "%dx%dx%d %d->%d", s->n, s->h, s->w, s->ci, s->co);
-        double fd = direct(s, 0), fg = im2col_gemm(s, 0), fo = onednn(eng, strm, s, 0, &impl_f);
-        double wd = direct(s, 2), wg = im2col_gemm(s, 2), wo = onednn(eng, strm, s, 2, &impl_w);
-        printf("%-20s %-14s %8.1f %8.1f %8.1f   %8.1f %8.1f %8.1f   [%s / %s]\n", s->name, dims, fd, fg, fo, wd, wg,
-               wo, impl_f, impl_w);
+        double fd = direct(s, 0), ft = taps(s, 0), fg = im2col_gemm(s, 0), fo = onednn(eng, strm, s, 0, &impl_f);
+        double wd = direct(s, 2), wt = taps(s, 2), wg = im2col_gemm(s, 2), wo = onednn(eng, strm, s, 2, &impl_w);
+        printf("%-20s %-14s %8.1f %8.1f %8.1f %8.1f   %8.1f %8.1f %8.1f %8.1f   [%s / %s]\n", s->name, dims, fd, ft,
+               fg, fo, wd, wt, wg, wo, impl_f, impl_w);
     }
     dnnl_stream_destroy(strm);
     dnnl_engine_destroy(eng);
+    glow_backend_close(cpu_be);
     return 0;
 }

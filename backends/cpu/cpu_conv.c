@@ -28,23 +28,34 @@ enum {
     BW_ROWS = 512,        /* pixels per part of backward_weight (im2col path: partials of Co x 9Ci, small) */
     FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
     GEMM_1X1_ROWS = 256,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
-    GEMM_1X1_COLS = 256,  /* output channels per SGEMM call of a 1x1 conv */
+    GEMM_1X1_COLS = 256,  /* output channels per SGEMM call of a 1x1 conv with few row blocks */
+    GEMM_1X1_WIDE_COLS = 512, /* ... and with at least GEMM_1X1_WIDE_PARTS row blocks */
+    GEMM_1X1_WIDE_PARTS = 16,
     BW_1X1_COLS = 64,     /* rows of dw (output channels) per part of a 1x1 backward_weight */
 };
 
 /* A 1x1 conv's GEMM (P x Co) is cut into blocks of GEMM_1X1_ROWS pixels times
- * GEMM_1X1_COLS output channels, so that the small levels (256 pixels at level
- * 2 of the report model) still give every thread a part; oneDNN's single-core
- * SGEMM runs 512x256x512 and 256x256x512 blocks as fast as 512x512x512 (about
- * 180 GFLOP/s of CPU time here, /tmp bench in the note). */
+ * up to GEMM_1X1_COLS output channels, so that the small levels (256 pixels at
+ * level 2 of the report model) still give every thread a part; with at least
+ * GEMM_1X1_WIDE_PARTS row blocks (4096 pixels and more) a block spans up to 512
+ * channels, which saves oneDNN repacking the shared operand per block: with 2
+ * threads, 4096 x 512 x 512 runs at 398 GFLOP/s in 256 x 512 blocks against
+ * 359 in 256 x 256 blocks (a pthread pool of dnnl_sgemm calls, as here; the
+ * measurement is in the note of issue 11). Blocks follow from the shape only. */
 static size_t rows_1x1(int Ci, int Co)
 {
     return Ci >= 128 || Co >= 128 ? GEMM_1X1_ROWS : 8 * GEMM_1X1_ROWS; /* the invertible 1x1 convs: tiny GEMMs */
 }
 
-static size_t col_blocks(int Co)
+/* Output channels per block of a 1x1 GEMM of `pixels` rows (cut in `rows`) and n columns. */
+static size_t cols_1x1(size_t pixels, size_t rows, int n)
 {
-    return (size_t)(Co + GEMM_1X1_COLS - 1) / GEMM_1X1_COLS;
+    return cpu_parts(pixels, rows) >= GEMM_1X1_WIDE_PARTS && n <= GEMM_1X1_WIDE_COLS ? (size_t)n : GEMM_1X1_COLS;
+}
+
+static size_t col_blocks(size_t cols, int n)
+{
+    return ((size_t)n + cols - 1) / cols;
 }
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
@@ -99,12 +110,25 @@ typedef struct {
     int H, W, Ci, Co, k, relu;
     float beta;       /* 0: y = ..., 1: y += ... */
     size_t col_parts; /* 1x1: output-channel blocks per row block; else 1 */
+    size_t cols;      /* 1x1: output channels per block */
+    const float *mask; /* NULL, or (P, Co): y[p][co] = 0 where mask[p][co] <= 0 (a ReLU's backward) */
 } fwd_ctx;
 
-/* Few output channels: the direct kernel instead of im2col + GEMM. */
+/* Few output channels: a direct kernel or the stacked-tap GEMM instead of im2col + GEMM. */
 static int use_few_outputs(int k, int Ci, int Co)
 {
     return k == 3 && Co <= CPU_FEW_OUTPUTS_MAX && Ci >= CPU_FEW_OUTPUTS_MIN_CI;
+}
+
+/* Of those, the stacked-tap GEMM (cpu_conv_taps.c) where its GEMM, P x 9Co x Ci,
+ * is wide and deep enough: Ci * Co >= 768. Measured by tools/bench_cpu_conv (one
+ * thread, GFLOP/s, direct / taps, forward then weight gradient): 512->2 47.7/82.2
+ * and 60.5/103.8, 512->4 84.0/116.9 and 121.6/164.6, 128->6 75.6/105.4 and
+ * 116.5/143.4, up to 128->48 95.2/170.5; the direct kernel stays ahead at 128->4
+ * (109.8/88.9, 154.7/102.3) and level with it at 128->2 (55.1/57.8, 67.3/72.7). */
+static int use_taps(int k, int Ci, int Co)
+{
+    return use_few_outputs(k, Ci, Co) && Ci * Co >= 768;
 }
 
 static void forward_part(void *p, size_t part, int worker)
@@ -113,15 +137,19 @@ static void forward_part(void *p, size_t part, int worker)
     size_t r0, r1, o0 = 0, o1 = (size_t)c->Co;
     cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
     if (c->col_parts > 1)
-        cpu_part_range(part % c->col_parts, GEMM_1X1_COLS, (size_t)c->Co, &o0, &o1);
+        cpu_part_range(part % c->col_parts, c->cols, (size_t)c->Co, &o0, &o1);
     if (use_few_outputs(c->k, c->Ci, c->Co)) {
         cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, c->Co, c->bias, c->relu, c->beta != 0.0f, c->y, r0, r1);
+        if (c->mask != NULL)
+            cpu_relu_mask_rows(c->y + r0 * (size_t)c->Co, c->mask + r0 * (size_t)c->Co, (int)(r1 - r0), c->Co, c->Co);
         return;
     }
     const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co, n = (int)(o1 - o0);
     const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
     float *y = c->y + r0 * (size_t)Co + o0;
     cpu_sgemm(0, 1, m, n, K, 1.0f, a, K, c->w + o0 * c->K, K, c->beta, y, Co);
+    if (c->mask != NULL)
+        cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co + o0, m, n, Co);
     if (c->bias == NULL && !c->relu)
         return;
     const float *bias = c->bias ? c->bias + o0 : NULL;
@@ -138,12 +166,18 @@ static void forward_part(void *p, size_t part, int worker)
 
 /* y (=, or += when accumulate) conv(x, w) with w as (Co, k, k, Ci). */
 static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w, int Co, int k, const float *bias,
-                                float *y, int relu, int accumulate, const char *op)
+                                float *y, int relu, int accumulate, const float *mask, const char *op)
 {
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
-                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, k == 1 ? col_blocks(Co) : 1};
+                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, 1, (size_t)Co, mask};
+    if (use_taps(k, x.c, Co))
+        return cpu_conv3x3_taps_forward(be, x, w, Co, bias, y, relu, accumulate, mask, op);
     c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? rows_1x1(x.c, Co) : block_rows(c.K);
+    if (k == 1) {
+        c.cols = cols_1x1(c.pixels, c.rows, Co);
+        c.col_parts = col_blocks(c.cols, Co);
+    }
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, forward_part, &c);
@@ -153,7 +187,7 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
 glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, glow_tensor bias, glow_tensor y,
                                int relu)
 {
-    return conv_forward(be, x, cpu_data(w), y.c, w.h, bias.buf ? cpu_data(bias) : NULL, cpu_data(y), relu, 0,
+    return conv_forward(be, x, cpu_data(w), y.c, w.h, bias.buf ? cpu_data(bias) : NULL, cpu_data(y), relu, 0, NULL,
                         "conv2d_forward");
 }
 
@@ -162,29 +196,39 @@ glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, g
 typedef struct {
     const float *dy, *w;
     float *dx;
-    size_t pixels, rows, col_parts;
+    size_t pixels, rows, col_parts, cols;
     int Ci, Co;
+    float beta;        /* 1: dx += ..., 0: dx = ... */
+    const float *mask; /* NULL, or (P, Ci): dx = 0 where mask <= 0 (with beta 0) */
 } bd1_ctx;
 
-/* k = 1: dx rows [r0, r1), channels [i0, i1) += dy rows w[:, i0:i1], (m x Co)(Co x n). */
+/* k = 1: dx rows [r0, r1), channels [i0, i1) (+)= dy rows w[:, i0:i1], (m x Co)(Co x n), then masked. */
 static void backward_data_1x1_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const bd1_ctx *c = p;
     size_t r0, r1, i0, i1;
     cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
-    cpu_part_range(part % c->col_parts, GEMM_1X1_COLS, (size_t)c->Ci, &i0, &i1);
+    cpu_part_range(part % c->col_parts, c->cols, (size_t)c->Ci, &i0, &i1);
+    float *dx = c->dx + r0 * (size_t)c->Ci + i0;
     cpu_sgemm(0, 0, (int)(r1 - r0), (int)(i1 - i0), c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w + i0, c->Ci,
-              1.0f, c->dx + r0 * (size_t)c->Ci + i0, c->Ci);
+              c->beta, dx, c->Ci);
+    if (c->mask != NULL)
+        cpu_relu_mask_rows(dx, c->mask + r0 * (size_t)c->Ci + i0, (int)(r1 - r0), (int)(i1 - i0), c->Ci);
 }
 
-glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+/* dx (+)= the input gradient of conv(x, w) for dy; with mask (overwrite only),
+ * dx = 0 where mask <= 0: the backward of a ReLU whose output was mask. */
+glow_status cpu_conv_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx, const float *mask,
+                                   int accumulate)
 {
-    const char *op = "conv2d_backward_data";
+    const char *op = mask ? "conv2d_backward_data_relu" : "conv2d_backward_data";
     const int k = w.h, Ci = dx.c, Co = dy.c;
     if (k == 1) {
-        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), rows_1x1(Ci, Co), col_blocks(Ci), Ci,
-                     Co};
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), rows_1x1(Ci, Co), 1, 0, Ci,
+                     Co, accumulate ? 1.0f : 0.0f, mask};
+        c.cols = cols_1x1(c.pixels, c.rows, Ci);
+        c.col_parts = col_blocks(c.cols, Ci);
         cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, backward_data_1x1_part, &c);
         return GLOW_OK;
     }
@@ -198,9 +242,14 @@ glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tens
         for (size_t t = 0; t < taps; t++)
             for (int ci = 0; ci < Ci; ci++)
                 wf[((size_t)ci * taps + (taps - 1 - t)) * Co + co] = wv[((size_t)co * taps + t) * Ci + ci];
-    glow_status rc = conv_forward(be, dy, wf, Ci, k, NULL, cpu_data(dx), 0, 1, op);
+    glow_status rc = conv_forward(be, dy, wf, Ci, k, NULL, cpu_data(dx), 0, accumulate, mask, op);
     cpu_free_floats(st, wf, count);
     return rc;
+}
+
+glow_status cpu_conv2d_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx)
+{
+    return cpu_conv_backward_data(be, dy, w, dx, NULL, 1);
 }
 
 /* ---- backward_weight -------------------------------------------------------------- */
@@ -319,6 +368,8 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
         cpu_parallel(be, cpu_parts((size_t)Co, BW_1X1_COLS), backward_weight_1x1_part, &c1);
         return GLOW_OK;
     }
+    if (use_taps(k, x.c, Co))
+        return cpu_conv3x3_taps_backward_weight(be, x, dy, cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL, op);
     if (use_few_outputs_dw(k, x.c, Co)) {
         bwf_ctx cf = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL,
                       x.n, x.h, x.w, x.c, Co};

@@ -231,15 +231,7 @@ glow_status cpu_coupling_zeroconv_backward(glow_backend *be, glow_tensor x, glow
 glow_status cpu_conv2d_backward_data_relu(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor y,
                                           glow_tensor dx)
 {
-    memset(cpu_data(dx), 0, glow_tensor_count(dx) * sizeof(float));
-    GLOW_TRY(cpu_conv2d_backward_data(be, dy, w, dx));
-    if (y.buf == NULL)
-        return GLOW_OK;
-    const float *yv = cpu_data(y);
-    float *gx = cpu_data(dx);
-    for (size_t i = 0; i < glow_tensor_count(dx); i++)
-        gx[i] = yv[i] > 0.0f ? gx[i] : 0.0f;
-    return GLOW_OK;
+    return cpu_conv_backward_data(be, dy, w, dx, y.buf ? cpu_data(y) : NULL, 0);
 }
 
 /* W and W^-1 of the same parameters: lu_weight twice. */

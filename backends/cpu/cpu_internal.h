@@ -105,6 +105,26 @@ static inline size_t cpu_pixel_grain(size_t floats_per_pixel)
 /* scale[c] = expf(factor * logs[c]) into a caller array of logs' C entries. */
 void cpu_channel_exp(glow_tensor logs, float factor, float *scale);
 
+/* The backward of a ReLU whose output was y, on a block of m rows x n columns
+ * (row strides ld): d[r][c] = y[r][c] > 0 ? d[r][c] : 0. */
+static inline void cpu_relu_mask_rows(float *d, const float *y, int m, int n, int ld)
+{
+    for (int r = 0; r < m; r++) {
+        float *dr = d + (size_t)r * ld;
+        const float *yr = y + (size_t)r * ld;
+        for (int c = 0; c < n; c++)
+            dr[c] = yr[c] > 0.0f ? dr[c] : 0.0f;
+    }
+}
+/* The same over count contiguous floats, on the pool (cpu_elementwise.c). */
+void cpu_relu_mask(glow_backend *be, float *d, const float *y, size_t count);
+
+/* dx (+)= the input gradient of conv(x, w) for dy (accumulate 1), or dx = that
+ * gradient with dx = 0 where mask <= 0 (accumulate 0, mask (P, Ci) or NULL):
+ * conv2d_backward_data and conv2d_backward_data_relu (cpu_conv.c). */
+glow_status cpu_conv_backward_data(glow_backend *be, glow_tensor dy, glow_tensor w, glow_tensor dx, const float *mask,
+                                   int accumulate);
+
 /* ---- GEMM (cpu_gemm.c) ---------------------------------------------------------
  * Row-major single-precision GEMM on the calling thread:
  *   C (m x n, ldc) = alpha * op(A) op(B) + beta * C,
@@ -131,6 +151,15 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
 enum { CPU_BW_FEW_CI = 32 };
 void cpu_conv3x3_few_outputs_dw(const float *x, int N, int H, int W, int Ci, const float *dy, int Co, float *dw,
                                 int tap, int c0);
+
+/* The same convolutions as one GEMM over the 9 taps stacked side by side
+ * (cpu_conv_taps.c): y (N,H,W,Co) (= or += when accumulate) act(conv(x, w) + bias),
+ * w (Co,3,3,Ci), zeroed where mask (N,H,W,Co, or NULL) is <= 0; and the weight
+ * gradient dw (Co,3,3,Ci) += ..., dbias (Co, or NULL) += sum of dy. */
+glow_status cpu_conv3x3_taps_forward(glow_backend *be, glow_tensor x, const float *w, int Co, const float *bias,
+                                     float *y, int relu, int accumulate, const float *mask, const char *op);
+glow_status cpu_conv3x3_taps_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, float *dw, float *dbias,
+                                             const char *op);
 
 /* ---- cpu_<name> for every entry of glow/ops.def ---------------------------------
  * Each op in the family file of its section there (cpu_elementwise.c, cpu_actnorm.c, cpu_lu.c, cpu_conv.c,
