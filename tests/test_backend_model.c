@@ -10,7 +10,8 @@
  * A backend that is unavailable is reported and skipped (a failure when
  * $GLOW_TEST_REQUIRE names it, or when it is present but broken: test_util.h);
  * the suite exits 77 (meson: SKIP) when no backend but the CPU's opens. And
- * the cpu backend gives bit-identical training on any thread count.
+ * the cpu backend's training is bit-identical from run to run on a given thread
+ * count, and agrees across thread counts to float precision.
  * The class-conditional model (glow_model_config.n_classes, class_weight) is checked
  * the same way: its golden fixture, and 20 training steps with labels whose bpd and
  * classifier bits_y follow the reference's. */
@@ -129,49 +130,60 @@ static void test_every_backend(void **state)
     tu_require(tested > 0, "a non-CPU backend (Vulkan or CUDA)");
 }
 
-/* The cpu backend cuts work into parts by problem size only and sums partials
- * in part order, so 20 training steps give the same losses, bit for bit, on 1,
- * 2 and 3 threads (3 is more than this machine's cores: parts are claimed
- * unevenly). Batch 32 so that conv weight gradients and per-channel sums span
- * several parts. */
-static void test_cpu_threads_agree(void **state)
+/* The cpu backend cuts its convolutions into one part per thread, so the sums
+ * of a GEMM's blocks (and on some CPUs oneDNN's kernels, which differ with a
+ * block's size) follow the thread count: 20 training steps must be bit-identical
+ * when run twice on the same count (1, 2 and 3 threads; 3 is more than this
+ * machine's cores, so parts are claimed unevenly), and agree across counts
+ * within 1e-3 bpd per step (the bound between backends). Batch 32 so that conv weight gradients and
+ * per-channel sums span several parts. */
+static void test_cpu_threads_deterministic(void **state)
 {
     (void)state;
-    enum { BATCH = 32 };
+    enum { BATCH = 32, COUNTS = 3, RUNS = 2 };
     glow_dataset ds;
     TU_OK(glow_dataset_load("fashion-mnist", NULL, 1, &ds));
-    static const int threads[] = {1, 2, 3};
-    float bpd[3][TRAIN_STEPS];
+    static const int threads[COUNTS] = {1, 2, 3};
+    float bpd[COUNTS][RUNS][TRAIN_STEPS];
     int opened = 0;
-    for (int t = 0; t < 3; t++) {
-        glow_set_cpu_threads(threads[t]);
-        glow_backend *be = NULL;
-        glow_status st = glow_backend_open("cpu", -1, &be);
-        glow_set_cpu_threads(0);
-        if (st != GLOW_OK) {
-            print_message("cpu: not tested: %s\n", glow_last_error());
-            break;
+    for (int t = 0; t < COUNTS; t++)
+        for (int r = 0; r < RUNS; r++) {
+            glow_set_cpu_threads(threads[t]);
+            glow_backend *be = NULL;
+            glow_status st = glow_backend_open("cpu", -1, &be);
+            glow_set_cpu_threads(0);
+            if (st != GLOW_OK) {
+                print_message("cpu: not tested: %s\n", glow_last_error());
+                break;
+            }
+            train_losses_at(be, &ds, BATCH, bpd[t][r]);
+            glow_backend_close(be);
+            opened++;
         }
-        train_losses_at(be, &ds, BATCH, bpd[t]);
-        glow_backend_close(be);
-        opened++;
-    }
     glow_dataset_free(&ds);
-    tu_require(opened == 3, "the cpu backend");
-    for (int t = 1; t < 3; t++)
-        for (int s = 0; s < TRAIN_STEPS; s++)
-            if (memcmp(&bpd[t][s], &bpd[0][s], sizeof(float)) != 0)
-                fail_msg("cpu step %d: bpd %.9g on %d threads, %.9g on 1 thread", s + 1, (double)bpd[t][s],
-                         threads[t], (double)bpd[0][s]);
-    print_message("cpu: 20 training steps bit-identical on 1, 2 and 3 threads (last bpd %.6f)\n",
-                  (double)bpd[0][TRAIN_STEPS - 1]);
+    tu_require(opened == COUNTS * RUNS, "the cpu backend");
+    double worst = 0.0;
+    for (int t = 0; t < COUNTS; t++)
+        for (int s = 0; s < TRAIN_STEPS; s++) {
+            if (memcmp(&bpd[t][1][s], &bpd[t][0][s], sizeof(float)) != 0)
+                fail_msg("cpu step %d on %d threads: bpd %.9g, then %.9g in a second run", s + 1, threads[t],
+                         (double)bpd[t][0][s], (double)bpd[t][1][s]);
+            double d = fabs((double)bpd[t][0][s] - (double)bpd[0][0][s]);
+            worst = d > worst ? d : worst;
+            if (!(d <= 1e-3))
+                fail_msg("cpu step %d: bpd %.9g on %d threads, %.9g on 1 thread", s + 1, (double)bpd[t][0][s],
+                         threads[t], (double)bpd[0][0][s]);
+        }
+    print_message("cpu: 20 training steps bit-identical run to run on 1, 2 and 3 threads; across thread counts "
+                  "within %.2g bpd (last bpd %.6f)\n",
+                  worst, (double)bpd[0][0][TRAIN_STEPS - 1]);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_backend),
-        cmocka_unit_test(test_cpu_threads_agree),
+        cmocka_unit_test(test_cpu_threads_deterministic),
     };
     return tu_exit_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

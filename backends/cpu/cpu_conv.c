@@ -12,9 +12,11 @@
  *                    k = 3: the forward conv of dy with w flipped in space and
  *                    transposed in channels, wf[ci][ky][kx][co] = w[co][2-ky][2-kx][ci],
  *                    accumulated into dx.
- * Work is cut into parts of a fixed number of pixel rows (from the shape
- * only); each part builds its im2col block in its worker's scratch and calls
- * SGEMM once. backward_weight sums per-part partial dw in part order. */
+ * Work is cut into one part per thread (cpu_thread_parts): a range of pixel
+ * rows, walked in blocks (GEMM_1X1_ROWS rows of a 1x1 conv, whose bias and ReLU
+ * epilogue then runs while the block is in cache; block_rows() for im2col, whose
+ * block is built in the worker's scratch); the 1x1 weight gradient is cut by
+ * output channels instead. backward_weight sums per-part partial dw in part order. */
 #include "cpu_internal.h"
 
 #include <math.h>
@@ -25,38 +27,9 @@ enum {
     COL_BLOCK_FLOATS = 1 << 15, /* im2col block of one GEMM call: 128 KiB, about half of L2 */
     MIN_ROWS = 16,
     MAX_ROWS = 512,
-    BW_ROWS = 512,        /* pixels per part of backward_weight (im2col path: partials of Co x 9Ci, small) */
-    FEW_OUTPUT_ROWS = 64, /* pixels per part of the direct few-output kernel */
-    GEMM_1X1_ROWS = 256,  /* pixels per SGEMM call of a 1x1 conv (no im2col block to fit in L2) */
-    GEMM_1X1_COLS = 256,  /* output channels per SGEMM call of a 1x1 conv with few row blocks */
-    GEMM_1X1_WIDE_COLS = 512, /* ... and with at least GEMM_1X1_WIDE_PARTS row blocks */
-    GEMM_1X1_WIDE_PARTS = 16,
-    BW_1X1_COLS = 64,     /* rows of dw (output channels) per part of a 1x1 backward_weight */
+    GEMM_1X1_ROWS = 256, /* pixels per SGEMM call of a 1x1 conv */
+    CHANNEL_ALIGN = 16,  /* output channels per unit of a 1x1 weight gradient's cut */
 };
-
-/* A 1x1 conv's GEMM (P x Co) is cut into blocks of GEMM_1X1_ROWS pixels times
- * up to GEMM_1X1_COLS output channels, so that the small levels (256 pixels at
- * level 2 of the report model) still give every thread a part; with at least
- * GEMM_1X1_WIDE_PARTS row blocks (4096 pixels and more) a block spans up to 512
- * channels, which saves oneDNN repacking the shared operand per block: with 2
- * threads, 4096 x 512 x 512 runs at 398 GFLOP/s in 256 x 512 blocks against
- * 359 in 256 x 256 blocks (a pthread pool of dnnl_sgemm calls, as here; the
- * measurement is in the note of issue 11). Blocks follow from the shape only. */
-static size_t rows_1x1(int Ci, int Co)
-{
-    return Ci >= 128 || Co >= 128 ? GEMM_1X1_ROWS : 8 * GEMM_1X1_ROWS; /* the invertible 1x1 convs: tiny GEMMs */
-}
-
-/* Output channels per block of a 1x1 GEMM of `pixels` rows (cut in `rows`) and n columns. */
-static size_t cols_1x1(size_t pixels, size_t rows, int n)
-{
-    return cpu_parts(pixels, rows) >= GEMM_1X1_WIDE_PARTS && n <= GEMM_1X1_WIDE_COLS ? (size_t)n : GEMM_1X1_COLS;
-}
-
-static size_t col_blocks(size_t cols, int n)
-{
-    return ((size_t)n + cols - 1) / cols;
-}
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
  * a multiple of MIN_ROWS. */
@@ -109,8 +82,7 @@ typedef struct {
     size_t pixels, rows, K;
     int H, W, Ci, Co, k, relu;
     float beta;       /* 0: y = ..., 1: y += ... */
-    size_t col_parts; /* 1x1: output-channel blocks per row block; else 1 */
-    size_t cols;      /* 1x1: output channels per block */
+    size_t parts;     /* even pixel ranges, one per thread */
     const float *mask; /* NULL, or (P, Co): y[p][co] = 0 where mask[p][co] <= 0 (a ReLU's backward) */
 } fwd_ctx;
 
@@ -131,36 +103,39 @@ static int use_taps(int k, int Ci, int Co)
     return use_few_outputs(k, Ci, Co) && Ci * Co >= 768;
 }
 
+/* Rows [b, e) of y, in blocks of c->rows: a GEMM each (im2col first when k = 3),
+ * then the mask, bias and ReLU on the block. */
 static void forward_part(void *p, size_t part, int worker)
 {
     const fwd_ctx *c = p;
-    size_t r0, r1, o0 = 0, o1 = (size_t)c->Co;
-    cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
-    if (c->col_parts > 1)
-        cpu_part_range(part % c->col_parts, c->cols, (size_t)c->Co, &o0, &o1);
+    size_t b, e;
+    cpu_even_range(part, c->parts, c->pixels, MIN_ROWS, &b, &e);
+    const int K = (int)c->K, Co = c->Co;
     if (use_few_outputs(c->k, c->Ci, c->Co)) {
-        cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, c->Co, c->bias, c->relu, c->beta != 0.0f, c->y, r0, r1);
+        cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, Co, c->bias, c->relu, c->beta != 0.0f, c->y, b, e);
         if (c->mask != NULL)
-            cpu_relu_mask_rows(c->y + r0 * (size_t)c->Co, c->mask + r0 * (size_t)c->Co, (int)(r1 - r0), c->Co, c->Co);
+            cpu_relu_mask_rows(c->y + b * (size_t)Co, c->mask + b * (size_t)Co, (int)(e - b), Co, Co);
         return;
     }
-    const int m = (int)(r1 - r0), K = (int)c->K, Co = c->Co, n = (int)(o1 - o0);
-    const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
-    float *y = c->y + r0 * (size_t)Co + o0;
-    cpu_sgemm(0, 1, m, n, K, 1.0f, a, K, c->w + o0 * c->K, K, c->beta, y, Co);
-    if (c->mask != NULL)
-        cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co + o0, m, n, Co);
-    if (c->bias == NULL && !c->relu)
-        return;
-    const float *bias = c->bias ? c->bias + o0 : NULL;
-    for (int r = 0; r < m; r++) {
-        float *yr = y + (size_t)r * Co;
-        if (bias)
-            for (int o = 0; o < n; o++)
-                yr[o] += bias[o];
-        if (c->relu)
-            for (int o = 0; o < n; o++)
-                yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
+    for (size_t r0 = b; r0 < e; r0 += c->rows) {
+        const size_t r1 = r0 + c->rows < e ? r0 + c->rows : e;
+        const int m = (int)(r1 - r0);
+        const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
+        float *y = c->y + r0 * (size_t)Co;
+        cpu_sgemm(0, 1, m, Co, K, 1.0f, a, K, c->w, K, c->beta, y, Co);
+        if (c->mask != NULL)
+            cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co, m, Co, Co);
+        if (c->bias == NULL && !c->relu)
+            continue;
+        for (int r = 0; r < m; r++) {
+            float *yr = y + (size_t)r * Co;
+            if (c->bias)
+                for (int o = 0; o < Co; o++)
+                    yr[o] += c->bias[o];
+            if (c->relu)
+                for (int o = 0; o < Co; o++)
+                    yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
+        }
     }
 }
 
@@ -170,17 +145,14 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
 {
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
-                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, 1, (size_t)Co, mask};
+                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, 1, mask};
     if (use_taps(k, x.c, Co))
         return cpu_conv3x3_taps_forward(be, x, w, Co, bias, y, relu, accumulate, mask, op);
-    c.rows = use_few_outputs(k, x.c, Co) ? FEW_OUTPUT_ROWS : k == 1 ? rows_1x1(x.c, Co) : block_rows(c.K);
-    if (k == 1) {
-        c.cols = cols_1x1(c.pixels, c.rows, Co);
-        c.col_parts = col_blocks(c.cols, Co);
-    }
+    c.rows = k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
+    c.parts = cpu_thread_parts(st, c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
-    cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, forward_part, &c);
+    cpu_parallel(be, c.parts, forward_part, &c);
     return GLOW_OK;
 }
 
@@ -196,25 +168,27 @@ glow_status cpu_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, g
 typedef struct {
     const float *dy, *w;
     float *dx;
-    size_t pixels, rows, col_parts, cols;
+    size_t pixels, parts;
     int Ci, Co;
     float beta;        /* 1: dx += ..., 0: dx = ... */
     const float *mask; /* NULL, or (P, Ci): dx = 0 where mask <= 0 (with beta 0) */
 } bd1_ctx;
 
-/* k = 1: dx rows [r0, r1), channels [i0, i1) (+)= dy rows w[:, i0:i1], (m x Co)(Co x n), then masked. */
+/* k = 1: dx rows [b, e) (+)= dy rows w, (m x Co)(Co x Ci), in blocks of GEMM_1X1_ROWS, then masked. */
 static void backward_data_1x1_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const bd1_ctx *c = p;
-    size_t r0, r1, i0, i1;
-    cpu_part_range(part / c->col_parts, c->rows, c->pixels, &r0, &r1);
-    cpu_part_range(part % c->col_parts, c->cols, (size_t)c->Ci, &i0, &i1);
-    float *dx = c->dx + r0 * (size_t)c->Ci + i0;
-    cpu_sgemm(0, 0, (int)(r1 - r0), (int)(i1 - i0), c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w + i0, c->Ci,
-              c->beta, dx, c->Ci);
-    if (c->mask != NULL)
-        cpu_relu_mask_rows(dx, c->mask + r0 * (size_t)c->Ci + i0, (int)(r1 - r0), (int)(i1 - i0), c->Ci);
+    size_t b, e;
+    cpu_even_range(part, c->parts, c->pixels, MIN_ROWS, &b, &e);
+    for (size_t r0 = b; r0 < e; r0 += GEMM_1X1_ROWS) {
+        const size_t r1 = r0 + GEMM_1X1_ROWS < e ? r0 + GEMM_1X1_ROWS : e;
+        float *dx = c->dx + r0 * (size_t)c->Ci;
+        cpu_sgemm(0, 0, (int)(r1 - r0), c->Ci, c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w, c->Ci, c->beta, dx,
+                  c->Ci);
+        if (c->mask != NULL)
+            cpu_relu_mask_rows(dx, c->mask + r0 * (size_t)c->Ci, (int)(r1 - r0), c->Ci, c->Ci);
+    }
 }
 
 /* dx (+)= the input gradient of conv(x, w) for dy; with mask (overwrite only),
@@ -225,11 +199,10 @@ glow_status cpu_conv_backward_data(glow_backend *be, glow_tensor dy, glow_tensor
     const char *op = mask ? "conv2d_backward_data_relu" : "conv2d_backward_data";
     const int k = w.h, Ci = dx.c, Co = dy.c;
     if (k == 1) {
-        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), rows_1x1(Ci, Co), 1, 0, Ci,
-                     Co, accumulate ? 1.0f : 0.0f, mask};
-        c.cols = cols_1x1(c.pixels, c.rows, Ci);
-        c.col_parts = col_blocks(c.cols, Ci);
-        cpu_parallel(be, cpu_parts(c.pixels, c.rows) * c.col_parts, backward_data_1x1_part, &c);
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), 1, Ci, Co,
+                     accumulate ? 1.0f : 0.0f, mask};
+        c.parts = cpu_thread_parts(cpu_st(be), c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * Ci * Co);
+        cpu_parallel(be, c.parts, backward_data_1x1_part, &c);
         return GLOW_OK;
     }
     cpu_state *st = cpu_st(be);
@@ -258,7 +231,7 @@ typedef struct {
     cpu_state *st;
     const float *x, *dy;
     float *partial; /* parts x (Co*K + Co): dw then dbias of each part */
-    size_t pixels, rows, K;
+    size_t pixels, rows, K, parts;
     int H, W, Ci, Co, k, with_bias;
 } bw_ctx;
 
@@ -266,7 +239,7 @@ static void backward_weight_part(void *p, size_t part, int worker)
 {
     const bw_ctx *c = p;
     size_t b, e;
-    cpu_part_range(part, BW_ROWS, c->pixels, &b, &e);
+    cpu_even_range(part, c->parts, c->pixels, MIN_ROWS, &b, &e);
     const int K = (int)c->K, Co = c->Co;
     float *dw = c->partial + part * ((size_t)Co * c->K + (size_t)Co);
     float *db = dw + (size_t)Co * c->K;
@@ -289,13 +262,13 @@ static void backward_weight_part(void *p, size_t part, int worker)
     }
 }
 
-/* k = 1, parts of BW_1X1_COLS output channels [o0, o1) over all P pixels:
+/* k = 1, parts of output channels [o0, o1) (even ranges, one per thread) over all P pixels:
  *   dw[o0:o1] (n x Ci) += dy[:, o0:o1]^T (n x P) x (P x Ci),  dbias[o] += sum_p dy[p][o] (in double)
  * one SGEMM of inner size P per part; no partial sums to reduce. */
 typedef struct {
     const float *x, *dy;
     float *dw, *db;
-    size_t pixels;
+    size_t pixels, parts;
     int Ci, Co;
 } bw1_ctx;
 
@@ -304,20 +277,24 @@ static void backward_weight_1x1_part(void *p, size_t part, int worker)
     (void)worker;
     const bw1_ctx *c = p;
     size_t o0, o1;
-    cpu_part_range(part, BW_1X1_COLS, (size_t)c->Co, &o0, &o1);
+    cpu_even_range(part, c->parts, (size_t)c->Co, CHANNEL_ALIGN, &o0, &o1);
     const int n = (int)(o1 - o0), Co = c->Co;
     cpu_sgemm(1, 0, n, c->Ci, (int)c->pixels, 1.0f, c->dy + o0, Co, c->x, c->Ci, 1.0f, c->dw + o0 * (size_t)c->Ci,
               c->Ci);
     if (c->db == NULL)
         return;
-    double acc[BW_1X1_COLS] = {0};
-    for (size_t r = 0; r < c->pixels; r++) {
-        const float *g = c->dy + r * (size_t)Co + o0;
-        for (int o = 0; o < n; o++)
-            acc[o] += g[o];
+    /* per output channel, in pixel order, in double: in blocks of 64 channels */
+    for (int ob = 0; ob < n; ob += 64) {
+        const int nb = n - ob < 64 ? n - ob : 64;
+        double acc[64] = {0};
+        for (size_t r = 0; r < c->pixels; r++) {
+            const float *g = c->dy + r * (size_t)Co + o0 + ob;
+            for (int o = 0; o < nb; o++)
+                acc[o] += g[o];
+        }
+        for (int o = 0; o < nb; o++)
+            c->db[o0 + (size_t)(ob + o)] += (float)acc[o];
     }
-    for (int o = 0; o < n; o++)
-        c->db[o0 + (size_t)o] += (float)acc[o];
 }
 
 /* k = 3 with few outputs: parts are (tap, 32 input channels) of dw, plus one last part for dbias
@@ -364,8 +341,9 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
     const int k = dw.h, Co = dy.c;
     if (k == 1) {
         bw1_ctx c1 = {cpu_data(x), cpu_data(dy), cpu_data(dw), dbias.buf ? cpu_data(dbias) : NULL, glow_tensor_rows(x),
-                      x.c, Co};
-        cpu_parallel(be, cpu_parts((size_t)Co, BW_1X1_COLS), backward_weight_1x1_part, &c1);
+                      1, x.c, Co};
+        c1.parts = cpu_thread_parts(st, (size_t)Co, CHANNEL_ALIGN, 2.0 * (double)c1.pixels * x.c * Co);
+        cpu_parallel(be, c1.parts, backward_weight_1x1_part, &c1);
         return GLOW_OK;
     }
     if (use_taps(k, x.c, Co))
@@ -377,10 +355,11 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
         cpu_parallel(be, parts, backward_weight_few_part, &cf);
         return GLOW_OK;
     }
-    bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
+    bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c, 1,
                 x.h, x.w, x.c, Co, k, dbias.buf != NULL};
     c.rows = block_rows(c.K);
-    const size_t parts = cpu_parts(c.pixels, BW_ROWS), stride = (size_t)Co * c.K + (size_t)Co;
+    c.parts = cpu_thread_parts(st, c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
+    const size_t parts = c.parts, stride = (size_t)Co * c.K + (size_t)Co;
     if (k != 1)
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     c.partial = cpu_alloc_floats(st, parts * stride, op);

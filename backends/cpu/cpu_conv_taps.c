@@ -18,10 +18,10 @@
  * 36 x 512 x 4096 at about 165, where the former direct kernel reached 80 and
  * 75 (tools/bench_cpu_conv has the table for every shape of the models).
  *
- * Work is cut into fixed parts (from the shape only): GEMM rows in blocks of
- * TAPS_ROWS pixels, the tap sums in blocks of TAPS_SUM_ROWS pixels, the weight
- * gradient's GEMM in blocks of TAPS_DW_COLS input channels over all pixels (no
- * partial sums). Images are taken in chunks whose Z or D holds at most
+ * Work is cut into one part per thread (cpu_thread_parts): pixel ranges for
+ * the GEMM (walked in blocks of TAPS_ROWS rows), the tap sums and the shifted
+ * dy; input-channel ranges for the weight gradient's GEMM, each over all pixels
+ * (no partial sums). Images are taken in chunks whose Z or D holds at most
  * TAPS_CHUNK_FLOATS floats (at least one image), so that a large image costs a
  * bounded temporary; chunk boundaries are whole images, so no tap crosses them. */
 #include "cpu_internal.h"
@@ -31,8 +31,8 @@
 
 enum {
     TAPS_ROWS = 256,
-    TAPS_SUM_ROWS = 1024,
-    TAPS_DW_COLS = 64,
+    ALIGN_ROWS = 16,
+    ALIGN_CHANNELS = 16,
     TAPS_CHUNK_FLOATS = 1 << 22, /* 16 MiB of Z or D */
 };
 
@@ -48,20 +48,23 @@ static int chunk_images(int N, size_t per_image)
 typedef struct {
     const float *x, *wt, *bias, *mask;
     float *z, *y;
-    size_t pixels; /* of the chunk */
+    size_t pixels, parts; /* of the chunk; even pixel ranges */
     int H, W, Ci, Co, relu, accumulate;
 } taps_fwd_ctx;
 
-/* Z rows [r0, r1) of the chunk = x rows wt^T. */
+/* Z rows [b, e) of the chunk = x rows wt^T, in blocks of TAPS_ROWS rows. */
 static void taps_gemm_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const taps_fwd_ctx *c = p;
-    size_t r0, r1;
-    cpu_part_range(part, TAPS_ROWS, c->pixels, &r0, &r1);
+    size_t b, e;
+    cpu_even_range(part, c->parts, c->pixels, ALIGN_ROWS, &b, &e);
     const int n = 9 * c->Co;
-    cpu_sgemm(0, 1, (int)(r1 - r0), n, c->Ci, 1.0f, c->x + r0 * (size_t)c->Ci, c->Ci, c->wt, c->Ci, 0.0f,
-              c->z + r0 * (size_t)n, n);
+    for (size_t r0 = b; r0 < e; r0 += TAPS_ROWS) {
+        const size_t r1 = r0 + TAPS_ROWS < e ? r0 + TAPS_ROWS : e;
+        cpu_sgemm(0, 1, (int)(r1 - r0), n, c->Ci, 1.0f, c->x + r0 * (size_t)c->Ci, c->Ci, c->wt, c->Ci, 0.0f,
+                  c->z + r0 * (size_t)n, n);
+    }
 }
 
 /* y rows [r0, r1) of the chunk from the tap sums of Z, then bias, accumulate, mask, ReLU. */
@@ -70,7 +73,7 @@ static void taps_sum_part(void *p, size_t part, int worker)
     (void)worker;
     const taps_fwd_ctx *c = p;
     size_t r0, r1;
-    cpu_part_range(part, TAPS_SUM_ROWS, c->pixels, &r0, &r1);
+    cpu_even_range(part, c->parts, c->pixels, ALIGN_ROWS, &r0, &r1);
     const size_t hw = (size_t)c->H * c->W, zw = 9 * (size_t)c->Co;
     const int Co = c->Co;
     for (size_t r = r0; r < r1; r++) {
@@ -123,9 +126,11 @@ glow_status cpu_conv3x3_taps_forward(glow_backend *be, glow_tensor x, const floa
         const int nc = x.n - n0 < per_chunk ? x.n - n0 : per_chunk;
         const size_t first = (size_t)n0 * hw;
         taps_fwd_ctx c = {cpu_data(x) + first * (size_t)Ci, wt, bias, mask ? mask + first * (size_t)Co : NULL,
-                          wt + wt_count, y + first * (size_t)Co, (size_t)nc * hw, x.h, x.w, Ci, Co, relu, accumulate};
-        cpu_parallel(be, cpu_parts(c.pixels, TAPS_ROWS), taps_gemm_part, &c);
-        cpu_parallel(be, cpu_parts(c.pixels, TAPS_SUM_ROWS), taps_sum_part, &c);
+                          wt + wt_count, y + first * (size_t)Co, (size_t)nc * hw, 1, x.h, x.w, Ci, Co, relu,
+                          accumulate};
+        c.parts = cpu_thread_parts(st, c.pixels, ALIGN_ROWS, 2.0 * (double)c.pixels * (double)zw * Ci);
+        cpu_parallel(be, c.parts, taps_gemm_part, &c);
+        cpu_parallel(be, c.parts, taps_sum_part, &c);
     }
     cpu_free_floats(st, wt, wt_count + z_count);
     return GLOW_OK;
@@ -137,6 +142,7 @@ typedef struct {
     const float *x, *dy;
     float *d, *s;
     size_t pixels; /* of the chunk */
+    size_t row_parts, col_parts; /* even pixel ranges (D), even input-channel ranges (S) */
     int H, W, Ci, Co;
     float beta; /* 0 for the first chunk, then 1 */
 } taps_dw_ctx;
@@ -147,7 +153,7 @@ static void taps_shift_part(void *p, size_t part, int worker)
     (void)worker;
     const taps_dw_ctx *c = p;
     size_t r0, r1;
-    cpu_part_range(part, TAPS_SUM_ROWS, c->pixels, &r0, &r1);
+    cpu_even_range(part, c->row_parts, c->pixels, ALIGN_ROWS, &r0, &r1);
     const size_t hw = (size_t)c->H * c->W, Co = (size_t)c->Co;
     for (size_t r = r0; r < r1; r++) {
         size_t rem = r % hw;
@@ -172,7 +178,7 @@ static void taps_dw_gemm_part(void *p, size_t part, int worker)
     (void)worker;
     const taps_dw_ctx *c = p;
     size_t c0, c1;
-    cpu_part_range(part, TAPS_DW_COLS, (size_t)c->Ci, &c0, &c1);
+    cpu_even_range(part, c->col_parts, (size_t)c->Ci, ALIGN_CHANNELS, &c0, &c1);
     const int m = 9 * c->Co;
     cpu_sgemm(1, 0, m, (int)(c1 - c0), (int)c->pixels, 1.0f, c->d, m, c->x + c0, c->Ci, c->beta, c->s + c0, c->Ci);
 }
@@ -192,9 +198,12 @@ glow_status cpu_conv3x3_taps_backward_weight(glow_backend *be, glow_tensor x, gl
         const int nc = x.n - n0 < per_chunk ? x.n - n0 : per_chunk;
         const size_t first = (size_t)n0 * hw;
         taps_dw_ctx c = {cpu_data(x) + first * (size_t)Ci, cpu_data(dy) + first * (size_t)Co, s + s_count, s,
-                         (size_t)nc * hw, x.h, x.w, Ci, Co, n0 == 0 ? 0.0f : 1.0f};
-        cpu_parallel(be, cpu_parts(c.pixels, TAPS_SUM_ROWS), taps_shift_part, &c);
-        cpu_parallel(be, cpu_parts((size_t)Ci, TAPS_DW_COLS), taps_dw_gemm_part, &c);
+                         (size_t)nc * hw, 1, 1, x.h, x.w, Ci, Co, n0 == 0 ? 0.0f : 1.0f};
+        const double flops = 2.0 * (double)c.pixels * (double)dw_ * Ci;
+        c.row_parts = cpu_thread_parts(st, c.pixels, ALIGN_ROWS, flops);
+        c.col_parts = cpu_thread_parts(st, (size_t)Ci, ALIGN_CHANNELS, flops);
+        cpu_parallel(be, c.row_parts, taps_shift_part, &c);
+        cpu_parallel(be, c.col_parts, taps_dw_gemm_part, &c);
     }
     for (int o = 0; o < Co; o++)
         for (int t = 0; t < 9; t++) {

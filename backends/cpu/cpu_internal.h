@@ -7,11 +7,13 @@
  * NHWC tensors, element (n, y, x, c) at ((n*H + y)*W + x)*C + c.
  *
  * Parallelism: one persistent pool of worker threads per backend
- * (cpu_threads.c). Work is cut into parts whose boundaries depend only on the
- * problem size, never on the thread count, and every reduction sums its
- * per-part partials in part order; so a result does not depend on how many
- * threads ran it (tests/test_backend_model.c checks this). GEMM-shaped work goes
- * to single-threaded oneDNN SGEMM calls, one per part (cpu_gemm.c). */
+ * (cpu_threads.c). Elementwise passes and reductions are cut into parts of a
+ * fixed size (cpu_parts); the convolutions into one part per thread
+ * (cpu_thread_parts). Every reduction sums its per-part partials in part
+ * order, so a run is bit-identical from run to run on a given thread count;
+ * across thread counts the convolutions' sums differ in rounding only
+ * (tests/test_backend_model.c checks both). GEMM-shaped work goes to
+ * single-threaded oneDNN SGEMM calls within each part (cpu_gemm.c). */
 #ifndef GLOW_CPU_INTERNAL_H
 #define GLOW_CPU_INTERNAL_H
 
@@ -80,7 +82,7 @@ static inline void cpu_parallel(glow_backend *be, size_t parts, cpu_part_fn fn, 
 
 /* Number of parts of `grain` items covering `total` items (at least 1), and
  * the item range of part i. The grain is fixed per op (never derived from the
- * thread count), so partials reduce in the same order on any thread count. */
+ * thread count), so these partials reduce in the same order on any thread count. */
 static inline size_t cpu_parts(size_t total, size_t grain)
 {
     return total == 0 ? 1 : (total + grain - 1) / grain;
@@ -90,6 +92,33 @@ static inline void cpu_part_range(size_t part, size_t grain, size_t total, size_
 {
     *begin = part * grain;
     *end = *begin + grain < total ? *begin + grain : total;
+}
+
+/* GEMM-shaped work (the convolutions) is cut into one part per thread, fewer
+ * when a part would do under CPU_MIN_PART_FLOPS: even, contiguous ranges of
+ * items in multiples of `align` (cpu_even_range). With equal parts the threads
+ * finish together; with many small parts claimed dynamically (the former cut)
+ * the last part of every GEMM left a thread idle, 28% of a 2-thread step of the
+ * report model (issue 11's note). The cut depends on the thread count, so such
+ * results are deterministic for a given count, not across counts. */
+enum { CPU_MIN_PART_FLOPS = 1 << 20 };
+static inline size_t cpu_thread_parts(const cpu_state *st, size_t items, size_t align, double flops)
+{
+    size_t by_flops = (size_t)(flops / CPU_MIN_PART_FLOPS), by_items = items / (align ? align : 1);
+    size_t n = (size_t)st->threads;
+    n = by_flops < n ? by_flops : n;
+    n = by_items < n ? by_items : n;
+    return n > 0 ? n : 1;
+}
+
+/* Items [begin, end) of part `part` of `parts` even ranges over `total` items,
+ * boundaries at multiples of `align`. */
+static inline void cpu_even_range(size_t part, size_t parts, size_t total, size_t align, size_t *begin, size_t *end)
+{
+    size_t units = (total + align - 1) / align;
+    size_t b = units * part / parts * align, e = units * (part + 1) / parts * align;
+    *begin = b < total ? b : total;
+    *end = e < total ? e : total;
 }
 
 /* Pixels per part of a per-pixel pass touching `floats_per_pixel` floats of its

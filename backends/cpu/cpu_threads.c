@@ -5,9 +5,9 @@
  * time from a shared ticket: the high 32 bits hold the run's generation, the
  * low 32 bits the next unclaimed part (CLOSED once the run is over). A part's
  * computation depends only on its index (its rows, its partial-sum slot),
- * never on which thread claims it, so results are the same for any thread
- * count and any timing; dynamic claiming keeps a run going when a worker is
- * descheduled (a shared or oversubscribed machine) instead of waiting for it.
+ * never on which thread claims it, so results do not depend on timing; dynamic
+ * claiming keeps a run going when a worker is descheduled (a shared or
+ * oversubscribed machine) instead of waiting for it.
  *
  * Workers spin briefly on the ticket after a run (ops of a training step
  * follow each other within microseconds) and then sleep on a condition
