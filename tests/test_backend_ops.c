@@ -687,6 +687,9 @@ static const conv_shape conv_shapes[] = {
      * chunks of at most 2^22 floats of its 9Co-wide temporary: 4032 pixels x 360
      * per image here, so two chunks, the second of one image. */
     {3, 56, 72, 16, 40, 3},
+    /* 1x1 with few pixels per thread: the cpu backend splits the output channels
+     * (forward, 200 in ranges of 16) or the input channels (backward_data, 72). */
+    {2, 8, 8, 72, 200, 1},
 };
 
 typedef struct {

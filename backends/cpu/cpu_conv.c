@@ -82,7 +82,8 @@ typedef struct {
     size_t pixels, rows, K;
     int H, W, Ci, Co, k, relu;
     float beta;       /* 0: y = ..., 1: y += ... */
-    size_t parts;     /* even pixel ranges, one per thread */
+    size_t parts;     /* even pixel ranges (or output-channel ranges), one per thread */
+    int split_cols;   /* 1x1 with few rows per part: the parts are output-channel ranges */
     const float *mask; /* NULL, or (P, Co): y[p][co] = 0 where mask[p][co] <= 0 (a ReLU's backward) */
 } fwd_ctx;
 
@@ -103,14 +104,30 @@ static int use_taps(int k, int Ci, int Co)
     return use_few_outputs(k, Ci, Co) && Ci * Co >= 768;
 }
 
-/* Rows [b, e) of y, in blocks of c->rows: a GEMM each (im2col first when k = 3),
- * then the mask, bias and ReLU on the block. */
+/* Split a 1x1 GEMM's output channels rather than its rows when each part would
+ * get fewer than this many rows (level 2 of the report model: 256 pixels). */
+enum { COL_SPLIT_ROWS = 256 };
+
+/* Part `part` of a 1x1 GEMM with P rows and n columns cut into `parts`: rows
+ * [b, e) and columns [o0, o1), the columns when split_cols, else the rows. */
+static void gemm_part_range(size_t part, size_t parts, int split_cols, size_t P, int n, size_t *b, size_t *e,
+                            size_t *o0, size_t *o1)
+{
+    *b = 0, *e = P, *o0 = 0, *o1 = (size_t)n;
+    if (split_cols)
+        cpu_even_range(part, parts, (size_t)n, CHANNEL_ALIGN, o0, o1);
+    else
+        cpu_even_range(part, parts, P, MIN_ROWS, b, e);
+}
+
+/* Rows [b, e) and columns [o0, o1) of y, in blocks of c->rows rows: a GEMM each
+ * (im2col first when k = 3), then the mask, bias and ReLU on the block. */
 static void forward_part(void *p, size_t part, int worker)
 {
     const fwd_ctx *c = p;
-    size_t b, e;
-    cpu_even_range(part, c->parts, c->pixels, MIN_ROWS, &b, &e);
-    const int K = (int)c->K, Co = c->Co;
+    size_t b, e, o0, o1;
+    gemm_part_range(part, c->parts, c->split_cols, c->pixels, c->Co, &b, &e, &o0, &o1);
+    const int K = (int)c->K, Co = c->Co, n = (int)(o1 - o0);
     if (use_few_outputs(c->k, c->Ci, c->Co)) {
         cpu_conv3x3_few_outputs(c->x, c->H, c->W, c->Ci, c->w, Co, c->bias, c->relu, c->beta != 0.0f, c->y, b, e);
         if (c->mask != NULL)
@@ -121,19 +138,20 @@ static void forward_part(void *p, size_t part, int worker)
         const size_t r1 = r0 + c->rows < e ? r0 + c->rows : e;
         const int m = (int)(r1 - r0);
         const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
-        float *y = c->y + r0 * (size_t)Co;
-        cpu_sgemm(0, 1, m, Co, K, 1.0f, a, K, c->w, K, c->beta, y, Co);
+        float *y = c->y + r0 * (size_t)Co + o0;
+        cpu_sgemm(0, 1, m, n, K, 1.0f, a, K, c->w + o0 * c->K, K, c->beta, y, Co);
         if (c->mask != NULL)
-            cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co, m, Co, Co);
+            cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co + o0, m, n, Co);
         if (c->bias == NULL && !c->relu)
             continue;
+        const float *bias = c->bias ? c->bias + o0 : NULL;
         for (int r = 0; r < m; r++) {
             float *yr = y + (size_t)r * Co;
-            if (c->bias)
-                for (int o = 0; o < Co; o++)
-                    yr[o] += c->bias[o];
+            if (bias)
+                for (int o = 0; o < n; o++)
+                    yr[o] += bias[o];
             if (c->relu)
-                for (int o = 0; o < Co; o++)
+                for (int o = 0; o < n; o++)
                     yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
         }
     }
@@ -145,11 +163,15 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
 {
     cpu_state *st = cpu_st(be);
     fwd_ctx c = {st, cpu_data(x), w, bias, y, glow_tensor_rows(x), 0, (size_t)k * k * x.c,
-                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, 1, mask};
+                 x.h, x.w, x.c, Co, k, relu, accumulate ? 1.0f : 0.0f, 1, 0, mask};
     if (use_taps(k, x.c, Co))
         return cpu_conv3x3_taps_forward(be, x, w, Co, bias, y, relu, accumulate, mask, op);
     c.rows = k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
     c.parts = cpu_thread_parts(st, c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
+    if (k == 1 && c.pixels < c.parts * COL_SPLIT_ROWS) {
+        c.split_cols = 1;
+        c.parts = cpu_thread_parts(st, (size_t)Co, CHANNEL_ALIGN, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
+    }
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     cpu_parallel(be, c.parts, forward_part, &c);
@@ -169,25 +191,28 @@ typedef struct {
     const float *dy, *w;
     float *dx;
     size_t pixels, parts;
+    int split_cols; /* few rows per part: the parts are input-channel ranges */
     int Ci, Co;
     float beta;        /* 1: dx += ..., 0: dx = ... */
     const float *mask; /* NULL, or (P, Ci): dx = 0 where mask <= 0 (with beta 0) */
 } bd1_ctx;
 
-/* k = 1: dx rows [b, e) (+)= dy rows w, (m x Co)(Co x Ci), in blocks of GEMM_1X1_ROWS, then masked. */
+/* k = 1: dx rows [b, e), channels [i0, i1) (+)= dy rows w[:, i0:i1], (m x Co)(Co x n), in blocks
+ * of GEMM_1X1_ROWS rows, then masked. */
 static void backward_data_1x1_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const bd1_ctx *c = p;
-    size_t b, e;
-    cpu_even_range(part, c->parts, c->pixels, MIN_ROWS, &b, &e);
+    size_t b, e, i0, i1;
+    gemm_part_range(part, c->parts, c->split_cols, c->pixels, c->Ci, &b, &e, &i0, &i1);
+    const int n = (int)(i1 - i0);
     for (size_t r0 = b; r0 < e; r0 += GEMM_1X1_ROWS) {
         const size_t r1 = r0 + GEMM_1X1_ROWS < e ? r0 + GEMM_1X1_ROWS : e;
-        float *dx = c->dx + r0 * (size_t)c->Ci;
-        cpu_sgemm(0, 0, (int)(r1 - r0), c->Ci, c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w, c->Ci, c->beta, dx,
+        float *dx = c->dx + r0 * (size_t)c->Ci + i0;
+        cpu_sgemm(0, 0, (int)(r1 - r0), n, c->Co, 1.0f, c->dy + r0 * (size_t)c->Co, c->Co, c->w + i0, c->Ci, c->beta, dx,
                   c->Ci);
         if (c->mask != NULL)
-            cpu_relu_mask_rows(dx, c->mask + r0 * (size_t)c->Ci, (int)(r1 - r0), c->Ci, c->Ci);
+            cpu_relu_mask_rows(dx, c->mask + r0 * (size_t)c->Ci + i0, (int)(r1 - r0), n, c->Ci);
     }
 }
 
@@ -199,9 +224,14 @@ glow_status cpu_conv_backward_data(glow_backend *be, glow_tensor dy, glow_tensor
     const char *op = mask ? "conv2d_backward_data_relu" : "conv2d_backward_data";
     const int k = w.h, Ci = dx.c, Co = dy.c;
     if (k == 1) {
-        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), 1, Ci, Co,
+        bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), 1, 0, Ci, Co,
                      accumulate ? 1.0f : 0.0f, mask};
-        c.parts = cpu_thread_parts(cpu_st(be), c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * Ci * Co);
+        const double flops = 2.0 * (double)c.pixels * Ci * Co;
+        c.parts = cpu_thread_parts(cpu_st(be), c.pixels, MIN_ROWS, flops);
+        if (c.pixels < c.parts * COL_SPLIT_ROWS) {
+            c.split_cols = 1;
+            c.parts = cpu_thread_parts(cpu_st(be), (size_t)Ci, CHANNEL_ALIGN, flops);
+        }
         cpu_parallel(be, c.parts, backward_data_1x1_part, &c);
         return GLOW_OK;
     }
