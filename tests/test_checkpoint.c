@@ -328,6 +328,32 @@ static void test_reads_version_2(void **state)
     free_fixture(&fx);
 }
 
+/* Rewrites the saved file b (len bytes) at `path` as an older version: the
+ * header cut to its first header_bytes (the later fields dropped), the version
+ * (byte 8) and header size (u32 at 12, little-endian, < 256) set, re-sealed.
+ * Returns the new length. */
+static size_t truncate_to_version(uint8_t *b, size_t len, int version, size_t header_bytes, const char *path)
+{
+    const size_t cut = 16 + header_bytes, extra = HEADER_V3 - header_bytes;
+    memmove(b + cut, b + cut + extra, len - cut - extra);
+    b[8] = (uint8_t)version;
+    b[12] = (uint8_t)header_bytes;
+    reseal(b, len - extra);
+    write_all(path, b, len - extra);
+    return len - extra;
+}
+
+/* Loads an older file with the fixture's config as versions 1 and 2 knew it:
+ * no class-conditional fields. */
+static void load_unconditional(const char *path, const fixture *fx, glow_checkpoint_state *st, glow_param_table *t,
+                               float **p)
+{
+    glow_model_config unconditional = fx->st.config;
+    unconditional.n_classes = 0;
+    unconditional.class_weight = 0.0f;
+    TU_OK(glow_checkpoint_load(path, &unconditional, st, t, p, NULL, NULL));
+}
+
 /* A version-1 file (the 132-byte header without the three data-order fields
  * and the precision) still loads, with the two counts "not recorded" (-1) and
  * precision fp32; a version-1 preamble in front of a longer header is refused. */
@@ -338,20 +364,11 @@ static void test_reads_version_1(void **state)
     char path[512];
     size_t len;
     uint8_t *b = saved_bytes(&fx, "v1.ckpt", path, sizeof path, &len);
-    const size_t cut = 16 + HEADER_V1, extra = HEADER_V3 - HEADER_V1;
-    memmove(b + cut, b + cut + extra, len - cut - extra);
-    size_t v1_len = len - extra;
-    b[8] = 1;
-    b[12] = HEADER_V1; /* u32 header bytes at 12 (little-endian, < 256) */
-    reseal(b, v1_len);
-    write_all(path, b, v1_len);
+    size_t v1_len = truncate_to_version(b, len, 1, HEADER_V1, path);
     glow_checkpoint_state st;
     glow_param_table t;
     float *p;
-    glow_model_config unconditional = fx.st.config; /* version 1 has no class-conditional fields */
-    unconditional.n_classes = 0;
-    unconditional.class_weight = 0.0f;
-    TU_OK(glow_checkpoint_load(path, &unconditional, &st, &t, &p, NULL, NULL));
+    load_unconditional(path, &fx, &st, &t, &p);
     assert_int_equal(st.train_limit, -1);
     assert_int_equal(st.train_count, -1);
     assert_int_equal(st.precision, GLOW_PRECISION_FP32);
@@ -400,17 +417,8 @@ static void test_reads_version_2_and_pad(void **state)
     write_all(path, b, len);
     expect_load_error(path, NULL, GLOW_ERR_FORMAT, "unknown padding mode 2");
     b[16 + HEADER_V2] = GLOW_PAD_EDGE;
-    const size_t cut = 16 + HEADER_V2, extra = HEADER_V3 - HEADER_V2;
-    memmove(b + cut, b + cut + extra, len - cut - extra);
-    size_t v2_len = len - extra;
-    b[8] = 2;
-    b[12] = HEADER_V2;
-    reseal(b, v2_len);
-    write_all(path, b, v2_len);
-    glow_model_config v2_config = fx.st.config; /* version 2 has no class-conditional fields either */
-    v2_config.n_classes = 0;
-    v2_config.class_weight = 0.0f;
-    TU_OK(glow_checkpoint_load(path, &v2_config, &st, &t, &p, NULL, NULL));
+    truncate_to_version(b, len, 2, HEADER_V2, path);
+    load_unconditional(path, &fx, &st, &t, &p);
     assert_int_equal(st.config.pad, GLOW_PAD_ZERO);
     st.config.n_classes = fx.st.config.n_classes;
     st.config.class_weight = fx.st.config.class_weight;

@@ -168,20 +168,10 @@ static void test_graph_equals_eager_reversible(void **state)
 
 int main(void)
 {
-    glow_backend *probe = NULL;
-    glow_status st = glow_backend_open("cuda", -1, &probe);
-    if (st != GLOW_OK) {
-        /* No CUDA here: a skip (fails when GLOW_TEST_REQUIRE names cuda, or CUDA is present but broken). */
-        char reason[512];
-        snprintf(reason, sizeof reason, "%s", glow_last_error());
-        if (tu_backend_required("cuda") || st != GLOW_ERR_UNAVAILABLE) {
-            fprintf(stderr, "cuda did not open (%s): %s\n", glow_status_name(st), reason);
-            return 1;
-        }
-        printf("[ skipped  ] cuda: %s\n", reason);
-        return 77;
-    }
-    glow_backend_close(probe);
+    /* No CUDA here: a skip (fails when GLOW_TEST_REQUIRE names cuda, or CUDA is present but broken). */
+    int status = tu_suite_backend_or_skip("cuda");
+    if (status >= 0)
+        return status;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_equals_eager_store),
         cmocka_unit_test(test_graph_equals_eager_reversible),

@@ -18,6 +18,30 @@ enum { N = 2, H = 2, W = 3, C = 5, CA = C / 2, CB = C - CA, F = 3, K = 3 };
 
 /* ---- actnorm + invertible 1x1 convolution ---------------------------------------------- */
 
+/* Each of the five analytic gradients grad[i] (downloaded, then freed) against
+ * central differences of eval over values[i] (counts[i] floats). eps 1e-2, and
+ * float32 rounding of the ~50-term losses (~1e-6 each) gives ~5e-5 of noise in
+ * the quotient: atol 1e-3, rtol 2e-3. */
+static void check_gradients(const char *const names[5], glow_tensor grad[5], float *values[5], const int counts[5],
+                            tu_loss_fn eval, void *ctx)
+{
+    for (int i = 0; i < 5; i++) {
+        float *g = tu_download(grad[i]);
+        tu_assert_finite(names[i], g, (size_t)counts[i]);
+        tu_check_gradient(names[i], values[i], (size_t)counts[i], g, eval, ctx, 1e-2, 2e-3, 1e-3);
+        free(g);
+        tu_tensor_free(grad[i]);
+    }
+}
+
+static void free_inputs(float *values[5], glow_tensor tensors[5])
+{
+    for (int i = 0; i < 5; i++) {
+        free(values[i]);
+        tu_tensor_free(tensors[i]);
+    }
+}
+
 typedef struct {
     glow_backend *be;
     float *v[5]; /* x, bias, logs, weight, log_s */
@@ -71,20 +95,10 @@ static void test_actnorm_invconv_gradients(void **state)
     TU_OK(glow_actnorm_invconv_backward(be, L.t[0], ry, rxa, L.t[1], L.t[2], L.t[3], (float)(N * H * W) * G_LD,
                                         grad[0], grad[3], grad[1], grad[2], grad[4]));
     const char *names[5] = {"dx", "dbias", "dlogs", "dweight", "dlog_s"};
-    for (int i = 0; i < 5; i++) {
-        float *g = tu_download(grad[i]);
-        tu_assert_finite(names[i], g, (size_t)invconv_counts[i]);
-        /* eps 1e-2: the loss is affine in x, bias, W and log_s; in logs the truncation
-         * eps^2/6 |f'''| is ~1e-4 of the (~1) terms. Float32 rounding of the ~50-term loss
-         * (~1e-6 each) gives ~5e-5 of noise in the quotient: atol 1e-3, rtol 2e-3. */
-        tu_check_gradient(names[i], L.v[i], (size_t)invconv_counts[i], g, invconv_eval, &L, 1e-2, 2e-3, 1e-3);
-        free(g);
-        tu_tensor_free(grad[i]);
-    }
-    for (int i = 0; i < 5; i++) {
-        free(L.v[i]);
-        tu_tensor_free(L.t[i]);
-    }
+    /* The loss is affine in x, bias, W and log_s; in logs the truncation eps^2/6 |f'''| is
+     * ~1e-4 of the (~1) terms (bounds: check_gradients). */
+    check_gradients(names, grad, L.v, invconv_counts, invconv_eval, &L);
+    free_inputs(L.v, L.t);
     free(L.r_y);
     free(L.r_xa);
     tu_tensor_free(ry);
@@ -148,19 +162,9 @@ static void test_coupling_zeroconv_gradients(void **state)
     TU_OK(glow_conv2d_backward_weight(be, L.t[0], dhu, grad[1], grad[2]));
     TU_OK(glow_conv2d_backward_data(be, dhu, L.t[1], grad[0]));
     const char *names[5] = {"dhin", "dw", "dbias", "dlogs", "dx"};
-    for (int i = 0; i < 5; i++) {
-        float *g = tu_download(grad[i]);
-        tu_assert_finite(names[i], g, (size_t)zc_counts[i]);
-        /* eps 1e-2; sigmoid''' <= 1/8 and exp(3 logs)''' <= 27 e^0.6 keep the truncation below
-         * 1e-4 of the terms; rounding as above: atol 1e-3, rtol 2e-3. */
-        tu_check_gradient(names[i], L.v[i], (size_t)zc_counts[i], g, zeroconv_eval, &L, 1e-2, 2e-3, 1e-3);
-        free(g);
-        tu_tensor_free(grad[i]);
-    }
-    for (int i = 0; i < 5; i++) {
-        free(L.v[i]);
-        tu_tensor_free(L.t[i]);
-    }
+    /* sigmoid''' <= 1/8 and exp(3 logs)''' <= 27 e^0.6 keep the truncation below 1e-4 of the terms. */
+    check_gradients(names, grad, L.v, zc_counts, zeroconv_eval, &L);
+    free_inputs(L.v, L.t);
     free(L.r_y);
     tu_tensor_free(ry);
     tu_tensor_free(dhu);

@@ -66,6 +66,24 @@ void tu_backend_unavailable(const char *backend, glow_status st, const char *rea
     print_message("[ skipped  ] %s: %s\n", backend, reason);
 }
 
+int tu_suite_backend_or_skip(const char *backend)
+{
+    glow_backend *probe = NULL;
+    glow_status st = glow_backend_open(backend, -1, &probe);
+    if (st == GLOW_OK) {
+        glow_backend_close(probe);
+        return -1;
+    }
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", glow_last_error());
+    if (tu_backend_required(backend) || st != GLOW_ERR_UNAVAILABLE) {
+        fprintf(stderr, "%s did not open (%s): %s\n", backend, glow_status_name(st), reason);
+        return 1;
+    }
+    printf("[ skipped  ] %s: %s\n", backend, reason);
+    return 77;
+}
+
 void tu_require_factories(void)
 {
     const char *list = getenv("GLOW_TEST_REQUIRE");

@@ -52,6 +52,13 @@ int tu_backend_required(const char *backend);
  * "[ skipped  ] <backend>: <reason>" and carries on with the other backends. */
 void tu_backend_unavailable(const char *backend, glow_status st, const char *reason);
 
+/* Before a suite that needs `backend` and nothing else: opens and closes it
+ * once. Returns -1 when it opened (run the suite); else the suite's exit
+ * status: 77 (meson: SKIP) with "[ skipped  ] <backend>: <reason>" when it is
+ * unavailable, 1 when it is required ($GLOW_TEST_REQUIRE) or present but broken
+ * (open answered something other than GLOW_ERR_UNAVAILABLE). */
+int tu_suite_backend_or_skip(const char *backend);
+
 /* Fails the current test when $GLOW_TEST_REQUIRE names a backend this build has
  * no factory for (e.g. cuda without the loader); names with a '-' are features. */
 void tu_require_factories(void);
