@@ -10,11 +10,11 @@
 // Invocation t: ci block t % ceil(Ci/4), 8-pixel block t / ceil(Ci/4).
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#define A_VIEW dy_view // binding 0: dy
+#define B_VIEW w_view  // binding 1: w
 #include "gemm_texel.glsl"
 #include "gemm_conv_push.glsl"
 
-layout(set = 0, binding = 0) uniform samplerBuffer dy_view;
-layout(set = 0, binding = 1) uniform samplerBuffer w_view;
 layout(set = 0, binding = 2) buffer DxBuffer { float dx_data[]; };
 layout(set = 0, binding = 2) buffer DxBuffer4 { vec4 dx_vec4[]; }; // the same dx, by 4 floats
 // The ReLU output y of dx's layer (flags & CONV_RELU_MASK): dx = 0 where y <= 0 (offset bias_off).
@@ -68,26 +68,26 @@ void main()
             for (uint co = 0u; co < pc.co; co += 4u) {
                 uint count = min(4u, pc.co - co);
                 // Rows co..co+3 of w at this tap; rows past Co are clamped (their dy is 0).
-                vec4 w0 = fetch4(w_view, TEXEL_VEC4_B, w_tap + co * kk_ci, ci_count);
-                vec4 w1 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 1u, pc.co - 1u) * kk_ci, ci_count);
-                vec4 w2 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 2u, pc.co - 1u) * kk_ci, ci_count);
-                vec4 w3 = fetch4(w_view, TEXEL_VEC4_B, w_tap + min(co + 3u, pc.co - 1u) * kk_ci, ci_count);
-                vec4 d = in0 ? fetch4(dy_view, TEXEL_VEC4_A, db0 + co, count) : vec4(0.0);
-                acc0 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in1 ? fetch4(dy_view, TEXEL_VEC4_A, db1 + co, count) : vec4(0.0);
-                acc1 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in2 ? fetch4(dy_view, TEXEL_VEC4_A, db2 + co, count) : vec4(0.0);
-                acc2 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in3 ? fetch4(dy_view, TEXEL_VEC4_A, db3 + co, count) : vec4(0.0);
-                acc3 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in4 ? fetch4(dy_view, TEXEL_VEC4_A, db4 + co, count) : vec4(0.0);
-                acc4 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in5 ? fetch4(dy_view, TEXEL_VEC4_A, db5 + co, count) : vec4(0.0);
-                acc5 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in6 ? fetch4(dy_view, TEXEL_VEC4_A, db6 + co, count) : vec4(0.0);
-                acc6 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-                d = in7 ? fetch4(dy_view, TEXEL_VEC4_A, db7 + co, count) : vec4(0.0);
-                acc7 += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
+                vec4 w0 = b_fetch4(w_tap + co * kk_ci, ci_count);
+                vec4 w1 = b_fetch4(w_tap + min(co + 1u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 w2 = b_fetch4(w_tap + min(co + 2u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 w3 = b_fetch4(w_tap + min(co + 3u, pc.co - 1u) * kk_ci, ci_count);
+                vec4 d = in0 ? a_fetch4(db0 + co, count) : vec4(0.0);
+                acc0 = fma_outer4(d, w0, w1, w2, w3, acc0);
+                d = in1 ? a_fetch4(db1 + co, count) : vec4(0.0);
+                acc1 = fma_outer4(d, w0, w1, w2, w3, acc1);
+                d = in2 ? a_fetch4(db2 + co, count) : vec4(0.0);
+                acc2 = fma_outer4(d, w0, w1, w2, w3, acc2);
+                d = in3 ? a_fetch4(db3 + co, count) : vec4(0.0);
+                acc3 = fma_outer4(d, w0, w1, w2, w3, acc3);
+                d = in4 ? a_fetch4(db4 + co, count) : vec4(0.0);
+                acc4 = fma_outer4(d, w0, w1, w2, w3, acc4);
+                d = in5 ? a_fetch4(db5 + co, count) : vec4(0.0);
+                acc5 = fma_outer4(d, w0, w1, w2, w3, acc5);
+                d = in6 ? a_fetch4(db6 + co, count) : vec4(0.0);
+                acc6 = fma_outer4(d, w0, w1, w2, w3, acc6);
+                d = in7 ? a_fetch4(db7 + co, count) : vec4(0.0);
+                acc7 = fma_outer4(d, w0, w1, w2, w3, acc7);
             }
         }
     }

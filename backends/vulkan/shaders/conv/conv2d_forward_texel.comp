@@ -12,11 +12,11 @@
 // Invocation t: co block t % ceil(Co/4), 8-pixel block t / ceil(Co/4).
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#define A_VIEW x_view // binding 0: x
+#define B_VIEW w_view // binding 1: w
 #include "gemm_texel.glsl"
 #include "gemm_conv_push.glsl"
 
-layout(set = 0, binding = 0) uniform samplerBuffer x_view;
-layout(set = 0, binding = 1) uniform samplerBuffer w_view;
 layout(set = 0, binding = 2) readonly buffer BiasBuffer { float bias_data[]; };
 layout(set = 0, binding = 3) writeonly buffer YBuffer { float y_data[]; };
 layout(set = 0, binding = 3) writeonly buffer YBuffer4 { vec4 y_vec4[]; }; // the same y, by 4 floats
@@ -72,26 +72,26 @@ void main()
         uint wb0 = w_row[0] + w_ky, wb1 = w_row[1] + w_ky, wb2 = w_row[2] + w_ky, wb3 = w_row[3] + w_ky;
         for (int q = 0; q < run; q += 4) {
             uint count = uint(min(4, run - q));
-            vec4 b0 = fetch4(w_view, TEXEL_VEC4_B, wb0 + uint(q), count);
-            vec4 b1 = fetch4(w_view, TEXEL_VEC4_B, wb1 + uint(q), count);
-            vec4 b2 = fetch4(w_view, TEXEL_VEC4_B, wb2 + uint(q), count);
-            vec4 b3 = fetch4(w_view, TEXEL_VEC4_B, wb3 + uint(q), count);
-            vec4 a0 = fetch4_masked(x_view, TEXEL_VEC4_A, xb0 + q, lo0 - q, hi0 - q);
-            acc0 += vec4(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
-            vec4 a1 = fetch4_masked(x_view, TEXEL_VEC4_A, xb1 + q, lo1 - q, hi1 - q);
-            acc1 += vec4(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
-            vec4 a2 = fetch4_masked(x_view, TEXEL_VEC4_A, xb2 + q, lo2 - q, hi2 - q);
-            acc2 += vec4(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
-            vec4 a3 = fetch4_masked(x_view, TEXEL_VEC4_A, xb3 + q, lo3 - q, hi3 - q);
-            acc3 += vec4(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
-            vec4 a4 = fetch4_masked(x_view, TEXEL_VEC4_A, xb4 + q, lo4 - q, hi4 - q);
-            acc4 += vec4(dot(a4, b0), dot(a4, b1), dot(a4, b2), dot(a4, b3));
-            vec4 a5 = fetch4_masked(x_view, TEXEL_VEC4_A, xb5 + q, lo5 - q, hi5 - q);
-            acc5 += vec4(dot(a5, b0), dot(a5, b1), dot(a5, b2), dot(a5, b3));
-            vec4 a6 = fetch4_masked(x_view, TEXEL_VEC4_A, xb6 + q, lo6 - q, hi6 - q);
-            acc6 += vec4(dot(a6, b0), dot(a6, b1), dot(a6, b2), dot(a6, b3));
-            vec4 a7 = fetch4_masked(x_view, TEXEL_VEC4_A, xb7 + q, lo7 - q, hi7 - q);
-            acc7 += vec4(dot(a7, b0), dot(a7, b1), dot(a7, b2), dot(a7, b3));
+            vec4 b0 = b_fetch4(wb0 + uint(q), count);
+            vec4 b1 = b_fetch4(wb1 + uint(q), count);
+            vec4 b2 = b_fetch4(wb2 + uint(q), count);
+            vec4 b3 = b_fetch4(wb3 + uint(q), count);
+            vec4 a0 = a_fetch4_masked(xb0 + q, lo0 - q, hi0 - q);
+            acc0 = fma_dot4(a0, b0, b1, b2, b3, acc0);
+            vec4 a1 = a_fetch4_masked(xb1 + q, lo1 - q, hi1 - q);
+            acc1 = fma_dot4(a1, b0, b1, b2, b3, acc1);
+            vec4 a2 = a_fetch4_masked(xb2 + q, lo2 - q, hi2 - q);
+            acc2 = fma_dot4(a2, b0, b1, b2, b3, acc2);
+            vec4 a3 = a_fetch4_masked(xb3 + q, lo3 - q, hi3 - q);
+            acc3 = fma_dot4(a3, b0, b1, b2, b3, acc3);
+            vec4 a4 = a_fetch4_masked(xb4 + q, lo4 - q, hi4 - q);
+            acc4 = fma_dot4(a4, b0, b1, b2, b3, acc4);
+            vec4 a5 = a_fetch4_masked(xb5 + q, lo5 - q, hi5 - q);
+            acc5 = fma_dot4(a5, b0, b1, b2, b3, acc5);
+            vec4 a6 = a_fetch4_masked(xb6 + q, lo6 - q, hi6 - q);
+            acc6 = fma_dot4(a6, b0, b1, b2, b3, acc6);
+            vec4 a7 = a_fetch4_masked(xb7 + q, lo7 - q, hi7 - q);
+            acc7 = fma_dot4(a7, b0, b1, b2, b3, acc7);
         }
     }
     vec4 acc[8] = vec4[8](acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
