@@ -189,14 +189,20 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     /* x and w are both indexed by ci runs: one view kind for both. */
     int vec4 = aligned4(x.off) && aligned4(w.off) && x.c % 4 == 0;
     vk_binding_kind texel = texel_kind(vec4);
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf)) {
-        const uint32_t spec[1] = {TEXEL_WORKGROUP};
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf) &&
+        texel_views_fit(vk, VK_BIND_TEXEL_R32F, has_bias ? bias.buf : y.buf, VK_BIND_TEXEL_R32F, y.buf)) {
+        /* spec constants 3, 4: has_bias, relu (1, 2 unused) */
+        const uint32_t spec[5] = {TEXEL_WORKGROUP, 0, 0, (uint32_t)has_bias, (uint32_t)(relu != 0)};
         vk_shader_id shader = texel_variant(forward_texel, vec4, vec4);
-        vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, bias_bind, y_bind};
+        /* bias through an R32F view of its whole buffer (absent: y's buffer, unread) */
+        const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf;
+        pc.bias_off = has_bias ? (uint32_t)bias.off : 0;
+        vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, {bias_buf, VK_BIND_TEXEL_R32F, 0, 0, 0},
+                           y_bind};
         uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
-        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 1, gx, gy, 1);
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, y.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
@@ -238,14 +244,22 @@ static glow_status backward_data(glow_backend *be, const char *op, glow_tensor d
     int dy_vec4 = aligned4(dy.off) && dy.c % 4 == 0;
     int w_vec4 = aligned4(w.off) && dx.c % 4 == 0;
     vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
-        const uint32_t spec[1] = {TEXEL_WORKGROUP};
+    const glow_buffer *mask_buf = mask.buf ? mask.buf : dx.buf; /* absent: dx's buffer, unread */
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf) &&
+        texel_views_fit(vk, VK_BIND_TEXEL_R32F, mask_buf, VK_BIND_TEXEL_R32F, mask_buf)) {
+        /* spec constants 3, 4: relu mask, overwrite (1, 2 unused) */
+        const uint32_t spec[5] = {TEXEL_WORKGROUP, 0, 0, mask.buf != NULL, (uint32_t)(overwrite != 0)};
         vk_shader_id shader = texel_variant(backward_data_texel, dy_vec4, w_vec4);
-        vk_binding b[4] = {{dy.buf, dy_texel, 0, 0, 0}, {w.buf, w_texel, 0, 0, 0}, dx_bind, mask_bind};
+        /* the mask through an R32F view of its whole buffer: its element offset */
+        pc.bias_off = mask.buf ? (uint32_t)mask.off : 0;
+        vk_binding b[4] = {{dy.buf, dy_texel, 0, 0, 0},
+                           {w.buf, w_texel, 0, 0, 0},
+                           dx_bind,
+                           {mask_buf, VK_BIND_TEXEL_R32F, 0, 0, 0}};
         uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
-        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 1, gx, gy, 1);
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];

@@ -17,7 +17,11 @@
 #include "gemm_texel.glsl"
 #include "gemm_conv_push.glsl"
 
-layout(set = 0, binding = 2) readonly buffer BiasBuffer { float bias_data[]; };
+// bias: an R32F storage texel buffer over its whole buffer (element offset bias_off), an
+// inlined load on lavapipe; CONV_HAS_BIAS and CONV_RELU as specialization constants 3 and 4.
+layout(set = 0, binding = 2, r32f) uniform readonly imageBuffer bias_view;
+layout(constant_id = 3) const bool HAS_BIAS = false;
+layout(constant_id = 4) const bool RELU = false;
 layout(set = 0, binding = 3) writeonly buffer YBuffer { float y_data[]; };
 layout(set = 0, binding = 3) writeonly buffer YBuffer4 { vec4 y_vec4[]; }; // the same y, by 4 floats
 
@@ -36,12 +40,7 @@ void main()
 
     // Image coordinates of the 8 pixels (clamped to the last pixel past the end).
     uint img[8], py[8], px[8];
-    for (uint r = 0u; r < 8u; r++) {
-        uint p = min(p0 + r, pixels - 1u);
-        img[r] = p / hw;
-        py[r] = (p % hw) / pc.w;
-        px[r] = p % pc.w;
-    }
+    texel_block_coords(p0, pixels, pc.h, pc.w, img, py, px);
     // Weight rows of the 4 output channels (clamped past Co).
     uint w_row[4];
     for (uint c = 0u; c < 4u; c++)
@@ -98,9 +97,11 @@ void main()
 
     uint co_count = min(4u, pc.co - co0);
     vec4 bias4 = vec4(0.0);
-    if ((pc.flags & CONV_HAS_BIAS) != 0u) {
-        for (uint c = 0u; c < co_count; c++)
-            bias4[c] = bias_data[pc.bias_off + co0 + c];
+    if (HAS_BIAS) {
+        for (uint c = 0u; c < 4u; c++) {
+            if (c < co_count)
+                bias4[c] = imageLoad(bias_view, int(pc.bias_off + co0 + c)).x;
+        }
     }
     // A whole 4-channel run of a pixel is one aligned vec4 store when Co and y_off are
     // multiples of 4 (then co0 is too), else single floats.
@@ -110,14 +111,16 @@ void main()
         if (p >= pixels)
             break;
         vec4 v = acc[r] + bias4;
-        if ((pc.flags & CONV_RELU) != 0u)
+        if (RELU)
             v = max(v, vec4(0.0));
         uint e = pc.y_off + p * pc.co + co0;
         if (store_vec4) {
             y_vec4[e >> 2u] = v;
         } else {
-            for (uint c = 0u; c < co_count; c++)
-                y_data[e + c] = v[c];
+            for (uint c = 0u; c < 4u; c++) {
+                if (c < co_count)
+                    y_data[e + c] = v[c];
+            }
         }
     }
 }

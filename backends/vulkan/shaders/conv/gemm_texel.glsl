@@ -99,6 +99,35 @@ vec4 fma_outer4(vec4 d, vec4 w0, vec4 w1, vec4 w2, vec4 w3, vec4 acc)
     return fma(vec4(d.w), w3, fma(vec4(d.z), w2, fma(vec4(d.y), w1, fma(vec4(d.x), w0, acc))));
 }
 
+// (image, row, column) of the 8 pixels p0 .. p0+7 of an (N,H,W) image batch with P = N*H*W
+// pixels, p0 < P; pixels past the end repeat the last one (p = min(p0 + r, P - 1)). One
+// division for p0, then steps along the row: integer division is not a SIMD instruction, so
+// 3 divisions per pixel cost CPU drivers more than a small-K GEMM block's multiply-adds.
+void texel_block_coords(uint p0, uint pixels, uint h, uint w, out uint img[8], out uint py[8], out uint px[8])
+{
+    uint hw = h * w;
+    uint i = p0 / hw;
+    uint rem = p0 - i * hw;
+    uint y = rem / w;
+    uint x = rem - y * w;
+    for (uint r = 0u; r < 8u; r++) {
+        img[r] = i;
+        py[r] = y;
+        px[r] = x;
+        if (p0 + r + 1u < pixels) { // next pixel exists: step to it
+            x++;
+            if (x == w) {
+                x = 0u;
+                y++;
+                if (y == h) {
+                    y = 0u;
+                    i++;
+                }
+            }
+        }
+    }
+}
+
 // Flat invocation index of a 1-D launch whose groups the host spread over
 // groups_x * groups_y (when one dimension would exceed maxComputeWorkGroupCount[0]).
 uint texel_flat_index()
