@@ -191,18 +191,20 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     vk_binding_kind texel = texel_kind(vec4);
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf) &&
         texel_views_fit(vk, VK_BIND_TEXEL_R32F, has_bias ? bias.buf : y.buf, VK_BIND_TEXEL_R32F, y.buf)) {
-        /* spec constants 3, 4: has_bias, relu (1, 2 unused) */
-        const uint32_t spec[5] = {TEXEL_WORKGROUP, 0, 0, (uint32_t)has_bias, (uint32_t)(relu != 0)};
+        /* 8 output channels per invocation when they are two aligned vec4s of y */
+        int co8 = y.c % 8 == 0 && pc.y_off % 4 == 0;
+        /* spec constants 3, 4, 5: has_bias, relu, co8 (1, 2 unused) */
+        const uint32_t spec[6] = {TEXEL_WORKGROUP, 0, 0, (uint32_t)has_bias, (uint32_t)(relu != 0), (uint32_t)co8};
         vk_shader_id shader = texel_variant(forward_texel, vec4, vec4);
         /* bias through an R32F view of its whole buffer (absent: y's buffer, unread) */
         const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf;
         pc.bias_off = has_bias ? (uint32_t)bias.off : 0;
         vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, {bias_buf, VK_BIND_TEXEL_R32F, 0, 0, 0},
                            y_bind};
-        uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, 4) * vk_groups(pixels, 8);
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, co8 ? 8 : 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
-        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 6, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, y.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
