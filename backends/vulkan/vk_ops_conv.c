@@ -249,8 +249,10 @@ static glow_status backward_data(glow_backend *be, const char *op, glow_tensor d
     const glow_buffer *mask_buf = mask.buf ? mask.buf : dx.buf; /* absent: dx's buffer, unread */
     if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf) &&
         texel_views_fit(vk, VK_BIND_TEXEL_R32F, mask_buf, VK_BIND_TEXEL_R32F, mask_buf)) {
-        /* spec constants 3, 4: relu mask, overwrite (1, 2 unused) */
-        const uint32_t spec[5] = {TEXEL_WORKGROUP, 0, 0, mask.buf != NULL, (uint32_t)(overwrite != 0)};
+        /* 8 input channels per invocation when they are two aligned vec4s of dx and w */
+        int ci8 = dx.c % 8 == 0 && pc.x_off % 4 == 0 && w_vec4;
+        /* spec constants 3, 4, 5: relu mask, overwrite, ci8 (1, 2 unused) */
+        const uint32_t spec[6] = {TEXEL_WORKGROUP, 0, 0, mask.buf != NULL, (uint32_t)(overwrite != 0), (uint32_t)ci8};
         vk_shader_id shader = texel_variant(backward_data_texel, dy_vec4, w_vec4);
         /* the mask through an R32F view of its whole buffer: its element offset */
         pc.bias_off = mask.buf ? (uint32_t)mask.off : 0;
@@ -258,10 +260,10 @@ static glow_status backward_data(glow_backend *be, const char *op, glow_tensor d
                            {w.buf, w_texel, 0, 0, 0},
                            dx_bind,
                            {mask_buf, VK_BIND_TEXEL_R32F, 0, 0, 0}};
-        uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, ci8 ? 8 : 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
         GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
-        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 6, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
