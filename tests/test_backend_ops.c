@@ -969,9 +969,12 @@ static void test_fused(void **state)
             }
         }
     }
-    /* The ReLU-folded backward_data on the conv cases' shapes (every GEMM variant and tail). */
-    for (size_t s = 0; s < sizeof conv_shapes / sizeof conv_shapes[0]; s++) {
+    /* The ReLU-folded backward_data on the conv cases' shapes (every GEMM variant and tail),
+     * with unaligned and aligned offsets (the latter take the vec4 and 8-channel texel blocks). */
+    for (size_t s2 = 0; s2 < 2 * (sizeof conv_shapes / sizeof conv_shapes[0]); s2++) {
+        size_t s = s2 / 2;
         conv_shape c = conv_shapes[s];
+        g_guard = s2 % 2 ? GUARD_ALIGNED : GUARD_UNALIGNED;
         for (int opt = 0; opt <= 1; opt++) {
             fused_args a = {opt};
             char name[112];
@@ -979,11 +982,12 @@ static void test_fused(void **state)
                             {"w", c.co, c.k, c.k, c.ci, IN, -0.2f, 0.2f, NULL, 0},
                             {"y", c.n, c.h, c.w, c.ci, IN, -1, 1, NULL, 0},
                             {"dx", c.n, c.h, c.w, c.ci, OUT, -1, 1, NULL, TOL_F32}};
-            snprintf(name, sizeof name, "conv2d_backward_data_relu %dx%dx%dx%d<-%d k%d%s", c.n, c.h, c.w, c.ci, c.co,
-                     c.k, opt ? " mask" : "");
+            snprintf(name, sizeof name, "conv2d_backward_data_relu %dx%dx%dx%d<-%d k%d%s off%zu", c.n, c.h, c.w, c.ci,
+                     c.co, c.k, opt ? " mask" : "", g_guard);
             run_case(name, bd, 4, run_backward_data_relu, &a, 360 + (uint32_t)s);
         }
     }
+    g_guard = GUARD_UNALIGNED;
 }
 
 /* ---- Gaussian prior --------------------------------------------------------------------- */

@@ -81,11 +81,15 @@ static void test_reflected_table(void **state)
     assert_int_equal(m->readonly_mask, 0);
     assert_int_equal(m->push_bytes, 12); /* uint off, count; float value */
     assert_int_equal(m->spec_mask, 1);
-    const vk_shader_module *t = &vk_shader_modules[VK_SHADER_CONV2D_FORWARD_TEXEL];
+    /* x, w and bias as readonly storage texel buffers (imageBuffer), y a written storage buffer */
+    const vk_shader_module *t = &vk_shader_modules[VK_SHADER_CONV2D_FORWARD_TEXEL_A4B4];
+    assert_string_equal(t->name, "conv2d_forward_texel_a4b4");
     assert_int_equal(t->n_bindings, 4);
-    assert_int_equal(t->binding_type[0], VK_SHADER_BIND_TEXEL);
-    assert_int_equal(t->binding_type[1], VK_SHADER_BIND_TEXEL);
-    assert_int_equal(t->binding_type[2], VK_SHADER_BIND_STORAGE);
+    assert_int_equal(t->binding_type[0], VK_SHADER_BIND_STORAGE_TEXEL);
+    assert_int_equal(t->binding_type[1], VK_SHADER_BIND_STORAGE_TEXEL);
+    assert_int_equal(t->binding_type[2], VK_SHADER_BIND_STORAGE_TEXEL);
+    assert_int_equal(t->binding_type[3], VK_SHADER_BIND_STORAGE);
+    assert_int_equal(t->readonly_mask, 0x7);
     assert_int_equal(t->push_bytes, 64); /* ConvPush */
     for (int i = 0; i < VK_SHADER_COUNT; i++)
         assert_true(vk_shader_modules[i].code != NULL && vk_shader_modules[i].bytes > 20);

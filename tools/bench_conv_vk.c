@@ -15,7 +15,8 @@
 #include "glow/backend.h"
 #include "glow/ops.h"
 
-typedef enum { BENCH_FORWARD, BENCH_BACKWARD_DATA, BENCH_BACKWARD_WEIGHT } bench_op;
+/* BENCH_BACKWARD_DATA_RELU: the model's conv2d_backward_data_relu (dx = [mask > 0] W^T dy). */
+typedef enum { BENCH_FORWARD, BENCH_BACKWARD_DATA, BENCH_BACKWARD_WEIGHT, BENCH_BACKWARD_DATA_RELU } bench_op;
 
 typedef struct {
     const char *label;
@@ -48,7 +49,10 @@ static int compare_doubles(const void *a, const void *b)
 
 static const char *op_name(bench_op op)
 {
-    return op == BENCH_FORWARD ? "forward" : op == BENCH_BACKWARD_DATA ? "backward_data" : "backward_weight";
+    return op == BENCH_FORWARD            ? "forward"
+           : op == BENCH_BACKWARD_DATA      ? "backward_data"
+           : op == BENCH_BACKWARD_DATA_RELU ? "backward_data_relu"
+                                            : "backward_weight";
 }
 
 /* A tensor in a buffer of its own, filled with uniform values in [-1, 1). */
@@ -74,7 +78,7 @@ static glow_status random_tensor(glow_backend *be, int n, int h, int w, int c, u
 }
 
 static glow_status run_op(glow_backend *be, const bench_case *bc, glow_tensor x, glow_tensor w, glow_tensor b,
-                          glow_tensor y)
+                          glow_tensor y, glow_tensor mask)
 {
     switch (bc->op) {
     case BENCH_FORWARD:
@@ -83,6 +87,8 @@ static glow_status run_op(glow_backend *be, const bench_case *bc, glow_tensor x,
         return glow_conv2d_backward_data(be, y, w, x);
     case BENCH_BACKWARD_WEIGHT:
         return glow_conv2d_backward_weight(be, x, y, w, b);
+    case BENCH_BACKWARD_DATA_RELU:
+        return glow_conv2d_backward_data_relu(be, y, w, mask, x);
     }
     return glow_error(GLOW_ERR_INVALID_ARG, "bench: unknown op");
 }
@@ -94,15 +100,18 @@ static glow_status bench_one(glow_backend *be, const bench_case *bc, int runs)
     GLOW_TRY(random_tensor(be, bc->co, bc->k, bc->k, bc->ci, 2, &w));
     GLOW_TRY(random_tensor(be, 1, 1, 1, bc->co, 3, &b));
     GLOW_TRY(random_tensor(be, bc->n, bc->h, bc->w, bc->co, 4, &y));
+    glow_tensor mask = x; /* the ReLU mask of backward_data_relu: a tensor shaped as x */
+    if (bc->op == BENCH_BACKWARD_DATA_RELU)
+        GLOW_TRY(random_tensor(be, bc->n, bc->h, bc->w, bc->ci, 5, &mask));
 
-    double times[64];
-    if (runs > 64)
-        runs = 64;
+    double times[1024];
+    if (runs > 1024)
+        runs = 1024;
     glow_status st = GLOW_OK;
     double cpu_total = 0, wall_total = 0;
     for (int r = -2; r < runs && st == GLOW_OK; r++) { /* two warm-up runs */
         double t0 = now_seconds(), c0 = cpu_seconds();
-        st = run_op(be, bc, x, w, b, y);
+        st = run_op(be, bc, x, w, b, y, mask);
         if (st == GLOW_OK)
             st = glow_sync(be);
         if (r >= 0) {
@@ -128,6 +137,8 @@ static glow_status bench_one(glow_backend *be, const bench_case *bc, int runs)
     glow_buffer_destroy(w.buf);
     glow_buffer_destroy(b.buf);
     glow_buffer_destroy(y.buf);
+    if (mask.buf != x.buf)
+        glow_buffer_destroy(mask.buf);
     return st;
 }
 
@@ -178,6 +189,15 @@ int main(int argc, char **argv)
         {"nn zero 3x3 h=128 Co=8", BENCH_FORWARD, 32, 16, 16, 128, 8, 3},
         {"nn zero 3x3 h=128 Co=8", BENCH_BACKWARD_DATA, 32, 16, 16, 128, 8, 3},
         {"nn zero 3x3 h=128 Co=8", BENCH_BACKWARD_WEIGHT, 32, 16, 16, 128, 8, 3},
+        /* level 0 of the small configuration (M = 8192): the small-K and small-N shapes */
+        {"nn first 3x3 Ci=2 h=128", BENCH_FORWARD, 32, 16, 16, 2, 128, 3},
+        {"nn first 3x3 Ci=2 h=128", BENCH_BACKWARD_DATA, 32, 16, 16, 2, 128, 3},
+        {"nn first 3x3 Ci=2 h=128", BENCH_BACKWARD_WEIGHT, 32, 16, 16, 2, 128, 3},
+        {"nn zero 3x3 h=128 Co=4", BENCH_FORWARD, 32, 16, 16, 128, 4, 3},
+        {"nn zero 3x3 h=128 Co=4", BENCH_BACKWARD_DATA, 32, 16, 16, 128, 4, 3},
+        {"nn zero 3x3 h=128 Co=4", BENCH_BACKWARD_WEIGHT, 32, 16, 16, 128, 4, 3},
+        {"nn zero 3x3 h=128 Co=4", BENCH_BACKWARD_DATA_RELU, 32, 16, 16, 128, 4, 3},
+        {"nn 1x1 h=128", BENCH_BACKWARD_DATA_RELU, 32, 16, 16, 128, 128, 1},
     };
 
     glow_backend *be;

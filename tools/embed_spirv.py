@@ -14,7 +14,8 @@ or missing shader fails the build); OUT.c holds the words (host byte order) and
 the table. Each entry also carries what the module itself declares, read here
 from its SPIR-V:
   - its descriptor bindings: set 0, bindings 0..n-1 without gaps, each a
-    storage buffer or a uniform texel buffer, and whether it is read-only
+    storage buffer, a uniform texel buffer (samplerBuffer) or a storage texel
+    buffer (imageBuffer), and whether it is read-only
     (NonWritable on the variable or on every member of its block);
   - the byte size of its push-constant block (0 without one);
   - the specialization constant ids it declares (a bit mask).
@@ -135,9 +136,12 @@ def reflect(name, words):
         else:
             image = a[0] if op == OP_TYPE_SAMPLED_IMAGE else pointee
             iop, ia = types[image]
-            if iop != OP_TYPE_IMAGE or ia[1] != DIM_BUFFER or ia[5] != 1:
-                fail(name, f"binding {binding} is neither a storage buffer nor a uniform texel buffer")
-            kind, readonly = "VK_SHADER_BIND_TEXEL", True
+            if iop != OP_TYPE_IMAGE or ia[1] != DIM_BUFFER or ia[5] not in (1, 2):
+                fail(name, f"binding {binding} is neither a storage buffer nor a uniform or storage texel buffer")
+            if ia[5] == 1:
+                kind, readonly = "VK_SHADER_BIND_TEXEL", True
+            else:  # Sampled = 2: a storage texel buffer (imageBuffer), read-only when NonWritable
+                kind, readonly = "VK_SHADER_BIND_STORAGE_TEXEL", has(decs, DEC_NON_WRITABLE)
         if binding in bindings:  # aliases (e.g. float[] and vec4[] views of one buffer)
             if bindings[binding][0] != kind:
                 fail(name, f"binding {binding} is declared twice with different descriptor types")
@@ -191,7 +195,7 @@ def main(argv):
         "} vk_shader_id;",
         "",
         "/* Descriptor type of a binding as the module declares it. */",
-        "typedef enum { VK_SHADER_BIND_STORAGE = 0, VK_SHADER_BIND_TEXEL = 1 } vk_shader_bind_type;",
+        "typedef enum { VK_SHADER_BIND_STORAGE = 0, VK_SHADER_BIND_TEXEL = 1, VK_SHADER_BIND_STORAGE_TEXEL = 2 } vk_shader_bind_type;",
         "",
         "/* A module and its interface, reflected from its SPIR-V at build time. */",
         "typedef struct {",

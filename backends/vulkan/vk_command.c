@@ -82,14 +82,15 @@ static glow_status add_descriptor_pool(vk_context *vk)
     if (pools == NULL)
         return glow_error(GLOW_ERR_OUT_OF_MEMORY, "vulkan: out of host memory");
     rec->pools = pools;
-    VkDescriptorPoolSize sizes[2] = {
+    VkDescriptorPoolSize sizes[3] = {
         {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = VK_POOL_SETS * 6},
         {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = VK_POOL_SETS * 4},
+        {.type = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, .descriptorCount = VK_POOL_SETS * 4},
     };
     VkDescriptorPoolCreateInfo di = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = VK_POOL_SETS,
-        .poolSizeCount = 2,
+        .poolSizeCount = 3,
         .pPoolSizes = sizes,
     };
     VK_CHECK(vkCreateDescriptorPool(vk->device, &di, NULL, &rec->pools[rec->n_pools]));
@@ -321,7 +322,7 @@ glow_status vk_dispatch(vk_context *vk, vk_pipeline *p, const vk_binding *bindin
             .dstSet = set,
             .dstBinding = (uint32_t)i,
             .descriptorCount = 1,
-            .descriptorType = storage ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .descriptorType = vk_descriptor_type(p->module->binding_type[i]),
             .pBufferInfo = storage ? &infos[i] : NULL,
             .pTexelBufferView = storage ? NULL : &views[i],
         };

@@ -37,8 +37,9 @@
 
 typedef enum {
     VK_BIND_STORAGE = 0,      /* storage buffer, read and/or write */
-    VK_BIND_TEXEL_RGBA32F = 1, /* uniform texel buffer, vec4 per texel (whole buffer / 16 bytes) */
-    VK_BIND_TEXEL_R32F = 2,    /* uniform texel buffer, one float per texel */
+    VK_BIND_TEXEL_RGBA32F = 1, /* texel buffer (uniform or storage, as the shader declares it),
+                                  vec4 per texel (whole buffer / 16 bytes) */
+    VK_BIND_TEXEL_R32F = 2,    /* texel buffer (uniform or storage), one float per texel */
 } vk_binding_kind;
 
 typedef struct {
@@ -172,6 +173,10 @@ glow_status vk_pipeline_get(vk_context *vk, const vk_pipeline_desc *desc, vk_pip
  * a write to a read-only binding, or the push-constant size. */
 glow_status vk_pipeline_check_bindings(const vk_pipeline *p, const vk_binding *bindings, int n_bindings,
                                        uint32_t push_bytes);
+/* The descriptor type of a reflected binding type (vk_shader_bind_type): storage buffer,
+ * uniform texel buffer (samplerBuffer) or storage texel buffer (imageBuffer). The latter two
+ * take the same RGBA32F / R32F views (vk_binding_kind). */
+VkDescriptorType vk_descriptor_type(uint8_t binding_type);
 
 /* A compute pipeline with its own layout; read by vk_command.c. */
 struct vk_pipeline {

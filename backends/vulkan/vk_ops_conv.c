@@ -6,8 +6,9 @@
  *   VK_GEMM_TILED: shared-memory tiles of BM x BN outputs, BK deep, a 4x4 register block
  *                  per invocation, (BM/4)*(BN/4) = 256 invocations per workgroup; the tile
  *                  shape follows the narrow GEMM dimension (BN or BM in {16, 32, 64}).
- *   VK_GEMM_TEXEL: operands through uniform texel buffers (each RGBA32F when every channel
- *                  count and offset that indexes that view is a multiple of 4, else R32F),
+ *   VK_GEMM_TEXEL: operands through storage texel buffers (imageLoad; each RGBA32F when every
+ *                  channel count and offset that indexes that view is a multiple of 4, else
+ *                  R32F; one module per pair of formats, shaders/conv/gemm_texel.glsl),
  *                  a register block per invocation (forward and backward_data 8 pixels x
  *                  4 channels, backward_weight 8 co x 4 columns), no shared memory, 64
  *                  invocations per workgroup.
@@ -82,6 +83,22 @@ static int aligned4(size_t v)
 static vk_binding_kind texel_kind(int vec4)
 {
     return vec4 ? VK_BIND_TEXEL_RGBA32F : VK_BIND_TEXEL_R32F;
+}
+
+/* The texel kernels, one module per image format of bindings 0 and 1 (shaders/meson.build:
+ * <kernel>_a<A>b<B>, 1 = R32F, 4 = RGBA32F), indexed [2 * a_vec4 + b_vec4]. */
+static const vk_shader_id forward_texel[4] = {VK_SHADER_CONV2D_FORWARD_TEXEL_A1B1, VK_SHADER_CONV2D_FORWARD_TEXEL_A1B4,
+                                              VK_SHADER_CONV2D_FORWARD_TEXEL_A4B1, VK_SHADER_CONV2D_FORWARD_TEXEL_A4B4};
+static const vk_shader_id backward_data_texel[4] = {
+    VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL_A1B1, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL_A1B4,
+    VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL_A4B1, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL_A4B4};
+static const vk_shader_id backward_weight_texel[4] = {
+    VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL_A1B1, VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL_A1B4,
+    VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL_A4B1, VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL_A4B4};
+
+static vk_shader_id texel_variant(const vk_shader_id variants[4], int a_vec4, int b_vec4)
+{
+    return variants[2 * (a_vec4 != 0) + (b_vec4 != 0)];
 }
 
 /* 1 when both buffers fit in texel views of their kinds. */
@@ -172,14 +189,22 @@ glow_status vk_conv2d_forward(glow_backend *be, glow_tensor x, glow_tensor w, gl
     /* x and w are both indexed by ci runs: one view kind for both. */
     int vec4 = aligned4(x.off) && aligned4(w.off) && x.c % 4 == 0;
     vk_binding_kind texel = texel_kind(vec4);
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf)) {
-        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)vec4, (uint32_t)vec4};
-        vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, bias_bind, y_bind};
-        uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, 4) * vk_groups(pixels, 8);
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, texel, x.buf, texel, w.buf) &&
+        texel_views_fit(vk, VK_BIND_TEXEL_R32F, has_bias ? bias.buf : y.buf, VK_BIND_TEXEL_R32F, y.buf)) {
+        /* 8 output channels per invocation when they are two aligned vec4s of y */
+        int co8 = y.c % 8 == 0 && pc.y_off % 4 == 0;
+        /* spec constants 3, 4, 5: has_bias, relu, co8 (1, 2 unused) */
+        const uint32_t spec[6] = {TEXEL_WORKGROUP, 0, 0, (uint32_t)has_bias, (uint32_t)(relu != 0), (uint32_t)co8};
+        vk_shader_id shader = texel_variant(forward_texel, vec4, vec4);
+        /* bias through an R32F view of its whole buffer (absent: y's buffer, unread) */
+        const glow_buffer *bias_buf = has_bias ? bias.buf : y.buf;
+        pc.bias_off = has_bias ? (uint32_t)bias.off : 0;
+        vk_binding b[4] = {{x.buf, texel, 0, 0, 0}, {w.buf, texel, 0, 0, 0}, {bias_buf, VK_BIND_TEXEL_R32F, 0, 0, 0},
+                           y_bind};
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)y.c, co8 ? 8 : 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
-        GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP), &gx,
-                                  &gy));
-        return vk_launch(vk, VK_SHADER_CONV2D_FORWARD_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 6, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, y.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
@@ -221,14 +246,24 @@ static glow_status backward_data(glow_backend *be, const char *op, glow_tensor d
     int dy_vec4 = aligned4(dy.off) && dy.c % 4 == 0;
     int w_vec4 = aligned4(w.off) && dx.c % 4 == 0;
     vk_binding_kind dy_texel = texel_kind(dy_vec4), w_texel = texel_kind(w_vec4);
-    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf)) {
-        uint32_t spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)dy_vec4, (uint32_t)w_vec4};
-        vk_binding b[4] = {{dy.buf, dy_texel, 0, 0, 0}, {w.buf, w_texel, 0, 0, 0}, dx_bind, mask_bind};
-        uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, 4) * vk_groups(pixels, 8);
+    const glow_buffer *mask_buf = mask.buf ? mask.buf : dx.buf; /* absent: dx's buffer, unread */
+    if (vk->gemm_variant == VK_GEMM_TEXEL && texel_views_fit(vk, dy_texel, dy.buf, w_texel, w.buf) &&
+        texel_views_fit(vk, VK_BIND_TEXEL_R32F, mask_buf, VK_BIND_TEXEL_R32F, mask_buf)) {
+        /* 8 input channels per invocation when they are two aligned vec4s of dx and w */
+        int ci8 = dx.c % 8 == 0 && pc.x_off % 4 == 0 && w_vec4;
+        /* spec constants 3, 4, 5: relu mask, overwrite, ci8 (1, 2 unused) */
+        const uint32_t spec[6] = {TEXEL_WORKGROUP, 0, 0, mask.buf != NULL, (uint32_t)(overwrite != 0), (uint32_t)ci8};
+        vk_shader_id shader = texel_variant(backward_data_texel, dy_vec4, w_vec4);
+        /* the mask through an R32F view of its whole buffer: its element offset */
+        pc.bias_off = mask.buf ? (uint32_t)mask.off : 0;
+        vk_binding b[4] = {{dy.buf, dy_texel, 0, 0, 0},
+                           {w.buf, w_texel, 0, 0, 0},
+                           dx_bind,
+                           {mask_buf, VK_BIND_TEXEL_R32F, 0, 0, 0}};
+        uint64_t invocations = (uint64_t)vk_groups((uint64_t)dx.c, ci8 ? 8 : 4) * vk_groups(pixels, 8);
         uint32_t gx, gy;
-        GLOW_TRY(vk_launch_spread(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, vk_groups(invocations, TEXEL_WORKGROUP),
-                                  &gx, &gy));
-        return vk_launch(vk, VK_SHADER_CONV2D_BACKWARD_DATA_TEXEL, b, 4, &pc, sizeof pc, spec, 5, gx, gy, 1);
+        GLOW_TRY(vk_launch_spread(vk, shader, vk_groups(invocations, TEXEL_WORKGROUP), &gx, &gy));
+        return vk_launch(vk, shader, b, 4, &pc, sizeof pc, spec, 6, gx, gy, 1);
     }
     tiled_shape ts = tiled_shape_for(vk, dx.c);
     uint32_t bm = ts.wide, bn = ts.narrow, spec[9];
@@ -343,10 +378,9 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         uint64_t by_work = splits_for_work(groups * TEXEL_WORKGROUP, TEXEL_TARGET_INVOCATIONS);
         splits = clamp_splits(by_cache > by_work ? by_cache : by_work, rows, 4, partial_floats);
         pc.group_co_blocks = g_co;
-        shader = VK_SHADER_CONV2D_BACKWARD_WEIGHT_TEXEL;
-        const uint32_t texel_spec[5] = {TEXEL_WORKGROUP, 1, 1, (uint32_t)x_vec4, (uint32_t)dy_vec4};
-        memcpy(spec, texel_spec, sizeof texel_spec);
-        n_spec = 5;
+        shader = texel_variant(backward_weight_texel, x_vec4, dy_vec4);
+        spec[0] = TEXEL_WORKGROUP;
+        n_spec = 1;
         GLOW_TRY(vk_launch_spread(vk, shader, groups, &gx, &gy));
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);

@@ -3,6 +3,7 @@
  *   actnorm_invconv_inverse.comp   grid-stride over the P*C outputs
  *   actnorm_invconv_backward.comp  one workgroup per channel (dx, dbias, dlogs, dlog_s, a column of dweight)
  *   coupling_zeroconv.comp         one workgroup per sample: the zero-conv, its scale, the coupling and ld
+ *                                  (its _texel build on CPU drivers: hin, w through texel views)
  *   coupling_zeroconv_backward.comp one workgroup per transformed (or pass-through) channel
  * The ReLU-folded conv2d_backward_data_relu is in vk_ops_conv.c (a flag of the backward_data GEMM).
  * Each replaces 3 to 9 dispatches of the primitive sequence with one. */
@@ -121,6 +122,17 @@ static glow_status coupling_zeroconv(glow_backend *be, const char *op, glow_tens
                        vk_bind_tensor(vk, forward ? ld : h, forward, &pc.ld_off)};
     if (pc.f % 4 == 0 && pc.hin_off % 4 == 0 && pc.w_off % 4 == 0)
         pc.flags |= ZC_VEC4;
+    /* CPU drivers: hin and w through RGBA32F texel views of their whole buffers (the
+     * coupling_zeroconv_texel build), when their element offsets allow vec4 texels. */
+    if (vk->gemm_variant == VK_GEMM_TEXEL && pc.f % 4 == 0 && hin.off % 4 == 0 && w.off % 4 == 0 &&
+        hin.buf->bytes / 16 <= vk->max_texel_elements && w.buf->bytes / 16 <= vk->max_texel_elements) {
+        pc.hin_off = (uint32_t)hin.off;
+        pc.w_off = (uint32_t)w.off;
+        pc.flags |= ZC_VEC4;
+        b[0] = (vk_binding){hin.buf, VK_BIND_TEXEL_RGBA32F, 0, 0, 0};
+        b[1] = (vk_binding){w.buf, VK_BIND_TEXEL_RGBA32F, 0, 0, 0};
+        return vk_launch_groups(vk, VK_SHADER_COUPLING_ZEROCONV_TEXEL, b, 9, &pc, sizeof pc, (uint32_t)in.n);
+    }
     return vk_launch_groups(vk, VK_SHADER_COUPLING_ZEROCONV, b, 9, &pc, sizeof pc, (uint32_t)in.n);
 }
 

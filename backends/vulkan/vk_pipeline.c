@@ -170,6 +170,13 @@ static int same_variant(const vk_pipeline_desc *a, const vk_pipeline_desc *b)
            memcmp(a->spec, b->spec, (size_t)a->n_spec * sizeof a->spec[0]) == 0;
 }
 
+VkDescriptorType vk_descriptor_type(uint8_t binding_type)
+{
+    return binding_type == VK_SHADER_BIND_STORAGE   ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+           : binding_type == VK_SHADER_BIND_TEXEL ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                  : VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+}
+
 static glow_status create_pipeline(vk_context *vk, const vk_pipeline_desc *desc, vk_pipeline *p)
 {
     const vk_shader_module *m = p->module;
@@ -177,8 +184,7 @@ static glow_status create_pipeline(vk_context *vk, const vk_pipeline_desc *desc,
     for (uint32_t i = 0; i < m->n_bindings; i++) {
         b[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = m->binding_type[i] == VK_SHADER_BIND_STORAGE ? VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                                                                          : VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .descriptorType = vk_descriptor_type(m->binding_type[i]),
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };

@@ -19,11 +19,11 @@
 // conv2d_backward_weight_reduce adds the splits up.
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#define A_VIEW x_view  // binding 0: x
+#define B_VIEW dy_view // binding 1: dy
 #include "gemm_texel.glsl"
 #include "gemm_conv_push.glsl"
 
-layout(set = 0, binding = 0) uniform samplerBuffer x_view;
-layout(set = 0, binding = 1) uniform samplerBuffer dy_view;
 layout(set = 0, binding = 2) buffer DwBuffer { float dw_data[]; };
 layout(set = 0, binding = 3) buffer DbiasBuffer { float dbias_data[]; };
 layout(set = 0, binding = 4) writeonly buffer PartialBuffer { float partials[]; };
@@ -69,9 +69,9 @@ void main()
         for (uint row = row_begin; row < row_end; row++) {
             uint dy_e = pc.y_off + row * dy_row_stride + co0;
             for (uint j = 0u; j < pc.w; j++, dy_e += dy_pixel_stride) {
-                acc0 += fetch4(dy_view, TEXEL_VEC4_B, dy_e, co_count_lo);
+                acc0 += b_fetch4(dy_e, co_count_lo);
                 if (co_count_hi > 0u)
-                    acc4 += fetch4(dy_view, TEXEL_VEC4_B, dy_e + 4u, co_count_hi);
+                    acc4 += b_fetch4(dy_e + 4u, co_count_hi);
             }
         }
     } else {
@@ -86,17 +86,17 @@ void main()
             uint dy_e = pc.y_off + row * dy_row_stride + j_lo * pc.co + co0;
             uint x_e = pc.x_off + ((row - i + uint(sy)) * pc.w + j_lo + kx - pad) * pc.ci + ci0;
             for (uint j = j_lo; j < j_hi; j++, dy_e += dy_pixel_stride, x_e += pc.ci) {
-                vec4 a = fetch4(x_view, TEXEL_VEC4_A, x_e, ci_count);
-                vec4 d = fetch4(dy_view, TEXEL_VEC4_B, dy_e, co_count_lo);
-                acc0 += d.x * a;
-                acc1 += d.y * a;
-                acc2 += d.z * a;
-                acc3 += d.w * a;
-                d = co_count_hi > 0u ? fetch4(dy_view, TEXEL_VEC4_B, dy_e + 4u, co_count_hi) : vec4(0.0);
-                acc4 += d.x * a;
-                acc5 += d.y * a;
-                acc6 += d.z * a;
-                acc7 += d.w * a;
+                vec4 a = a_fetch4(x_e, ci_count);
+                vec4 d = b_fetch4(dy_e, co_count_lo);
+                acc0 = fma(vec4(d.x), a, acc0);
+                acc1 = fma(vec4(d.y), a, acc1);
+                acc2 = fma(vec4(d.z), a, acc2);
+                acc3 = fma(vec4(d.w), a, acc3);
+                d = co_count_hi > 0u ? b_fetch4(dy_e + 4u, co_count_hi) : vec4(0.0);
+                acc4 = fma(vec4(d.x), a, acc4);
+                acc5 = fma(vec4(d.y), a, acc5);
+                acc6 = fma(vec4(d.z), a, acc6);
+                acc7 = fma(vec4(d.w), a, acc7);
             }
         }
     }

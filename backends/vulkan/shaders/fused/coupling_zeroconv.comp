@@ -14,12 +14,31 @@
 // Vectorised path (flags & 4: F, hin's and w's offsets multiples of 4): 4 output channels at
 // a time, each hin vec4 (one load) multiplied by the 4 channels' weight vec4s (the same for
 // every invocation): h is written, then read back by the same invocation for the coupling.
+//
+// Texel build (-DGLOW_ZC_TEXEL=1, module coupling_zeroconv_texel; CPU drivers): hin and w are
+// readonly RGBA32F storage texel buffers over their whole buffers (hin_off, w_off element
+// offsets into them), always on the vectorised path (the host requires flags & 4), and the
+// block's multiply-adds are fma chains: on lavapipe an image load is inlined while a storage
+// buffer load is a loop over the SIMD lanes (shaders/conv/gemm_texel.glsl).
 layout(local_size_x_id = 0) in;
 #include "reduce.glsl"
+#if defined(GLOW_ZC_TEXEL) && GLOW_ZC_TEXEL
+layout(set = 0, binding = 0, rgba32f) uniform readonly imageBuffer hin_img;
+layout(set = 0, binding = 1, rgba32f) uniform readonly imageBuffer w_img;
+#define HIN4(i) imageLoad(hin_img, int(i))
+#define W4(i) imageLoad(w_img, int(i))
+#define HIN(e) imageLoad(hin_img, int((e) >> 2u))[(e) & 3u]
+#define W(e) imageLoad(w_img, int((e) >> 2u))[(e) & 3u]
+#else
 layout(set = 0, binding = 0) readonly buffer HIN { float hin[]; };
 layout(set = 0, binding = 0) readonly buffer HIN4 { vec4 hin4[]; }; // the same hin, by 4 floats
 layout(set = 0, binding = 1) readonly buffer WT { float w[]; };
 layout(set = 0, binding = 1) readonly buffer WT4 { vec4 w4[]; };    // the same w, by 4 floats
+#define HIN4(i) hin4[i]
+#define W4(i) w4[i]
+#define HIN(e) hin[e]
+#define W(e) w[e]
+#endif
 layout(set = 0, binding = 2) readonly buffer B { float bias[]; };
 layout(set = 0, binding = 3) readonly buffer E { float edge[]; };
 layout(set = 0, binding = 4) readonly buffer LS { float logs[]; };
@@ -51,7 +70,7 @@ float conv_at(uint n, uint py, uint px, uint co)
             uint xb = pc.hin_off + ((n * pc.height + uint(sy)) * pc.width + uint(sx)) * pc.f;
             uint wb = pc.w_off + ((co * pc.k + ky) * pc.k + kx) * pc.f;
             for (uint ci = 0u; ci < pc.f; ci++)
-                acc += w[wb + ci] * hin[xb + ci];
+                acc += W(wb + ci) * HIN(xb + ci);
         }
     }
     return acc;
@@ -87,10 +106,18 @@ void conv4_block8(uint n, uint q0, uint co0, uint co_count, out vec4 acc[8])
             uint w2 = (pc.w_off + (min(co0 + 2u, co0 + co_count - 1u) * kk + tap) * pc.f) / 4u;
             uint w3 = (pc.w_off + (min(co0 + 3u, co0 + co_count - 1u) * kk + tap) * pc.f) / 4u;
             for (uint c4 = 0u; c4 < f4; c4++) {
-                vec4 a = w4[w0 + c4], b = w4[w1 + c4], c = w4[w2 + c4], d = w4[w3 + c4];
+                vec4 a = W4(w0 + c4), b = W4(w1 + c4), c = W4(w2 + c4), d = W4(w3 + c4);
                 for (uint r = 0u; r < 8u; r++) {
-                    vec4 v = inside[r] ? hin4[base[r] + c4] : vec4(0.0);
+                    vec4 v = inside[r] ? HIN4(base[r] + c4) : vec4(0.0);
+#if defined(GLOW_ZC_TEXEL) && GLOW_ZC_TEXEL
+                    // the same sums as fma chains (lavapipe does not contract a * b + c)
+                    acc[r] = fma(vec4(v.x), vec4(a.x, b.x, c.x, d.x), acc[r]);
+                    acc[r] = fma(vec4(v.y), vec4(a.y, b.y, c.y, d.y), acc[r]);
+                    acc[r] = fma(vec4(v.z), vec4(a.z, b.z, c.z, d.z), acc[r]);
+                    acc[r] = fma(vec4(v.w), vec4(a.w, b.w, c.w, d.w), acc[r]);
+#else
                     acc[r] += vec4(dot(v, a), dot(v, b), dot(v, c), dot(v, d));
+#endif
                 }
             }
         }
