@@ -368,8 +368,10 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
     uint32_t gx, gy;
     uint32_t splits;
     if (use_texel) {
-        uint64_t col_blocks = (uint64_t)k * k * vk_groups((uint64_t)x.c, 4) + (has_bias ? 1 : 0);
-        uint64_t co_blocks = vk_groups((uint64_t)dy.c, 8); /* 8x4 register blocks */
+        /* 8 co x 8 ci register blocks when Ci % 8 == 0 and x has a vec4 view (spec constant 1), else 8x4. */
+        int ci8 = x_vec4 && x.c % 8 == 0;
+        uint64_t col_blocks = (uint64_t)k * k * vk_groups((uint64_t)x.c, ci8 ? 8 : 4) + (has_bias ? 1 : 0);
+        uint64_t co_blocks = vk_groups((uint64_t)dy.c, 8);
         uint32_t g_co = texel_group_co_blocks(co_blocks, col_blocks);
         uint64_t groups = (uint64_t)vk_groups(co_blocks, g_co) * vk_groups(col_blocks, TEXEL_WORKGROUP / g_co);
         /* Bytes of dy and x one image row brings in; enough splits to keep a split's rows in cache. */
@@ -380,7 +382,8 @@ glow_status vk_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tens
         pc.group_co_blocks = g_co;
         shader = texel_variant(backward_weight_texel, x_vec4, dy_vec4);
         spec[0] = TEXEL_WORKGROUP;
-        n_spec = 1;
+        spec[1] = (uint32_t)ci8;
+        n_spec = 2;
         GLOW_TRY(vk_launch_spread(vk, shader, groups, &gx, &gy));
     } else {
         tiled_shape ts = tiled_shape_for(vk, dy.c);
