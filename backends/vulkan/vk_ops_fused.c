@@ -88,6 +88,22 @@ glow_status vk_actnorm_invconv_backward(glow_backend *be, glow_tensor x, glow_te
                         vk_bind_tensor(vk, weight, 0, &pc.w_off),      vk_bind_tensor(vk, dx, 1, &pc.dx_off),
                         vk_bind_tensor(vk, dweight, 1, &pc.dw_off),    vk_bind_tensor(vk, dbias, 1, &pc.db_off),
                         vk_bind_tensor(vk, dlogs, 1, &pc.dl_off),      vk_bind_tensor(vk, dlog_s, 1, &pc.dls_off)};
+    /* CPU drivers: x, dy, dxa and weight through R32F texel views of their whole buffers
+     * (actnorm_invconv_backward_texel), when the views can hold them. */
+    const glow_tensor xa = has_dxa ? dxa : dy;
+    if (vk->gemm_variant == VK_GEMM_TEXEL && x.buf->bytes / 4 <= vk->max_texel_elements &&
+        dy.buf->bytes / 4 <= vk->max_texel_elements && xa.buf->bytes / 4 <= vk->max_texel_elements &&
+        weight.buf->bytes / 4 <= vk->max_texel_elements) {
+        pc.x_off = (uint32_t)x.off;
+        pc.dy_off = (uint32_t)dy.off;
+        pc.dxa_off = (uint32_t)xa.off;
+        pc.w_off = (uint32_t)weight.off;
+        b[0] = (vk_binding){x.buf, VK_BIND_TEXEL_R32F, 0, 0, 0};
+        b[1] = (vk_binding){dy.buf, VK_BIND_TEXEL_R32F, 0, 0, 0};
+        b[2] = (vk_binding){xa.buf, VK_BIND_TEXEL_R32F, 0, 0, 0};
+        b[5] = (vk_binding){weight.buf, VK_BIND_TEXEL_R32F, 0, 0, 0};
+        return vk_launch_groups(vk, VK_SHADER_ACTNORM_INVCONV_BACKWARD_TEXEL, b, 11, &pc, sizeof pc, (uint32_t)x.c);
+    }
     return vk_launch_groups(vk, VK_SHADER_ACTNORM_INVCONV_BACKWARD, b, 11, &pc, sizeof pc, (uint32_t)x.c);
 }
 
