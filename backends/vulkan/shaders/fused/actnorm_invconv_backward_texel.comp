@@ -12,10 +12,34 @@
 //   lavapipe inlines, while a storage-buffer load is a loop over the SIMD lanes;
 // - the first ROWS rows of dweight's column are summed in the same pass over the pixels
 //   as dx (one pass in all when C <= ROWS, instead of two), from the same g loads;
-// - the multiply-adds are explicit fma (lavapipe does not contract a * b + c).
+// - the multiply-adds are explicit fma (lavapipe does not contract a * b + c);
+// - the sums of a pass (dbias, dlogs and ROWS dweight entries) share one workgroup tree
+//   reduction (log2(workgroup) barriers per pass, not one tree per pair of values: on
+//   lavapipe a barrier switches every SIMD group of the workgroup).
 layout(local_size_x_id = 0) in;
-#include "reduce.glsl"
+#include "common.glsl"
 #define ROWS 8u
+#define NSUM (ROWS + 2u)
+shared float red[NSUM][REDUCE_MAX];
+
+// v[k] = sum over the workgroup of v[k], k < NSUM, for every invocation (uniform control
+// flow; a fixed tree, so deterministic).
+void workgroup_sums(inout float v[NSUM])
+{
+    uint t = gl_LocalInvocationID.x;
+    for (uint k = 0u; k < NSUM; k++)
+        red[k][t] = v[k];
+    barrier();
+    for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1) {
+        if (t < s)
+            for (uint k = 0u; k < NSUM; k++)
+                red[k][t] += red[k][t + s];
+        barrier();
+    }
+    for (uint k = 0u; k < NSUM; k++)
+        v[k] = red[k][0];
+    barrier(); // red is reused by the next pass
+}
 layout(set = 0, binding = 0, r32f) uniform readonly imageBuffer x_img;
 layout(set = 0, binding = 1, r32f) uniform readonly imageBuffer dy_img;
 layout(set = 0, binding = 2, r32f) uniform readonly imageBuffer dxa_img;
@@ -70,12 +94,6 @@ void main()
         sb += gx;
         sl = fma(gx, xb, sl);
     }
-    vec2 tot = workgroup_sum2(vec2(sb, sl));
-    if (t == 0u) {
-        dbias[pc.db_off + c] += tot.x;
-        dlogs[pc.dl_off + c] += tot.y + pc.ld_grad;
-        dlog_s[pc.dls_off + c] += pc.ld_grad;
-    }
     for (uint i0 = 0u; i0 < C; i0 += ROWS) {
         if (i0 > 0u) { // rows i0 .. i0 + ROWS - 1: another pass over the pixels
             for (uint r = 0u; r < ROWS; r++)
@@ -87,12 +105,21 @@ void main()
                         acc[r] = fma(g_at(p, i0 + r), a, acc[r]);
             }
         }
-        for (uint r = 0u; r < ROWS; r += 2u) {
-            vec2 s = workgroup_sum2(vec2(acc[r], acc[r + 1u]));
-            if (t == 0u && i0 + r < C)
-                dweight[pc.dw_off + (i0 + r) * C + c] = s.x;
-            if (t == 0u && i0 + r + 1u < C)
-                dweight[pc.dw_off + (i0 + r + 1u) * C + c] = s.y;
+        float v[NSUM];
+        v[0] = i0 == 0u ? sb : 0.0;
+        v[1] = i0 == 0u ? sl : 0.0;
+        for (uint r = 0u; r < ROWS; r++)
+            v[2u + r] = acc[r];
+        workgroup_sums(v);
+        if (t == 0u) {
+            if (i0 == 0u) {
+                dbias[pc.db_off + c] += v[0];
+                dlogs[pc.dl_off + c] += v[1] + pc.ld_grad;
+                dlog_s[pc.dls_off + c] += pc.ld_grad;
+            }
+            for (uint r = 0u; r < ROWS; r++)
+                if (i0 + r < C)
+                    dweight[pc.dw_off + (i0 + r) * C + c] = v[2u + r];
         }
     }
 }
