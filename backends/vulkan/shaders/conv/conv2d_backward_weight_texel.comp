@@ -107,19 +107,27 @@ void main()
                     acc10 = fma(vec4(d.z), ah, acc10);
                     acc11 = fma(vec4(d.w), ah, acc11);
                 }
-                // Upper 4 co (none when Co <= 4: a branch that every lane skips).
-                if (co_count_hi > 0u) {
-                    d = b_fetch4(dy_e + 4u, co_count_hi);
-                    acc4 = fma(vec4(d.x), a, acc4);
-                    acc5 = fma(vec4(d.y), a, acc5);
-                    acc6 = fma(vec4(d.z), a, acc6);
-                    acc7 = fma(vec4(d.w), a, acc7);
-                    if (CI8) {
+                // Upper 4 co. CI8: inside a branch that every lane skips when Co <= 4. The
+                // 8x4 block keeps its branch-free form (the branch cost the Ci = 2 -> Co = 128
+                // conv 5-10%: there it is always taken).
+                if (CI8) {
+                    if (co_count_hi > 0u) {
+                        d = b_fetch4(dy_e + 4u, co_count_hi);
+                        acc4 = fma(vec4(d.x), a, acc4);
+                        acc5 = fma(vec4(d.y), a, acc5);
+                        acc6 = fma(vec4(d.z), a, acc6);
+                        acc7 = fma(vec4(d.w), a, acc7);
                         acc12 = fma(vec4(d.x), ah, acc12);
                         acc13 = fma(vec4(d.y), ah, acc13);
                         acc14 = fma(vec4(d.z), ah, acc14);
                         acc15 = fma(vec4(d.w), ah, acc15);
                     }
+                } else {
+                    d = co_count_hi > 0u ? b_fetch4(dy_e + 4u, co_count_hi) : vec4(0.0);
+                    acc4 = fma(vec4(d.x), a, acc4);
+                    acc5 = fma(vec4(d.y), a, acc5);
+                    acc6 = fma(vec4(d.z), a, acc6);
+                    acc7 = fma(vec4(d.w), a, acc7);
                 }
             }
         }
