@@ -29,6 +29,8 @@ enum {
     MAX_ROWS = 512,
     GEMM_1X1_ROWS = 256, /* pixels per SGEMM call of a 1x1 conv */
     CHANNEL_ALIGN = 16,  /* output channels per unit of a 1x1 weight gradient's cut */
+    BW_CHUNK_ROWS = 512,     /* pixels per SGEMM call of a 1x1 weight gradient with a bias */
+    BW_BIAS_CHANNELS = 1024, /* output channels per bias-sum block of such a part */
 };
 
 /* Rows of one GEMM block for an im2col width K: COL_BLOCK_FLOATS / K, clamped,
@@ -298,7 +300,8 @@ static void backward_weight_part(void *p, size_t part, int worker)
     }
 }
 
-/* k = 1, parts of output channels [o0, o1) (even ranges, one per thread) over all P pixels:
+/* k = 1, parts of output channels [o0, o1) (even ranges, one per thread) over all P pixels
+ * (in chunks of BW_CHUNK_ROWS when there is a bias):
  *   dw[o0:o1] (n x Ci) += dy[:, o0:o1]^T (n x P) x (P x Ci),  dbias[o] += sum_p dy[p][o] (in double)
  * one SGEMM of inner size P per part; no partial sums to reduce. */
 typedef struct {
@@ -314,22 +317,30 @@ static void backward_weight_1x1_part(void *p, size_t part, int worker)
     const bw1_ctx *c = p;
     size_t o0, o1;
     cpu_even_range(part, c->parts, (size_t)c->Co, CHANNEL_ALIGN, &o0, &o1);
-    const int n = (int)(o1 - o0), Co = c->Co;
-    cpu_sgemm(1, 0, n, c->Ci, (int)c->pixels, 1.0f, c->dy + o0, Co, c->x, c->Ci, 1.0f, c->dw + o0 * (size_t)c->Ci,
-              c->Ci);
-    if (c->db == NULL)
+    const int Co = c->Co;
+    if (c->db == NULL) {
+        cpu_sgemm(1, 0, (int)(o1 - o0), c->Ci, (int)c->pixels, 1.0f, c->dy + o0, Co, c->x, c->Ci, 1.0f,
+                  c->dw + o0 * (size_t)c->Ci, c->Ci);
         return;
-    /* per output channel, in pixel order, in double: in blocks of 64 channels */
-    for (int ob = 0; ob < n; ob += 64) {
-        const int nb = n - ob < 64 ? n - ob : 64;
-        double acc[64] = {0};
-        for (size_t r = 0; r < c->pixels; r++) {
-            const float *g = c->dy + r * (size_t)Co + o0 + ob;
-            for (int o = 0; o < nb; o++)
-                acc[o] += g[o];
+    }
+    /* With a bias: dw in chunks of BW_CHUNK_ROWS pixels, and each chunk's bias sums (per channel,
+     * pixel order, in double) taken while its dy rows are still in cache, instead of a second pass
+     * over dy (2% of a 2-thread report step: 512 against 502 ms, steps alternating in one process). */
+    for (size_t b0 = o0; b0 < o1; b0 += BW_BIAS_CHANNELS) {
+        const int n = (int)(o1 - b0 < BW_BIAS_CHANNELS ? o1 - b0 : BW_BIAS_CHANNELS);
+        double acc[BW_BIAS_CHANNELS] = {0};
+        for (size_t r0 = 0; r0 < c->pixels; r0 += BW_CHUNK_ROWS) {
+            const size_t r1 = r0 + BW_CHUNK_ROWS < c->pixels ? r0 + BW_CHUNK_ROWS : c->pixels;
+            cpu_sgemm(1, 0, n, c->Ci, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co + b0, Co,
+                      c->x + r0 * (size_t)c->Ci, c->Ci, 1.0f, c->dw + b0 * (size_t)c->Ci, c->Ci);
+            for (size_t r = r0; r < r1; r++) {
+                const float *g = c->dy + r * (size_t)Co + b0;
+                for (int o = 0; o < n; o++)
+                    acc[o] += g[o];
+            }
         }
-        for (int o = 0; o < nb; o++)
-            c->db[o0 + (size_t)(ob + o)] += (float)acc[o];
+        for (int o = 0; o < n; o++)
+            c->db[b0 + (size_t)o] += (float)acc[o];
     }
 }
 
