@@ -56,7 +56,9 @@ void tu_backend_unavailable(const char *backend, glow_status st, const char *rea
  * once. Returns -1 when it opened (run the suite); else the suite's exit
  * status: 77 (meson: SKIP) with "[ skipped  ] <backend>: <reason>" when it is
  * unavailable, 1 when it is required ($GLOW_TEST_REQUIRE) or present but broken
- * (open answered something other than GLOW_ERR_UNAVAILABLE). */
+ * (open answered something other than GLOW_ERR_UNAVAILABLE). For GPU-only suites:
+ * GLOW_TEST_STRICT=1 (CI, which has no GPU) allows this skip; GLOW_TEST_REQUIRE
+ * (tools/gpu-check.sh on a GPU machine) is what turns it into a failure. */
 int tu_suite_backend_or_skip(const char *backend);
 
 /* Fails the current test when $GLOW_TEST_REQUIRE names a backend this build has

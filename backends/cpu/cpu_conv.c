@@ -110,6 +110,16 @@ static int use_taps(int k, int Ci, int Co)
  * get fewer than this many rows (level 2 of the report model: 256 pixels). */
 enum { COL_SPLIT_ROWS = 256 };
 
+/* The cut of a GEMM with P rows and n columns (a conv with kernel size k): one part per
+ * thread over the rows, or for a 1x1 conv with under COL_SPLIT_ROWS rows per part, over
+ * the columns (*split_cols). Returns the number of parts. */
+static size_t gemm_cut(const cpu_state *st, size_t P, int n, int k, double flops, int *split_cols)
+{
+    size_t parts = cpu_thread_parts(st, P, MIN_ROWS, flops);
+    *split_cols = k == 1 && P < parts * COL_SPLIT_ROWS;
+    return *split_cols ? cpu_thread_parts(st, (size_t)n, CHANNEL_ALIGN, flops) : parts;
+}
+
 /* Part `part` of a 1x1 GEMM with P rows and n columns cut into `parts`: rows
  * [b, e) and columns [o0, o1), the columns when split_cols, else the rows. */
 static void gemm_part_range(size_t part, size_t parts, int split_cols, size_t P, int n, size_t *b, size_t *e,
@@ -169,11 +179,7 @@ static glow_status conv_forward(glow_backend *be, glow_tensor x, const float *w,
     if (use_taps(k, x.c, Co))
         return cpu_conv3x3_taps_forward(be, x, w, Co, bias, y, relu, accumulate, mask, op);
     c.rows = k == 1 ? GEMM_1X1_ROWS : block_rows(c.K);
-    c.parts = cpu_thread_parts(st, c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
-    if (k == 1 && c.pixels < c.parts * COL_SPLIT_ROWS) {
-        c.split_cols = 1;
-        c.parts = cpu_thread_parts(st, (size_t)Co, CHANNEL_ALIGN, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
-    }
+    c.parts = gemm_cut(st, c.pixels, Co, k, 2.0 * (double)c.pixels * (double)Co * (double)c.K, &c.split_cols);
     if (k != 1 && !use_few_outputs(k, x.c, Co))
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
     cpu_parallel(be, c.parts, forward_part, &c);
@@ -228,12 +234,7 @@ glow_status cpu_conv_backward_data(glow_backend *be, glow_tensor dy, glow_tensor
     if (k == 1) {
         bd1_ctx c = {cpu_data(dy), cpu_data(w), cpu_data(dx), glow_tensor_rows(dy), 1, 0, Ci, Co,
                      accumulate ? 1.0f : 0.0f, mask};
-        const double flops = 2.0 * (double)c.pixels * Ci * Co;
-        c.parts = cpu_thread_parts(cpu_st(be), c.pixels, MIN_ROWS, flops);
-        if (c.pixels < c.parts * COL_SPLIT_ROWS) {
-            c.split_cols = 1;
-            c.parts = cpu_thread_parts(cpu_st(be), (size_t)Ci, CHANNEL_ALIGN, flops);
-        }
+        c.parts = gemm_cut(cpu_st(be), c.pixels, Ci, 1, 2.0 * (double)c.pixels * Ci * Co, &c.split_cols);
         cpu_parallel(be, c.parts, backward_data_1x1_part, &c);
         return GLOW_OK;
     }
@@ -371,13 +372,7 @@ static void backward_weight_few_part(void *p, size_t part, int worker)
                                    (int)(part % blocks) * CPU_BW_FEW_CI);
         return;
     }
-    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
-    const size_t pixels = (size_t)c->N * c->H * c->W;
-    for (size_t r = 0; r < pixels; r++)
-        for (int o = 0; o < c->Co; o++)
-            acc[o] += c->dy[r * (size_t)c->Co + (size_t)o];
-    for (int o = 0; o < c->Co; o++)
-        c->db[o] += (float)acc[o];
+    cpu_bias_sums_few(c->dy, (size_t)c->N * c->H * c->W, c->Co, c->db);
 }
 
 glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_tensor dy, glow_tensor dw,

@@ -3,9 +3,11 @@
  *   y[p][o] (= or +=) act(bias[o] + sum_{ky,kx,ci} w[o][ky][kx][ci] x[p + (ky-1, kx-1)][ci])
  * for the pixels p in [r0, r1), x (N,H,W,Ci), w (Co,3,3,Ci), y (N,H,W,Co).
  *
- * Where it is used: Co <= CPU_FEW_OUTPUTS_MAX and Ci >= 16 -- the zero-initialised
- * conv F -> C (Co = 2..48, Ci = F) and, through the flipped-weight form of
- * backward_data, conv1's input gradient F -> C/2. As an im2col GEMM these have
+ * Where it is used: Co <= CPU_FEW_OUTPUTS_MAX, Ci >= 16 and Ci * Co < 768 -- the
+ * zero-initialised conv F -> C and, through the flipped-weight form of
+ * backward_data, conv1's input gradient F -> C/2, of the narrow models (128 -> 4,
+ * 128 -> 2); wider ones take the stacked-tap GEMM of cpu_conv_taps.c, which
+ * measured faster there (cpu_conv.c, use_taps). As an im2col GEMM these have
  * N = Co of 2 to 16 against K = 9F, where oneDNN's sgemm reaches only 3 to 13
  * GFLOP/s per core (tools/bench_cpu_gemm); this kernel keeps the 9 x Ci
  * weights of 4 outputs in L1 and streams each input pixel's channels once per

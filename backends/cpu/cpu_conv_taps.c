@@ -212,16 +212,8 @@ glow_status cpu_conv3x3_taps_backward_weight(glow_backend *be, glow_tensor x, gl
             for (int ci = 0; ci < Ci; ci++)
                 dst[ci] += src[ci];
         }
-    if (dbias != NULL) {
-        double acc[CPU_FEW_OUTPUTS_MAX] = {0};
-        const float *g = cpu_data(dy);
-        const size_t pixels = glow_tensor_rows(dy);
-        for (size_t r = 0; r < pixels; r++)
-            for (int o = 0; o < Co; o++)
-                acc[o] += g[r * (size_t)Co + (size_t)o];
-        for (int o = 0; o < Co; o++)
-            dbias[o] += (float)acc[o];
-    }
+    if (dbias != NULL)
+        cpu_bias_sums_few(cpu_data(dy), glow_tensor_rows(dy), Co, dbias);
     cpu_free_floats(st, s, s_count + d_count);
     return GLOW_OK;
 }

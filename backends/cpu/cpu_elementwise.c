@@ -74,16 +74,10 @@ glow_status cpu_add_scalar(glow_backend *be, glow_tensor t, float value)
     return flat_pass(be, add_scalar_part, &c);
 }
 
-void cpu_relu_mask(glow_backend *be, float *d, const float *y, size_t count)
-{
-    flat_ctx c = {d, y, 0.0f, count};
-    (void)flat_pass(be, relu_backward_part, &c);
-}
-
 glow_status cpu_relu_backward(glow_backend *be, glow_tensor y, glow_tensor dy)
 {
-    cpu_relu_mask(be, cpu_data(dy), cpu_data(y), glow_tensor_count(y));
-    return GLOW_OK;
+    flat_ctx c = {cpu_data(dy), cpu_data(y), 0.0f, glow_tensor_count(y)};
+    return flat_pass(be, relu_backward_part, &c);
 }
 
 /* ---- copy_channels ---------------------------------------------------------------- */

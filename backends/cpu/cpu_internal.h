@@ -145,8 +145,6 @@ static inline void cpu_relu_mask_rows(float *d, const float *y, int m, int n, in
             dr[c] = yr[c] > 0.0f ? dr[c] : 0.0f;
     }
 }
-/* The same over count contiguous floats, on the pool (cpu_elementwise.c). */
-void cpu_relu_mask(glow_backend *be, float *d, const float *y, size_t count);
 
 /* dx (+)= the input gradient of conv(x, w) for dy (accumulate 1), or dx = that
  * gradient with dx = 0 where mask <= 0 (accumulate 0, mask (P, Ci) or NULL):
@@ -174,6 +172,17 @@ enum { CPU_FEW_OUTPUTS_MAX = 48, CPU_FEW_OUTPUTS_MIN_CI = 16 };
  * for pixels p in [r0, r1); x (N,H,W,Ci), w (Co,3,3,Ci), y (N,H,W,Co); bias may be NULL. */
 void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *w, int Co, const float *bias, int relu,
                              int accumulate, float *y, size_t r0, size_t r1);
+/* The bias gradient of such a conv: db[o] += sum_p dy[p][o] over `pixels` rows of dy
+ * (pixels x Co, Co <= CPU_FEW_OUTPUTS_MAX), summed in double in pixel order. */
+static inline void cpu_bias_sums_few(const float *dy, size_t pixels, int Co, float *db)
+{
+    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
+    for (size_t r = 0; r < pixels; r++)
+        for (int o = 0; o < Co; o++)
+            acc[o] += dy[r * (size_t)Co + (size_t)o];
+    for (int o = 0; o < Co; o++)
+        db[o] += (float)acc[o];
+}
 /* Their weight gradient, one part: dw[o][tap][c0 + c] += sum_pixels dy[p][o] x[p + tap offset][c0 + c]
  * for c < CPU_BW_FEW_CI and every o < Co; x (N,H,W,Ci), dy (N,H,W,Co), dw (Co,3,3,Ci);
  * Ci a multiple of CPU_BW_FEW_CI. */
