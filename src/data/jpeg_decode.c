@@ -63,6 +63,20 @@ glow_status jpeg_read(const char *path, int *width, int *height, int *channels, 
         return glow_error(GLOW_ERR_FORMAT, "%s: CMYK JPEG images are not supported (convert to RGB)", path);
     }
     cinfo.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
+    /* Refuse a too large image from its header, before jpeg_start_decompress: for a multi-scan
+     * file that call already allocates whole-image coefficient buffers (2 bytes per sample), so a
+     * 605-byte file declaring 63248x9730 pixels took over 2 GiB there (found by fuzz_jpeg). The
+     * memory cap bounds what libjpeg may allocate for an accepted size (a larger request is a
+     * decoding error, as there is no backing store). */
+    const size_t header_bytes = (size_t)cinfo.image_width * cinfo.image_height * (size_t)(gray ? 1 : 3);
+    if (header_bytes > GLOW_PNG_READ_MAX_BYTES) {
+        const unsigned iw = cinfo.image_width, ih = cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        fclose(f);
+        return glow_error(GLOW_ERR_FORMAT, "%s: JPEG of %ux%u is not supported (at most %u decoded bytes)", path, iw,
+                          ih, GLOW_PNG_READ_MAX_BYTES);
+    }
+    cinfo.mem->max_memory_to_use = 3L * GLOW_PNG_READ_MAX_BYTES;
     jpeg_start_decompress(&cinfo);
     const int w = (int)cinfo.output_width, h = (int)cinfo.output_height, c = cinfo.output_components;
     const size_t bytes = (size_t)w * h * c;
