@@ -42,36 +42,13 @@ static size_t block_rows(size_t K)
     return r / MIN_ROWS * MIN_ROWS;
 }
 
-/* col[r - r0][(ky*k + kx)*Ci + ci] = x[n][i+ky-pad][j+kx-pad][ci] (0 outside the image)
- * for the pixels r = (n, i, j) in [r0, r1) of x (N,H,W,Ci). */
-static void im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *col)
-{
-    const int pad = (k - 1) / 2;
-    const size_t K = (size_t)k * k * Ci, hw = (size_t)H * W;
-    for (size_t r = r0; r < r1; r++) {
-        size_t n = r / hw, rem = r % hw;
-        int i = (int)(rem / (size_t)W), j = (int)(rem % (size_t)W);
-        float *dst = col + (r - r0) * K;
-        for (int ky = 0; ky < k; ky++) {
-            int si = i + ky - pad;
-            for (int kx = 0; kx < k; kx++, dst += Ci) {
-                int sj = j + kx - pad;
-                if (si < 0 || si >= H || sj < 0 || sj >= W)
-                    memset(dst, 0, (size_t)Ci * sizeof(float));
-                else
-                    memcpy(dst, x + ((n * H + (size_t)si) * W + (size_t)sj) * Ci, (size_t)Ci * sizeof(float));
-            }
-        }
-    }
-}
-
 /* The GEMM's A block for pixels [r0, r1): x's rows themselves when k = 1, else
  * their im2col rows built in `scratch`. */
 static const float *input_block(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *scratch)
 {
     if (k == 1)
         return x + r0 * (size_t)Ci;
-    im2col(x, H, W, Ci, k, r0, r1, scratch);
+    cpu_im2col(x, H, W, Ci, k, r0, r1, scratch);
     return scratch;
 }
 
@@ -154,18 +131,8 @@ static void forward_part(void *p, size_t part, int worker)
         cpu_sgemm(0, 1, m, n, K, 1.0f, a, K, c->w + o0 * c->K, K, c->beta, y, Co);
         if (c->mask != NULL)
             cpu_relu_mask_rows(y, c->mask + r0 * (size_t)Co + o0, m, n, Co);
-        if (c->bias == NULL && !c->relu)
-            continue;
-        const float *bias = c->bias ? c->bias + o0 : NULL;
-        for (int r = 0; r < m; r++) {
-            float *yr = y + (size_t)r * Co;
-            if (bias)
-                for (int o = 0; o < n; o++)
-                    yr[o] += bias[o];
-            if (c->relu)
-                for (int o = 0; o < n; o++)
-                    yr[o] = yr[o] > 0.0f ? yr[o] : 0.0f;
-        }
+        if (c->bias != NULL || c->relu)
+            cpu_bias_relu_rows(y, m, n, Co, c->bias ? c->bias + o0 : NULL, c->relu);
     }
 }
 
@@ -272,6 +239,7 @@ typedef struct {
     float *partial; /* parts x (Co*K + Co): dw then dbias of each part */
     size_t pixels, rows, K, parts;
     int H, W, Ci, Co, k, with_bias;
+    int transposed; /* K < Co: the partials hold dw^T (K x Co) */
 } bw_ctx;
 
 static void backward_weight_part(void *p, size_t part, int worker)
@@ -283,21 +251,19 @@ static void backward_weight_part(void *p, size_t part, int worker)
     float *dw = c->partial + part * ((size_t)Co * c->K + (size_t)Co);
     float *db = dw + (size_t)Co * c->K;
     float beta = 0.0f;
+    if (c->with_bias)
+        for (int o = 0; o < Co; o++)
+            db[o] = 0.0f;
     for (size_t r0 = b; r0 < e; r0 += c->rows) {
         size_t r1 = r0 + c->rows < e ? r0 + c->rows : e;
         const float *a = input_block(c->x, c->H, c->W, c->Ci, c->k, r0, r1, c->st->scratch[worker]);
-        /* dw (Co x K) (+)= dy_rows^T (Co x m) a (m x K) */
-        cpu_sgemm(1, 0, Co, K, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co, Co, a, K, beta, dw, K);
+        if (c->transposed) /* dw^T (K x Co) (+)= a^T (K x m) dy_rows (m x Co) */
+            cpu_sgemm(1, 0, K, Co, (int)(r1 - r0), 1.0f, a, K, c->dy + r0 * (size_t)Co, Co, beta, dw, Co);
+        else /* dw (Co x K) (+)= dy_rows^T (Co x m) a (m x K) */
+            cpu_sgemm(1, 0, Co, K, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co, Co, a, K, beta, dw, K);
         beta = 1.0f;
-    }
-    if (c->with_bias) {
-        for (int o = 0; o < Co; o++)
-            db[o] = 0.0f;
-        for (size_t r = b; r < e; r++) {
-            const float *g = c->dy + r * (size_t)Co;
-            for (int o = 0; o < Co; o++)
-                db[o] += g[o];
-        }
+        if (c->with_bias) /* while the block's dy rows are in cache */
+            cpu_column_sums(c->dy + r0 * (size_t)Co, r1 - r0, Co, Co, db);
     }
 }
 
@@ -334,11 +300,7 @@ static void backward_weight_1x1_part(void *p, size_t part, int worker)
             const size_t r1 = r0 + BW_CHUNK_ROWS < c->pixels ? r0 + BW_CHUNK_ROWS : c->pixels;
             cpu_sgemm(1, 0, n, c->Ci, (int)(r1 - r0), 1.0f, c->dy + r0 * (size_t)Co + b0, Co,
                       c->x + r0 * (size_t)c->Ci, c->Ci, 1.0f, c->dw + b0 * (size_t)c->Ci, c->Ci);
-            for (size_t r = r0; r < r1; r++) {
-                const float *g = c->dy + r * (size_t)Co + b0;
-                for (int o = 0; o < n; o++)
-                    acc[o] += g[o];
-            }
+            cpu_column_sums_double(c->dy + r0 * (size_t)Co + b0, r1 - r0, n, Co, acc);
         }
         for (int o = 0; o < n; o++)
             c->db[b0 + (size_t)o] += (float)acc[o];
@@ -398,9 +360,12 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
         return GLOW_OK;
     }
     bw_ctx c = {st, cpu_data(x), cpu_data(dy), NULL, glow_tensor_rows(x), 0, (size_t)k * k * x.c, 1,
-                x.h, x.w, x.c, Co, k, dbias.buf != NULL};
+                x.h, x.w, x.c, Co, k, dbias.buf != NULL, (size_t)k * k * x.c < (size_t)Co};
     c.rows = block_rows(c.K);
     c.parts = cpu_thread_parts(st, c.pixels, MIN_ROWS, 2.0 * (double)c.pixels * (double)Co * (double)c.K);
+    /* oneDNN's sgemm runs a narrow output poorly: conv1's weight gradient at level 0 of the
+     * report model (Co 512, K 18) as dw, 512 x 18, at 124 GFLOP/s on one thread; as dw^T,
+     * 18 x 512, at 172 (K 36: 165 -> 209): c.transposed = K < Co. */
     const size_t parts = c.parts, stride = (size_t)Co * c.K + (size_t)Co;
     if (k != 1)
         GLOW_TRY(cpu_scratch(st, c.rows * c.K, op));
@@ -420,8 +385,13 @@ glow_status cpu_conv2d_backward_weight(glow_backend *be, glow_tensor x, glow_ten
     }
     float *gw = cpu_data(dw);
     size_t wcount = (size_t)Co * c.K;
-    for (size_t e = 0; e < wcount; e++)
-        gw[e] += (float)sum[e];
+    if (c.transposed)
+        for (size_t kk = 0; kk < c.K; kk++)
+            for (int o = 0; o < Co; o++)
+                gw[(size_t)o * c.K + kk] += (float)sum[kk * (size_t)Co + (size_t)o];
+    else
+        for (size_t e = 0; e < wcount; e++)
+            gw[e] += (float)sum[e];
     if (c.with_bias) {
         float *gb = cpu_data(dbias);
         for (int o = 0; o < Co; o++)

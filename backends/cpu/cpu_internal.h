@@ -134,17 +134,30 @@ static inline size_t cpu_pixel_grain(size_t floats_per_pixel)
 /* scale[c] = expf(factor * logs[c]) into a caller array of logs' C entries. */
 void cpu_channel_exp(glow_tensor logs, float factor, float *scale);
 
-/* The backward of a ReLU whose output was y, on a block of m rows x n columns
- * (row strides ld): d[r][c] = y[r][c] > 0 ? d[r][c] : 0. */
-static inline void cpu_relu_mask_rows(float *d, const float *y, int m, int n, int ld)
-{
-    for (int r = 0; r < m; r++) {
-        float *dr = d + (size_t)r * ld;
-        const float *yr = y + (size_t)r * ld;
-        for (int c = 0; c < n; c++)
-            dr[c] = yr[c] > 0.0f ? dr[c] : 0.0f;
-    }
-}
+/* ---- row passes around the GEMMs (cpu_rows.c) ------------------------------------ */
+
+/* Functions built for AVX-512, AVX2+FMA and the baseline, the best chosen at load
+ * time (GCC/clang target_clones, a glibc ifunc). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define CPU_ISA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef CPU_ISA_CLONES
+#define CPU_ISA_CLONES
+#endif
+
+/* On a block of m rows x n columns (row strides ld):
+ *   cpu_bias_relu_rows  y[r][c] = act(y[r][c] + bias[c]) (bias NULL: none; act ReLU when relu);
+ *   cpu_relu_mask_rows  d[r][c] = y[r][c] > 0 ? d[r][c] : 0, the backward of a ReLU whose output was y;
+ *   cpu_column_sums     acc[c] += sum_r g[r][c], rows added in order (in float, or in double). */
+void cpu_bias_relu_rows(float *y, int m, int n, int ld, const float *bias, int relu);
+void cpu_relu_mask_rows(float *d, const float *y, int m, int n, int ld);
+void cpu_column_sums(const float *g, size_t rows, int n, int ld, float *acc);
+void cpu_column_sums_double(const float *g, size_t rows, int n, int ld, double *acc);
+/* col[r - r0][(ky*k + kx)*Ci + ci] = x[n][i+ky-pad][j+kx-pad][ci] (0 outside the image, pad = (k-1)/2)
+ * for the pixels r = (n, i, j) in [r0, r1) of x (N,H,W,Ci). */
+void cpu_im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *col);
 
 /* dx (+)= the input gradient of conv(x, w) for dy (accumulate 1), or dx = that
  * gradient with dx = 0 where mask <= 0 (accumulate 0, mask (P, Ci) or NULL):
