@@ -48,7 +48,7 @@ static const float *input_block(const float *x, int H, int W, int Ci, int k, siz
 {
     if (k == 1)
         return x + r0 * (size_t)Ci;
-    cpu_im2col(x, H, W, Ci, k, r0, r1, scratch);
+    cpu_im2col(x, H, W, Ci, k, 0, r0, r1, scratch);
     return scratch;
 }
 

@@ -109,13 +109,7 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
  * oneDNN's sgemm runs at 50-100 GFLOP/s per core (16-row im2col blocks: worse). */
 typedef float bw16 __attribute__((vector_size(64)));
 
-#ifdef CPU_AVX512
-#define CPU_BW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CPU_BW_CLONES CPU_SIMD_CLONES
-#endif
-
-CPU_BW_CLONES
+CPU_ISA_CLONES
 void cpu_conv3x3_few_outputs_dw(const float *x, int N, int H, int W, int Ci, const float *dy, int Co, float *dw,
                                 int tap, int c0)
 {

@@ -68,43 +68,53 @@ static void taps_gemm_part(void *p, size_t part, int worker)
 }
 
 /* y rows [r0, r1) of the chunk from the tap sums of Z, then bias, accumulate, mask, ReLU. */
+/* Output pixel r's taps summed, epilogue applied; Co is a constant where inlined. */
+static inline void taps_sum_pixel(const taps_fwd_ctx *c, int Co, size_t r)
+{
+    const size_t hw = (size_t)c->H * c->W, zw = 9 * (size_t)Co;
+    size_t rem = r % hw;
+    int i = (int)(rem / (size_t)c->W), j = (int)(rem % (size_t)c->W);
+    float *yr = c->y + r * (size_t)Co;
+    float s[CPU_FEW_OUTPUTS_MAX];
+    for (int o = 0; o < Co; o++)
+        s[o] = 0.0f;
+    for (int ky = 0; ky < 3; ky++) {
+        int si = i + ky - 1;
+        if (si < 0 || si >= c->H)
+            continue;
+        for (int kx = 0; kx < 3; kx++) {
+            int sj = j + kx - 1;
+            if (sj < 0 || sj >= c->W)
+                continue;
+            const float *zr = c->z + (r - rem + (size_t)si * c->W + (size_t)sj) * zw + (size_t)(ky * 3 + kx) * Co;
+            for (int o = 0; o < Co; o++)
+                s[o] += zr[o];
+        }
+    }
+    const float *mr = c->mask ? c->mask + r * (size_t)Co : NULL;
+    for (int o = 0; o < Co; o++) {
+        float v = s[o] + (c->bias ? c->bias[o] : 0.0f);
+        if (c->accumulate)
+            v += yr[o];
+        if (mr != NULL && !(mr[o] > 0.0f))
+            v = 0.0f;
+        yr[o] = c->relu && !(v > 0.0f) ? 0.0f : v;
+    }
+}
+
+CPU_ISA_CLONES
 static void taps_sum_part(void *p, size_t part, int worker)
 {
     (void)worker;
     const taps_fwd_ctx *c = p;
     size_t r0, r1;
     cpu_even_range(part, c->parts, c->pixels, ALIGN_ROWS, &r0, &r1);
-    const size_t hw = (size_t)c->H * c->W, zw = 9 * (size_t)c->Co;
-    const int Co = c->Co;
-    for (size_t r = r0; r < r1; r++) {
-        size_t rem = r % hw;
-        int i = (int)(rem / (size_t)c->W), j = (int)(rem % (size_t)c->W);
-        float *yr = c->y + r * (size_t)Co;
-        float s[CPU_FEW_OUTPUTS_MAX];
-        for (int o = 0; o < Co; o++)
-            s[o] = 0.0f;
-        for (int ky = 0; ky < 3; ky++) {
-            int si = i + ky - 1;
-            if (si < 0 || si >= c->H)
-                continue;
-            for (int kx = 0; kx < 3; kx++) {
-                int sj = j + kx - 1;
-                if (sj < 0 || sj >= c->W)
-                    continue;
-                const float *zr = c->z + (r - rem + (size_t)si * c->W + (size_t)sj) * zw + (size_t)(ky * 3 + kx) * Co;
-                for (int o = 0; o < Co; o++)
-                    s[o] += zr[o];
-            }
-        }
-        const float *mr = c->mask ? c->mask + r * (size_t)Co : NULL;
-        for (int o = 0; o < Co; o++) {
-            float v = s[o] + (c->bias ? c->bias[o] : 0.0f);
-            if (c->accumulate)
-                v += yr[o];
-            if (mr != NULL && !(mr[o] > 0.0f))
-                v = 0.0f;
-            yr[o] = c->relu && !(v > 0.0f) ? 0.0f : v;
-        }
+    switch (c->Co) { /* the report model's: 2, 4, 8, 16; other widths take the general loop */
+    case 2: for (size_t r = r0; r < r1; r++) taps_sum_pixel(c, 2, r); break;
+    case 4: for (size_t r = r0; r < r1; r++) taps_sum_pixel(c, 4, r); break;
+    case 8: for (size_t r = r0; r < r1; r++) taps_sum_pixel(c, 8, r); break;
+    case 16: for (size_t r = r0; r < r1; r++) taps_sum_pixel(c, 16, r); break;
+    default: for (size_t r = r0; r < r1; r++) taps_sum_pixel(c, c->Co, r); break;
     }
 }
 
@@ -154,22 +164,8 @@ static void taps_shift_part(void *p, size_t part, int worker)
     const taps_dw_ctx *c = p;
     size_t r0, r1;
     cpu_even_range(part, c->row_parts, c->pixels, ALIGN_ROWS, &r0, &r1);
-    const size_t hw = (size_t)c->H * c->W, Co = (size_t)c->Co;
-    for (size_t r = r0; r < r1; r++) {
-        size_t rem = r % hw;
-        int i = (int)(rem / (size_t)c->W), j = (int)(rem % (size_t)c->W);
-        float *dr = c->d + r * 9 * Co;
-        for (int ky = 0; ky < 3; ky++) {
-            int qi = i - ky + 1; /* p = q + d_t, so q = p - d_t */
-            for (int kx = 0; kx < 3; kx++, dr += Co) {
-                int qj = j - kx + 1;
-                if (qi < 0 || qi >= c->H || qj < 0 || qj >= c->W)
-                    memset(dr, 0, Co * sizeof(float));
-                else
-                    memcpy(dr, c->dy + (r - rem + (size_t)qi * c->W + (size_t)qj) * Co, Co * sizeof(float));
-            }
-        }
-    }
+    /* p = q + d_t, so q = p - d_t: dy's im2col with the taps' offsets negated */
+    cpu_im2col(c->dy, c->H, c->W, c->Co, 3, 1, r0, r1, c->d + r0 * 9 * (size_t)c->Co);
 }
 
 /* S[:, c0:c1] (+)= D^T x[:, c0:c1], (9Co x P)(P x n). */

@@ -155,9 +155,9 @@ void cpu_bias_relu_rows(float *y, int m, int n, int ld, const float *bias, int r
 void cpu_relu_mask_rows(float *d, const float *y, int m, int n, int ld);
 void cpu_column_sums(const float *g, size_t rows, int n, int ld, float *acc);
 void cpu_column_sums_double(const float *g, size_t rows, int n, int ld, double *acc);
-/* col[r - r0][(ky*k + kx)*Ci + ci] = x[n][i+ky-pad][j+kx-pad][ci] (0 outside the image, pad = (k-1)/2)
- * for the pixels r = (n, i, j) in [r0, r1) of x (N,H,W,Ci). */
-void cpu_im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *col);
+/* col[r - r0][(ky*k + kx)*Ci + ci] = x[n][i + s(ky-pad)][j + s(kx-pad)][ci] (0 outside the image,
+ * pad = (k-1)/2, s = -1 when flip, else 1) for the pixels r = (n, i, j) in [r0, r1) of x (N,H,W,Ci). */
+void cpu_im2col(const float *x, int H, int W, int Ci, int k, int flip, size_t r0, size_t r1, float *col);
 
 /* dx (+)= the input gradient of conv(x, w) for dy (accumulate 1), or dx = that
  * gradient with dx = 0 where mask <= 0 (accumulate 0, mask (P, Ci) or NULL):

@@ -63,16 +63,18 @@ void cpu_column_sums_double(const float *g, size_t rows, int n, int ld, double *
     }
 }
 
-/* One pixel's k*k taps of Ci channels each, zero outside the image. A constant
- * channel count lets the compiler turn each tap's copy into a few moves instead
- * of a memcpy call (conv1's Ci = 2..8: 9 calls of 8 to 32 bytes per pixel). */
-static inline void im2col_pixel(const float *x, int H, int W, int Ci, int k, size_t n, int i, int j, float *dst)
+/* One pixel's k*k taps of Ci channels each, zero outside the image; tap (ky, kx)
+ * reads the pixel at offset s*(ky - pad, kx - pad), s = 1 (im2col) or -1 (flipped).
+ * A constant channel count lets the compiler turn each tap's copy into a few moves
+ * instead of a memcpy call (Ci = 2..16: 9 calls of 8 to 64 bytes per pixel). */
+static inline void im2col_pixel(const float *x, int H, int W, int Ci, int k, int s, size_t n, int i, int j,
+                                float *dst)
 {
     const int pad = (k - 1) / 2;
     for (int ky = 0; ky < k; ky++) {
-        int si = i + ky - pad;
+        int si = i + s * (ky - pad);
         for (int kx = 0; kx < k; kx++, dst += Ci) {
-            int sj = j + kx - pad;
+            int sj = j + s * (kx - pad);
             if (si < 0 || si >= H || sj < 0 || sj >= W)
                 memset(dst, 0, (size_t)Ci * sizeof(float));
             else
@@ -84,13 +86,14 @@ static inline void im2col_pixel(const float *x, int H, int W, int Ci, int k, siz
 #define IM2COL_ROWS(CI)                                                                                               \
     for (size_t r = r0; r < r1; r++) {                                                                                \
         size_t n = r / hw, rem = r % hw;                                                                              \
-        im2col_pixel(x, H, W, CI, k, n, (int)(rem / (size_t)W), (int)(rem % (size_t)W), col + (r - r0) * K);          \
+        im2col_pixel(x, H, W, CI, k, s, n, (int)(rem / (size_t)W), (int)(rem % (size_t)W), col + (r - r0) * K);       \
     }
 
 CPU_ISA_CLONES
-void cpu_im2col(const float *x, int H, int W, int Ci, int k, size_t r0, size_t r1, float *col)
+void cpu_im2col(const float *x, int H, int W, int Ci, int k, int flip, size_t r0, size_t r1, float *col)
 {
     const size_t K = (size_t)k * k * Ci, hw = (size_t)H * W;
+    const int s = flip ? -1 : 1;
     switch (Ci) {
     case 1: IM2COL_ROWS(1) break;
     case 2: IM2COL_ROWS(2) break;
