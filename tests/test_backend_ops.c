@@ -690,6 +690,11 @@ static const conv_shape conv_shapes[] = {
     /* 1x1 with few pixels per thread: the cpu backend splits the output channels
      * (forward, 200 in ranges of 16) or the input channels (backward_data, 72). */
     {2, 8, 8, 72, 200, 1},
+    /* The report model's level-0 widths, scaled down: the zero conv F -> 4 (the cpu
+     * backend's stacked taps, forward and weight gradient, with 4 outputs) and conv1
+     * 2 -> F (im2col forward with K = 18, its weight gradient as dw^T, and its input
+     * gradient through stacked taps with 2 outputs). */
+    {2, 8, 8, 256, 4, 3}, {2, 8, 8, 2, 512, 3},
 };
 
 typedef struct {
