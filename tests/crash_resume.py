@@ -24,7 +24,10 @@ After every kill:
 In the end the interrupted run is resumed to completion, and its per-step
 train and test bpd must equal those of an uninterrupted run exactly: the
 checkpoints restored the state bit for bit and no step was lost or repeated.
-At least 5 kills must have landed inside a checkpoint write. Exit 0 = pass."""
+At least 5 kills must have landed inside a checkpoint write; where fewer of the
+first 20 did (on a loaded machine a write can end before the kill lands: 4 of 10
+once, in a full parallel test run), up to 20 more kills aimed at a write follow
+until 5 have. Exit 0 = pass."""
 import glob
 import gzip
 import os
@@ -40,6 +43,7 @@ import time
 
 KILLS = 20
 MIN_IN_WRITE = 5
+EXTRA_KILLS = 20  # in-write kills added while fewer than MIN_IN_WRITE of the first KILLS landed
 STEPS = 5000  # the run's length; the kills stop it long before
 
 
@@ -94,7 +98,11 @@ def main():
 
         ckpt = os.path.join(crash_dir, "checkpoint.glow")
         in_write, last_s, cycle_log = 0, 0, os.path.join(tmp, "cycle.log")
-        for kill in range(KILLS):
+        kill = -1
+        while True:
+            kill += 1
+            if kill >= KILLS and (in_write >= MIN_IN_WRITE or kill >= KILLS + EXTRA_KILLS):
+                break
             cmd = (fresh if kill == 0 else [glow, "train", "--resume"] + common) + ["--out", crash_dir]
             stale = set(glob.glob(ckpt + ".tmp.*"))  # left by an earlier kill, removed by the next save
             with open(cycle_log, "w") as log:
@@ -103,7 +111,7 @@ def main():
                 if kill == 0:  # a fresh run: wait for its first checkpoint, so there is one to resume
                     while not os.path.exists(ckpt) and proc.poll() is None and time.monotonic() - start < 60:
                         time.sleep(0.002)
-                if kill % 2 == 0:
+                if kill % 2 == 0 or kill >= KILLS:
                     time.sleep(rng.uniform(0.0, 0.4))
                     extra = rng.uniform(0.0, 0.002)
                     while proc.poll() is None and time.monotonic() - start < 60:
@@ -138,7 +146,7 @@ def main():
                   f"last logged step {logged}, previous checkpoint {last_s}")
             last_s = s
 
-        check(in_write >= MIN_IN_WRITE, f"{in_write} of {KILLS} kills landed inside a checkpoint write "
+        check(in_write >= MIN_IN_WRITE, f"{in_write} of {kill} kills landed inside a checkpoint write "
                                         f"(at least {MIN_IN_WRITE} wanted)")
         # Resume to a few steps past the last checkpoint; the straight run must have got there too.
         final = last_s + 3
