@@ -7,7 +7,8 @@
  * As GEMMs over the P = N*H*W pixels, with K = k*k*Ci and col the im2col
  * matrix (P x K; col = x itself when k = 1), w read as a Co x K matrix:
  *   forward          y (P x Co)  = col w^T            (+ bias, ReLU in the epilogue)
- *   backward_weight  dw (Co x K) += dy^T col,  dbias += column sums of dy
+ *   backward_weight  dw (Co x K) += dy^T col (as dw^T = col^T dy when K < Co),
+ *                    dbias += column sums of dy
  *   backward_data    k = 1: dx (P x Ci) += dy w;
  *                    k = 3: the forward conv of dy with w flipped in space and
  *                    transposed in channels, wf[ci][ky][kx][co] = w[co][2-ky][2-kx][ci],
@@ -21,7 +22,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum {
     COL_BLOCK_FLOATS = 1 << 15, /* im2col block of one GEMM call: 128 KiB, about half of L2 */

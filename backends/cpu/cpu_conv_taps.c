@@ -69,8 +69,8 @@ static void taps_gemm_part(void *p, size_t part, int worker)
     }
 }
 
-/* y rows [r0, r1) of the chunk from the tap sums of Z, then bias, accumulate, mask, ReLU. */
-/* Output pixel r's taps summed, epilogue applied; Co is a constant where inlined. */
+/* y row r of the chunk from the tap sums of Z, then bias, accumulate, mask, ReLU;
+ * Co is a constant where taps_sum_part inlines it. */
 static inline void taps_sum_pixel(const taps_fwd_ctx *c, int Co, size_t r)
 {
     const size_t hw = (size_t)c->H * c->W, zw = 9 * (size_t)Co;
@@ -104,6 +104,7 @@ static inline void taps_sum_pixel(const taps_fwd_ctx *c, int Co, size_t r)
     }
 }
 
+/* y rows [r0, r1) of the chunk. */
 CPU_ISA_CLONES
 static void taps_sum_part(void *p, size_t part, int worker)
 {
