@@ -187,15 +187,7 @@ void cpu_conv3x3_few_outputs(const float *x, int H, int W, int Ci, const float *
                              int accumulate, float *y, size_t r0, size_t r1);
 /* The bias gradient of such a conv: db[o] += sum_p dy[p][o] over `pixels` rows of dy
  * (pixels x Co, Co <= CPU_FEW_OUTPUTS_MAX), summed in double in pixel order. */
-static inline void cpu_bias_sums_few(const float *dy, size_t pixels, int Co, float *db)
-{
-    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
-    for (size_t r = 0; r < pixels; r++)
-        for (int o = 0; o < Co; o++)
-            acc[o] += dy[r * (size_t)Co + (size_t)o];
-    for (int o = 0; o < Co; o++)
-        db[o] += (float)acc[o];
-}
+void cpu_bias_sums_few(const float *dy, size_t pixels, int Co, float *db);
 /* Their weight gradient, one part: dw[o][tap][c0 + c] += sum_pixels dy[p][o] x[p + tap offset][c0 + c]
  * for c < CPU_BW_FEW_CI and every o < Co; x (N,H,W,Ci), dy (N,H,W,Co), dw (Co,3,3,Ci);
  * Ci a multiple of CPU_BW_FEW_CI. */

@@ -63,6 +63,16 @@ void cpu_column_sums_double(const float *g, size_t rows, int n, int ld, double *
     }
 }
 
+/* cpu_internal.h: the bias gradient of a few-output 3x3 conv (Co <= CPU_FEW_OUTPUTS_MAX). Defined
+ * here, after the multiversioned cpu_column_sums_double (clang refuses a use before that). */
+void cpu_bias_sums_few(const float *dy, size_t pixels, int Co, float *db)
+{
+    double acc[CPU_FEW_OUTPUTS_MAX] = {0};
+    cpu_column_sums_double(dy, pixels, Co, Co, acc);
+    for (int o = 0; o < Co; o++)
+        db[o] += (float)acc[o];
+}
+
 /* One pixel's k*k taps of Ci channels each, zero outside the image; tap (ky, kx)
  * reads the pixel at offset s*(ky - pad, kx - pad), s = 1 (im2col) or -1 (flipped).
  * A constant channel count lets the compiler turn each tap's copy into a few moves
